@@ -1,0 +1,1 @@
+//! The HTTP implementation of [`super::Api`].

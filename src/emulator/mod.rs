@@ -1,0 +1,1 @@
+//! The emulated Cloudflare account: one rules core, served in process and over HTTP.

@@ -1,0 +1,5 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    svcbind::run(svcbind::cli::Cli::parse()).into()
+}
