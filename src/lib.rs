@@ -11,6 +11,7 @@ pub mod config;
 pub mod emulator;
 pub mod exit;
 pub mod model;
+pub mod plan;
 pub mod sanitize;
 
 pub use exit::ExitCode;

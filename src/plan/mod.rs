@@ -1,0 +1,664 @@
+//! The planner: desired bindings plus live bindings in, a [`Plan`] out.
+//!
+//! Pure by design: no async, no HTTP types, no printing, no clock. [`diff`] finds the logical
+//! changes of one prefix, [`order::order_steps`] turns them into API calls in a safe order,
+//! [`impact`] says which addresses change service, and [`rehearse`] replays the steps on the
+//! emulator's rules before anyone sees the plan. Everything here is deterministic: the same
+//! input always yields the same plan.
+
+pub mod impact;
+pub mod order;
+pub mod rehearse;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+use sha2::{Digest, Sha256};
+
+use crate::model::{AccountId, Binding, BindingId, PrefixId, ServiceId};
+
+pub use impact::{ImpactRange, Transition};
+
+/// The desired and live state of one managed prefix, resolved to ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixState {
+    pub id: PrefixId,
+    pub cidr: IpNet,
+    /// Desired CIDR → service id (validated: contains `cidr` itself whenever non-empty).
+    pub desired: BTreeMap<IpNet, ServiceId>,
+    /// Live bindings inside these ranges are left alone.
+    pub ignore: Vec<IpNet>,
+    /// Every live binding of the prefix, as listed.
+    pub live: Vec<Binding>,
+}
+
+/// A logical change to one CIDR of a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The CIDR is desired and has no live binding.
+    Create { cidr: IpNet, service: ServiceId },
+    /// The live binding is not desired (or is a surplus duplicate).
+    Delete { binding: Binding },
+    /// The CIDR is bound to another service: a delete then a create (there is no update call).
+    Replace { from: Binding, to: ServiceId },
+}
+
+impl Change {
+    pub fn cidr(&self) -> IpNet {
+        match self {
+            Change::Create { cidr, .. } => *cidr,
+            Change::Delete { binding } => binding.cidr,
+            Change::Replace { from, .. } => from.cidr,
+        }
+    }
+}
+
+/// One API call of an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    Create {
+        cidr: IpNet,
+        service: ServiceId,
+    },
+    Delete {
+        binding: BindingId,
+        cidr: IpNet,
+        service: ServiceId,
+    },
+}
+
+impl Step {
+    pub fn cidr(&self) -> IpNet {
+        match self {
+            Step::Create { cidr, .. } | Step::Delete { cidr, .. } => *cidr,
+        }
+    }
+}
+
+/// Something a reviewer must read before approving.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Warning {
+    /// The prefix-wide binding changes service: every address of the prefix is disrupted.
+    PrefixWideReplaced { from: ServiceId, to: ServiceId },
+    /// The prefix-wide binding is deleted (desired `bindings: []`).
+    PrefixWideDeleted { service: ServiceId },
+    /// The live prefix has more-specific bindings but no prefix-wide one; the plan repairs it.
+    MissingPrefixWide,
+    /// Several live bindings share one CIDR; all but one are deleted.
+    DuplicateLive { cidr: IpNet, count: usize },
+}
+
+/// A fact worth showing that is not a risk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Note {
+    /// A live binding is not `active` (still provisioning, or in another state).
+    NotActive {
+        cidr: IpNet,
+        service: ServiceId,
+        state: String,
+    },
+}
+
+/// The plan for one prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixPlan {
+    pub id: PrefixId,
+    pub cidr: IpNet,
+    /// SHA-256 over the sorted live (CIDR, service id, binding id) list.
+    pub live_fingerprint: String,
+    /// Logical changes, in the order their first step runs.
+    pub changes: Vec<Change>,
+    /// API calls, in execution order.
+    pub steps: Vec<Step>,
+    /// Address ranges whose service changes once every step has run.
+    pub impact: Vec<ImpactRange>,
+    /// Ranges that briefly fall back to another service between a replace's delete and create.
+    pub gaps: Vec<impact::Gap>,
+    pub warnings: Vec<Warning>,
+    pub notes: Vec<Note>,
+}
+
+impl PrefixPlan {
+    pub fn is_unchanged(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Deletes plus replaces: what `max_deletes` counts.
+    pub fn destructive_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c, Change::Delete { .. } | Change::Replace { .. }))
+            .count()
+    }
+
+    /// Whether the prefix-wide binding is deleted or replaced (refused without `--force`).
+    pub fn touches_prefix_wide(&self) -> bool {
+        self.warnings.iter().any(|w| {
+            matches!(
+                w,
+                Warning::PrefixWideReplaced { .. } | Warning::PrefixWideDeleted { .. }
+            )
+        })
+    }
+}
+
+/// Counts of a plan, for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub unchanged_prefixes: usize,
+    pub changed_prefixes: usize,
+    pub steps: usize,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.steps > 0
+    }
+}
+
+/// The plan for one run over every managed prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub account_id: AccountId,
+    /// In the order of the file.
+    pub prefixes: Vec<PrefixPlan>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for p in &self.prefixes {
+            if p.is_unchanged() {
+                s.unchanged_prefixes += 1;
+                continue;
+            }
+            s.changed_prefixes += 1;
+            s.steps += p.steps.len();
+            for c in &p.changes {
+                match c {
+                    Change::Create { .. } => s.create += 1,
+                    Change::Replace { .. } => s.replace += 1,
+                    Change::Delete { .. } => s.delete += 1,
+                }
+            }
+        }
+        s
+    }
+
+    /// Deletes plus replaces over all prefixes.
+    pub fn destructive_count(&self) -> usize {
+        self.prefixes
+            .iter()
+            .map(PrefixPlan::destructive_count)
+            .sum()
+    }
+}
+
+/// A prefix the planner cannot plan for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "{prefix}: the desired bindings lack the prefix-wide binding {prefix}; every prefix with bindings needs one"
+    )]
+    MissingDesiredPrefixWide { prefix: IpNet },
+    #[error(
+        "{prefix}: the prefix-wide binding must be {action}, which needs every more-specific binding removed first, but {} {} inside `ignore` ({}); remove {} from `ignore` or keep the prefix-wide binding",
+        ignored.len(),
+        if ignored.len() == 1 { "live binding lies" } else { "live bindings lie" },
+        list(ignored),
+        if ignored.len() == 1 { "its range" } else { "their ranges" }
+    )]
+    IgnoredBlockPrefixWide {
+        prefix: IpNet,
+        action: &'static str,
+        ignored: Vec<IpNet>,
+    },
+}
+
+fn list(cidrs: &[IpNet]) -> String {
+    cidrs
+        .iter()
+        .map(IpNet::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// SHA-256 over the sorted live (CIDR, service id, binding id) list, hex-encoded.
+///
+/// `apply` of a saved plan compares it with a fresh read to detect that the account changed.
+pub fn live_fingerprint(live: &[Binding]) -> String {
+    let mut rows: Vec<(IpNet, &str, &str)> = live
+        .iter()
+        .map(|b| (b.cidr, b.service_id.as_str(), b.id.as_str()))
+        .collect();
+    rows.sort();
+    let mut hasher = Sha256::new();
+    for (cidr, service, id) in rows {
+        hasher.update(format!("{cidr}\t{service}\t{id}\n").as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `inner` lies inside (or equals) `outer`.
+pub fn covers(outer: &IpNet, inner: &IpNet) -> bool {
+    outer.contains(&inner.network()) && outer.prefix_len() <= inner.prefix_len()
+}
+
+/// Finds the logical changes of one prefix (SPEC §3):
+/// - **create** a CIDR desired and not live; **delete** a CIDR live and not desired, unless it
+///   lies inside an `ignore` range;
+/// - **replace** a CIDR in both whose service differs;
+/// - live duplicates of one CIDR are all deleted but one (the one already bound to the desired
+///   service if any, else the active one, else the lowest id).
+///
+/// Changes come out sorted by CIDR; [`order::order_steps`] decides when each runs.
+pub fn diff(state: &PrefixState) -> Vec<Change> {
+    let mut live_by_cidr: BTreeMap<IpNet, Vec<&Binding>> = BTreeMap::new();
+    for b in &state.live {
+        if !is_ignored(&state.ignore, &b.cidr) {
+            live_by_cidr.entry(b.cidr).or_default().push(b);
+        }
+    }
+    let cidrs: BTreeSet<IpNet> = live_by_cidr
+        .keys()
+        .chain(state.desired.keys())
+        .copied()
+        .collect();
+
+    let mut changes = Vec::new();
+    for cidr in cidrs {
+        let desired = state.desired.get(&cidr);
+        let mut live = live_by_cidr.remove(&cidr).unwrap_or_default();
+        // The keeper first: bound to the desired service, then active, then by id.
+        live.sort_by(|a, b| {
+            let rank = |x: &Binding| {
+                (
+                    Some(&x.service_id) != desired,
+                    !x.state.is_active(),
+                    x.id.clone(),
+                )
+            };
+            rank(a).cmp(&rank(b))
+        });
+        let mut live = live.into_iter();
+        match (desired, live.next()) {
+            (Some(service), None) => changes.push(Change::Create {
+                cidr,
+                service: service.clone(),
+            }),
+            (Some(service), Some(keep)) if keep.service_id != *service => {
+                changes.push(Change::Replace {
+                    from: keep.clone(),
+                    to: service.clone(),
+                });
+            }
+            (Some(_), Some(_)) => {}
+            (None, Some(first)) => changes.push(Change::Delete {
+                binding: first.clone(),
+            }),
+            (None, None) => {}
+        }
+        changes.extend(live.map(|b| Change::Delete { binding: b.clone() }));
+    }
+    changes
+}
+
+fn is_ignored(ignore: &[IpNet], cidr: &IpNet) -> bool {
+    ignore.iter().any(|range| covers(range, cidr))
+}
+
+/// Plans one prefix: changes, ordered steps, impact, warnings and notes.
+pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
+    if !state.desired.is_empty() && !state.desired.contains_key(&state.cidr) {
+        return Err(PlanError::MissingDesiredPrefixWide { prefix: state.cidr });
+    }
+    let changes = diff(state);
+    let ordered = order::order_steps(state, &changes)?;
+
+    let mut warnings = Vec::new();
+    for change in &changes {
+        match change {
+            Change::Replace { from, to } if from.cidr == state.cidr => {
+                warnings.push(Warning::PrefixWideReplaced {
+                    from: from.service_id.clone(),
+                    to: to.clone(),
+                });
+            }
+            Change::Delete { binding }
+                if binding.cidr == state.cidr && !state.desired.contains_key(&state.cidr) =>
+            {
+                warnings.push(Warning::PrefixWideDeleted {
+                    service: binding.service_id.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let has_prefix_wide = state.live.iter().any(|b| b.cidr == state.cidr);
+    if !has_prefix_wide && !state.live.is_empty() {
+        warnings.push(Warning::MissingPrefixWide);
+    }
+    let mut per_cidr: BTreeMap<IpNet, usize> = BTreeMap::new();
+    for b in &state.live {
+        *per_cidr.entry(b.cidr).or_default() += 1;
+    }
+    for (cidr, count) in per_cidr {
+        if count > 1 {
+            warnings.push(Warning::DuplicateLive { cidr, count });
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let mut notes: Vec<Note> = state
+        .live
+        .iter()
+        .filter(|b| !b.state.is_active())
+        .map(|b| Note::NotActive {
+            cidr: b.cidr,
+            service: b.service_id.clone(),
+            state: crate::sanitize::text(b.state.as_str()).into_owned(),
+        })
+        .collect();
+    notes.sort();
+
+    let impact = impact::impact(state);
+    let gaps = impact::gaps(state, &ordered.steps);
+
+    Ok(PrefixPlan {
+        id: state.id.clone(),
+        cidr: state.cidr,
+        live_fingerprint: live_fingerprint(&state.live),
+        changes: ordered.changes,
+        steps: ordered.steps,
+        impact,
+        gaps,
+        warnings,
+        notes,
+    })
+}
+
+/// Plans every prefix, keeping their order.
+pub fn plan(account_id: AccountId, prefixes: &[PrefixState]) -> Result<Plan, PlanError> {
+    let prefixes = prefixes
+        .iter()
+        .map(plan_prefix)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Plan {
+        account_id,
+        prefixes,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::ProvisioningState;
+
+    pub fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    pub fn svc(s: &str) -> ServiceId {
+        ServiceId::new(s).unwrap()
+    }
+
+    pub fn live(id: &str, cidr: &str, service: &str) -> Binding {
+        Binding {
+            id: BindingId::new(id).unwrap(),
+            cidr: net(cidr),
+            service_id: svc(service),
+            service_name: None,
+            state: ProvisioningState::Active,
+        }
+    }
+
+    pub fn state(cidr: &str, desired: &[(&str, &str)], live: Vec<Binding>) -> PrefixState {
+        PrefixState {
+            id: PrefixId::new("p1").unwrap(),
+            cidr: net(cidr),
+            desired: desired.iter().map(|(c, s)| (net(c), svc(s))).collect(),
+            ignore: Vec::new(),
+            live,
+        }
+    }
+
+    #[test]
+    fn diff_finds_create_replace_delete() {
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.0/24", "mt"),
+                ("192.0.2.16/29", "cdn"),
+                ("192.0.2.64/27", "spectrum"),
+            ],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.64/27", "cdn"),
+                live("b3", "192.0.2.200/29", "cdn"),
+            ],
+        );
+        let changes = diff(&s);
+        assert_eq!(
+            changes,
+            vec![
+                Change::Create {
+                    cidr: net("192.0.2.16/29"),
+                    service: svc("cdn")
+                },
+                Change::Replace {
+                    from: live("b2", "192.0.2.64/27", "cdn"),
+                    to: svc("spectrum")
+                },
+                Change::Delete {
+                    binding: live("b3", "192.0.2.200/29", "cdn")
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_states_have_no_changes() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.16/29", "cdn"),
+            ],
+        );
+        let p = plan_prefix(&s).unwrap();
+        assert!(p.is_unchanged());
+        assert!(p.changes.is_empty() && p.impact.is_empty() && p.warnings.is_empty());
+    }
+
+    #[test]
+    fn ignored_live_bindings_are_left_alone() {
+        let mut s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.130/32", "cdn"),
+                live("b3", "192.0.2.8/29", "cdn"),
+            ],
+        );
+        s.ignore = vec![net("192.0.2.128/26")];
+        assert_eq!(
+            diff(&s),
+            vec![Change::Delete {
+                binding: live("b3", "192.0.2.8/29", "cdn")
+            }]
+        );
+    }
+
+    #[test]
+    fn duplicates_keep_the_one_with_the_desired_service() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("a9", "192.0.2.16/29", "spectrum"),
+                live("b5", "192.0.2.16/29", "cdn"),
+            ],
+        );
+        assert_eq!(
+            diff(&s),
+            vec![Change::Delete {
+                binding: live("a9", "192.0.2.16/29", "spectrum")
+            }]
+        );
+        let p = plan_prefix(&s).unwrap();
+        assert_eq!(
+            p.warnings,
+            vec![Warning::DuplicateLive {
+                cidr: net("192.0.2.16/29"),
+                count: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn duplicates_without_the_desired_service_replace_one_and_delete_the_rest() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b7", "192.0.2.16/29", "spectrum"),
+                live("b6", "192.0.2.16/29", "spectrum"),
+            ],
+        );
+        assert_eq!(
+            diff(&s),
+            vec![
+                Change::Replace {
+                    from: live("b6", "192.0.2.16/29", "spectrum"),
+                    to: svc("cdn")
+                },
+                Change::Delete {
+                    binding: live("b7", "192.0.2.16/29", "spectrum")
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_and_sees_every_field() {
+        let a = vec![
+            live("b1", "192.0.2.0/24", "mt"),
+            live("b2", "192.0.2.16/29", "cdn"),
+        ];
+        let mut b = a.clone();
+        b.reverse();
+        assert_eq!(live_fingerprint(&a), live_fingerprint(&b));
+        assert_eq!(live_fingerprint(&a).len(), 64);
+        let mut c = a.clone();
+        c[1].service_id = svc("spectrum");
+        assert_ne!(live_fingerprint(&a), live_fingerprint(&c));
+        let mut d = a.clone();
+        d[1].id = BindingId::new("b3").unwrap();
+        assert_ne!(live_fingerprint(&a), live_fingerprint(&d));
+    }
+
+    #[test]
+    fn warnings_for_prefix_wide_changes_and_broken_live_state() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "cdn")],
+            vec![live("b1", "192.0.2.0/24", "mt")],
+        );
+        let p = plan_prefix(&s).unwrap();
+        assert_eq!(
+            p.warnings,
+            vec![Warning::PrefixWideReplaced {
+                from: svc("mt"),
+                to: svc("cdn")
+            }]
+        );
+        assert!(p.touches_prefix_wide());
+
+        let s = state("192.0.2.0/24", &[], vec![live("b1", "192.0.2.0/24", "mt")]);
+        let p = plan_prefix(&s).unwrap();
+        assert_eq!(
+            p.warnings,
+            vec![Warning::PrefixWideDeleted { service: svc("mt") }]
+        );
+
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt")],
+            vec![live("b2", "192.0.2.16/29", "cdn")],
+        );
+        let p = plan_prefix(&s).unwrap();
+        assert_eq!(p.warnings, vec![Warning::MissingPrefixWide]);
+        assert!(!p.touches_prefix_wide());
+    }
+
+    #[test]
+    fn not_active_bindings_are_noted() {
+        let mut b = live("b1", "192.0.2.0/24", "mt");
+        b.state = ProvisioningState::Provisioning;
+        let s = state("192.0.2.0/24", &[("192.0.2.0/24", "mt")], vec![b]);
+        let p = plan_prefix(&s).unwrap();
+        assert!(p.is_unchanged());
+        assert_eq!(
+            p.notes,
+            vec![Note::NotActive {
+                cidr: net("192.0.2.0/24"),
+                service: svc("mt"),
+                state: "provisioning".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn desired_without_prefix_wide_is_refused() {
+        let s = state("192.0.2.0/24", &[("192.0.2.16/29", "cdn")], vec![]);
+        assert_eq!(
+            plan_prefix(&s).unwrap_err(),
+            PlanError::MissingDesiredPrefixWide {
+                prefix: net("192.0.2.0/24")
+            }
+        );
+    }
+
+    #[test]
+    fn summary_counts() {
+        let s1 = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b3", "192.0.2.32/29", "cdn"),
+            ],
+        );
+        let s2 = state(
+            "198.51.100.0/24",
+            &[("198.51.100.0/24", "cdn")],
+            vec![live("b9", "198.51.100.0/24", "cdn")],
+        );
+        let plan = plan(AccountId::new("acc").unwrap(), &[s1, s2]).unwrap();
+        let sum = plan.summary();
+        assert_eq!(
+            (
+                sum.create,
+                sum.replace,
+                sum.delete,
+                sum.unchanged_prefixes,
+                sum.changed_prefixes,
+                sum.steps
+            ),
+            (1, 0, 1, 1, 1, 2)
+        );
+        assert_eq!(plan.destructive_count(), 1);
+    }
+}

@@ -1,0 +1,457 @@
+//! The order of an apply: which API call runs when, within one prefix.
+//!
+//! This is the one place that decides it; [`order_steps`] documents the rules and the reasons.
+
+use std::cmp::Reverse;
+
+use ipnet::IpNet;
+
+use super::{Change, PlanError, PrefixState, Step, covers};
+use crate::model::Binding;
+
+/// Changes in execution order, and the API calls that carry them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ordered {
+    /// The logical changes, sorted by the position of their first step.
+    pub changes: Vec<Change>,
+    pub steps: Vec<Step>,
+}
+
+/// Orders the changes of one prefix into API calls, one at a time.
+///
+/// The API requires the prefix-wide binding (the one whose CIDR equals the prefix) to exist
+/// before any more-specific binding, and (assumed, enforced by the emulator) refuses to delete
+/// it while any more-specific binding remains. Every binding change disrupts its addresses for
+/// hours, so the order also keeps each address bound to something for as long as possible:
+///
+/// 1. **Prefix-wide binding created** (the prefix had none): create it first, because nothing
+///    else may exist without it. The rest follows rule 3.
+/// 2. **Prefix-wide binding replaced** (the whole prefix moves to another service): there is no
+///    update call and it cannot be deleted under more-specific bindings, so delete every live
+///    more-specific binding (longest prefix first, the reverse of creation), delete the
+///    prefix-wide binding, create the new one, then create every desired more-specific binding
+///    (shortest prefix first, so a covering binding exists before what it covers). Unchanged
+///    more-specific bindings are deleted and re-created too: the API leaves no other way. The
+///    whole prefix is disrupted; the plan warns loudly.
+/// 3. **Otherwise, make before break**: first create new more-specific CIDRs (shortest first),
+///    then replace more-specific CIDRs whose service changes (each delete immediately followed
+///    by its create, shortest first, so the gap is one call long), then delete (longest first,
+///    so an address falls back to its nearest covering binding, never past it).
+/// 4. **Prefix-wide binding deleted** (`bindings: []`): after every other delete, last.
+///
+/// Surplus live duplicates of a CIDR are deleted with the deletes, except that those of a
+/// replaced CIDR go right before the replace, since the API refuses two bindings of one CIDR.
+/// Ties break by address, then binding id, so the same input always yields the same steps.
+///
+/// Live bindings inside an `ignore` range are never touched; when rule 2 or 4 would have to
+/// remove them, the prefix cannot be planned and [`PlanError::IgnoredBlockPrefixWide`] says so.
+pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, PlanError> {
+    let wide = state.cidr;
+    let replaced_wide = changes.iter().find_map(|c| match c {
+        Change::Replace { from, to } if from.cidr == wide => Some(to),
+        _ => None,
+    });
+    let wide_removed = !state.desired.contains_key(&wide)
+        && changes
+            .iter()
+            .any(|c| matches!(c, Change::Delete { binding } if binding.cidr == wide));
+
+    let ignored_inside: Vec<IpNet> = {
+        let mut v: Vec<IpNet> = state
+            .live
+            .iter()
+            .filter(|b| b.cidr != wide && state.ignore.iter().any(|r| covers(r, &b.cidr)))
+            .map(|b| b.cidr)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let blocked = |action| {
+        Err(PlanError::IgnoredBlockPrefixWide {
+            prefix: wide,
+            action,
+            ignored: ignored_inside.clone(),
+        })
+    };
+
+    let mut steps = Vec::new();
+    if let Some(new_service) = replaced_wide {
+        if !ignored_inside.is_empty() {
+            return blocked("replaced");
+        }
+        // Rule 2: clear the prefix, swap the prefix-wide binding, rebuild.
+        let mut specifics: Vec<&Binding> = state.live.iter().filter(|b| b.cidr != wide).collect();
+        specifics.sort_by_key(|b| longest_first(b));
+        steps.extend(specifics.into_iter().map(delete));
+        let mut wides: Vec<&Binding> = state.live.iter().filter(|b| b.cidr == wide).collect();
+        // The binding the replace names goes last; surplus duplicates before it.
+        let replaced_id = changes.iter().find_map(|c| match c {
+            Change::Replace { from, .. } if from.cidr == wide => Some(&from.id),
+            _ => None,
+        });
+        wides.sort_by_key(|b| (Some(&b.id) == replaced_id, b.id.clone()));
+        steps.extend(wides.into_iter().map(delete));
+        steps.push(Step::Create {
+            cidr: wide,
+            service: new_service.clone(),
+        });
+        let mut desired: Vec<(&IpNet, _)> =
+            state.desired.iter().filter(|(c, _)| **c != wide).collect();
+        desired.sort_by_key(|(c, _)| shortest_first(c));
+        steps.extend(desired.into_iter().map(|(cidr, service)| Step::Create {
+            cidr: *cidr,
+            service: service.clone(),
+        }));
+    } else {
+        if wide_removed && !ignored_inside.is_empty() {
+            return blocked("deleted");
+        }
+        let mut creates = Vec::new();
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        for c in changes {
+            match c {
+                Change::Create { cidr, service } => creates.push((*cidr, service)),
+                Change::Replace { from, to } => replaces.push((from, to)),
+                Change::Delete { binding } => deletes.push(binding),
+            }
+        }
+        // Rule 1, then rule 3's creates.
+        creates.sort_by_key(|(cidr, _)| (*cidr != wide, shortest_first(cidr)));
+        steps.extend(creates.into_iter().map(|(cidr, service)| Step::Create {
+            cidr,
+            service: service.clone(),
+        }));
+        // Rule 3's replaces, each with the surplus duplicates of its CIDR just before it.
+        replaces.sort_by_key(|(from, _)| shortest_first(&from.cidr));
+        for (from, to) in replaces {
+            let mut dups: Vec<&Binding> = deletes
+                .iter()
+                .copied()
+                .filter(|b| b.cidr == from.cidr)
+                .collect();
+            dups.sort_by_key(|b| b.id.clone());
+            deletes.retain(|b| b.cidr != from.cidr);
+            steps.extend(dups.into_iter().map(delete));
+            steps.push(delete(from));
+            steps.push(Step::Create {
+                cidr: from.cidr,
+                service: to.clone(),
+            });
+        }
+        // Rule 3's deletes, longest first; rule 4: the prefix-wide binding's last.
+        deletes.sort_by_key(|b| (b.cidr == wide, longest_first(b)));
+        steps.extend(deletes.into_iter().map(delete));
+    }
+
+    Ok(Ordered {
+        changes: by_first_step(changes, &steps),
+        steps,
+    })
+}
+
+fn delete(b: &Binding) -> Step {
+    Step::Delete {
+        binding: b.id.clone(),
+        cidr: b.cidr,
+        service: b.service_id.clone(),
+    }
+}
+
+/// Shortest prefix first; ties by address.
+fn shortest_first(cidr: &IpNet) -> (u8, IpNet) {
+    (cidr.prefix_len(), *cidr)
+}
+
+/// Longest prefix first; ties by address, then binding id.
+fn longest_first(b: &Binding) -> (Reverse<u8>, IpNet, crate::model::BindingId) {
+    (Reverse(b.cidr.prefix_len()), b.cidr, b.id.clone())
+}
+
+/// Sorts changes by the index of the first step that carries them out.
+fn by_first_step(changes: &[Change], steps: &[Step]) -> Vec<Change> {
+    let position = |c: &Change| {
+        steps.iter().position(|s| match (c, s) {
+            (Change::Create { cidr, .. }, Step::Create { cidr: at, .. }) => cidr == at,
+            (Change::Delete { binding: b }, Step::Delete { binding, .. })
+            | (Change::Replace { from: b, .. }, Step::Delete { binding, .. }) => b.id == *binding,
+            (Change::Create { .. }, Step::Delete { .. })
+            | (Change::Delete { .. } | Change::Replace { .. }, Step::Create { .. }) => false,
+        })
+    };
+    let mut ordered: Vec<(Option<usize>, &Change)> =
+        changes.iter().map(|c| (position(c), c)).collect();
+    ordered.sort_by_key(|(pos, _)| *pos);
+    ordered.into_iter().map(|(_, c)| c.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::{live, net, state};
+    use crate::plan::{diff, plan_prefix};
+
+    fn steps_of(s: &PrefixState) -> Vec<String> {
+        let plan = plan_prefix(s).unwrap();
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::Create { cidr, service } => format!("create {cidr} {service}"),
+                Step::Delete {
+                    binding,
+                    cidr,
+                    service,
+                } => format!("delete {cidr} {service} {binding}"),
+            })
+            .collect()
+    }
+
+    /// (a) An empty prefix: the prefix-wide binding is created first.
+    #[test]
+    fn empty_prefix_creates_the_prefix_wide_binding_first() {
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.16/29", "cdn"),
+                ("192.0.2.0/24", "mt"),
+                ("192.0.2.0/25", "spectrum"),
+                ("192.0.2.64/26", "cdn"),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "create 192.0.2.0/24 mt",
+                "create 192.0.2.0/25 spectrum",
+                "create 192.0.2.64/26 cdn",
+                "create 192.0.2.16/29 cdn",
+            ]
+        );
+    }
+
+    /// (b) One more-specific added and another removed: the create comes before the delete.
+    #[test]
+    fn make_before_break_creates_before_deletes() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.200/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.16/29", "cdn"),
+            ],
+        );
+        assert_eq!(
+            steps_of(&s),
+            ["create 192.0.2.200/29 cdn", "delete 192.0.2.16/29 cdn b2"]
+        );
+    }
+
+    /// (c) The prefix-wide service changes under three more-specific bindings: those are
+    /// deleted longest first, the prefix-wide binding is deleted and re-created, and the three
+    /// are re-created shortest first.
+    #[test]
+    fn prefix_wide_replace_cascades() {
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.0/24", "cdn"),
+                ("192.0.2.0/26", "spectrum"),
+                ("192.0.2.64/28", "spectrum"),
+                ("192.0.2.128/30", "spectrum"),
+            ],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.0/26", "spectrum"),
+                live("b3", "192.0.2.64/28", "spectrum"),
+                live("b4", "192.0.2.128/30", "cdn"),
+            ],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "delete 192.0.2.128/30 cdn b4",
+                "delete 192.0.2.64/28 spectrum b3",
+                "delete 192.0.2.0/26 spectrum b2",
+                "delete 192.0.2.0/24 mt b1",
+                "create 192.0.2.0/24 cdn",
+                "create 192.0.2.0/26 spectrum",
+                "create 192.0.2.64/28 spectrum",
+                "create 192.0.2.128/30 spectrum",
+            ]
+        );
+        let plan = plan_prefix(&s).unwrap();
+        // Logical changes: the /30 replace (its delete runs first), then the prefix-wide one.
+        assert_eq!(
+            plan.changes
+                .iter()
+                .map(|c| c.cidr().to_string())
+                .collect::<Vec<_>>(),
+            ["192.0.2.128/30", "192.0.2.0/24"]
+        );
+    }
+
+    /// (d) `bindings: []`: more-specific bindings longest first, the prefix-wide one last.
+    #[test]
+    fn removing_everything_deletes_the_prefix_wide_binding_last() {
+        let s = state(
+            "192.0.2.0/24",
+            &[],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.0/26", "cdn"),
+                live("b3", "192.0.2.128/30", "spectrum"),
+                live("b4", "192.0.2.64/28", "cdn"),
+            ],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "delete 192.0.2.128/30 spectrum b3",
+                "delete 192.0.2.64/28 cdn b4",
+                "delete 192.0.2.0/26 cdn b2",
+                "delete 192.0.2.0/24 mt b1",
+            ]
+        );
+    }
+
+    #[test]
+    fn replaces_come_between_creates_and_deletes_with_each_delete_next_to_its_create() {
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.0/24", "mt"),
+                ("192.0.2.0/25", "spectrum"),
+                ("192.0.2.8/29", "spectrum"),
+                ("192.0.2.200/30", "cdn"),
+            ],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.0/25", "cdn"),
+                live("b3", "192.0.2.8/29", "cdn"),
+                live("b4", "192.0.2.240/28", "cdn"),
+                live("b5", "192.0.2.252/30", "cdn"),
+            ],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "create 192.0.2.200/30 cdn",
+                "delete 192.0.2.0/25 cdn b2",
+                "create 192.0.2.0/25 spectrum",
+                "delete 192.0.2.8/29 cdn b3",
+                "create 192.0.2.8/29 spectrum",
+                "delete 192.0.2.252/30 cdn b5",
+                "delete 192.0.2.240/28 cdn b4",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_prefix_wide_is_created_before_anything_else() {
+        let s = state(
+            "2001:db8::/48",
+            &[("2001:db8::/48", "cdn"), ("2001:db8:0:1::/64", "spectrum")],
+            vec![live("b2", "2001:db8:0:2::/64", "spectrum")],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "create 2001:db8::/48 cdn",
+                "create 2001:db8:0:1::/64 spectrum",
+                "delete 2001:db8:0:2::/64 spectrum b2",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_of_a_replaced_cidr_go_right_before_it() {
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b7", "192.0.2.16/29", "spectrum"),
+                live("b6", "192.0.2.16/29", "spectrum"),
+                live("b9", "192.0.2.32/29", "cdn"),
+            ],
+        );
+        assert_eq!(
+            steps_of(&s),
+            [
+                "delete 192.0.2.16/29 spectrum b7",
+                "delete 192.0.2.16/29 spectrum b6",
+                "create 192.0.2.16/29 cdn",
+                "delete 192.0.2.32/29 cdn b9",
+            ]
+        );
+    }
+
+    #[test]
+    fn ignored_bindings_block_a_prefix_wide_replace() {
+        let mut s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.130/32", "cdn"),
+            ],
+        );
+        s.ignore = vec![net("192.0.2.128/26")];
+        let err = plan_prefix(&s).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "192.0.2.0/24: the prefix-wide binding must be replaced, which needs every more-specific binding removed first, but 1 live binding lies inside `ignore` (192.0.2.130/32); remove its range from `ignore` or keep the prefix-wide binding"
+        );
+        s.desired.clear();
+        assert!(matches!(
+            plan_prefix(&s),
+            Err(PlanError::IgnoredBlockPrefixWide {
+                action: "deleted",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn ignored_bindings_do_not_block_ordinary_changes() {
+        let mut s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.0/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.130/32", "cdn"),
+            ],
+        );
+        s.ignore = vec![net("192.0.2.128/26")];
+        assert_eq!(steps_of(&s), ["create 192.0.2.0/29 cdn"]);
+    }
+
+    #[test]
+    fn order_is_deterministic_whatever_the_input_order() {
+        let mut live_bindings = vec![
+            live("b1", "192.0.2.0/24", "mt"),
+            live("b2", "192.0.2.0/28", "cdn"),
+            live("b3", "192.0.2.16/28", "cdn"),
+            live("b4", "192.0.2.32/28", "cdn"),
+        ];
+        let s1 = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt")],
+            live_bindings.clone(),
+        );
+        live_bindings.reverse();
+        let s2 = state("192.0.2.0/24", &[("192.0.2.0/24", "mt")], live_bindings);
+        assert_eq!(steps_of(&s1), steps_of(&s2));
+        assert_eq!(
+            steps_of(&s1),
+            [
+                "delete 192.0.2.0/28 cdn b2",
+                "delete 192.0.2.16/28 cdn b3",
+                "delete 192.0.2.32/28 cdn b4",
+            ]
+        );
+        assert_eq!(diff(&s1).len(), 3);
+    }
+}

@@ -1,0 +1,1 @@
+//! Rehearsal: replaying a plan on the emulator before it is shown.
