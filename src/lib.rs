@@ -6,12 +6,15 @@
 //! text, markdown or JSON). `emulator` is an in-memory account that enforces the API's rules.
 
 pub mod api;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod emulator;
 pub mod exit;
 pub mod model;
 pub mod plan;
+pub mod render;
+pub mod resolve;
 pub mod sanitize;
 
 pub use exit::ExitCode;

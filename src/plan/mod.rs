@@ -197,6 +197,38 @@ impl Plan {
     }
 }
 
+/// What the safety rules (SPEC §3) say of a plan: apply refuses it without `--force` when
+/// any of this is set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Safety {
+    /// Prefixes whose prefix-wide binding is deleted or replaced.
+    pub prefix_wide: Vec<IpNet>,
+    /// Deletes plus replaces, when they exceed the limit: (count, limit).
+    pub too_many_deletes: Option<(usize, u32)>,
+}
+
+impl Safety {
+    pub fn needs_force(&self) -> bool {
+        !self.prefix_wide.is_empty() || self.too_many_deletes.is_some()
+    }
+}
+
+impl Plan {
+    /// Checks the plan against the safety rules with `max_deletes` as the limit.
+    pub fn safety(&self, max_deletes: u32) -> Safety {
+        let count = self.destructive_count();
+        Safety {
+            prefix_wide: self
+                .prefixes
+                .iter()
+                .filter(|p| p.touches_prefix_wide())
+                .map(|p| p.cidr)
+                .collect(),
+            too_many_deletes: (count > max_deletes as usize).then_some((count, max_deletes)),
+        }
+    }
+}
+
 /// A prefix the planner cannot plan for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {

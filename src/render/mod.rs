@@ -1,0 +1,60 @@
+//! Rendering plans and apply reports for people and programs.
+//!
+//! Renderers write to `impl Write` and decide nothing: what to show was settled by the planner
+//! and apply. Only `text` knows colour. Every string that came from the API passes through
+//! [`crate::sanitize`] before it is written.
+
+pub mod text;
+
+use crate::model::{ServiceId, Services};
+use crate::sanitize;
+
+/// The notice every output with changes carries.
+pub const PROPAGATION_NOTICE: &str = "Binding changes take 4 to 6 hours to spread over Cloudflare's network, and the addresses they touch may be disrupted meanwhile.";
+
+/// What the renderers need besides the plan itself.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub services: &'a Services,
+    /// The effective `max_deletes` limit.
+    pub max_deletes: u32,
+}
+
+impl Context<'_> {
+    /// A service's name (sanitized), or its id when the catalog lacks it.
+    pub fn service(&self, id: &ServiceId) -> String {
+        sanitize::text(self.services.display(id)).into_owned()
+    }
+
+    /// A service, or `no service` for an unbound range.
+    pub fn maybe_service(&self, id: Option<&ServiceId>) -> String {
+        id.map_or_else(|| "no service".to_owned(), |id| self.service(id))
+    }
+}
+
+/// `8 addresses`, `1 address`, `2^64 addresses`.
+pub fn addresses(bits: u8) -> String {
+    match bits {
+        0 => "1 address".to_owned(),
+        1..20 => format!("{} addresses", 1u32 << bits),
+        _ => format!("2^{bits} addresses"),
+    }
+}
+
+/// `n thing` / `n things`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_counts_read_well() {
+        assert_eq!(addresses(0), "1 address");
+        assert_eq!(addresses(3), "8 addresses");
+        assert_eq!(addresses(19), "524288 addresses");
+        assert_eq!(addresses(64), "2^64 addresses");
+    }
+}

@@ -1,0 +1,318 @@
+//! The human-readable format: grouped by prefix, one line per change in execution order,
+//! the traffic impact, warnings, and a summary line. Colour only when asked for.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Context, PROPAGATION_NOTICE, addresses, count};
+use crate::apply::{ApplyReport, Progress, StepStatus};
+use crate::plan::{Change, Note, Plan, PrefixPlan, Step, Warning};
+
+/// Styles, all empty when colour is off.
+#[derive(Debug, Clone, Copy)]
+struct Palette {
+    create: Style,
+    delete: Style,
+    replace: Style,
+    warn: Style,
+    bold: Style,
+    dim: Style,
+}
+
+impl Palette {
+    fn new(color: bool) -> Self {
+        if !color {
+            let none = Style::new();
+            return Self {
+                create: none,
+                delete: none,
+                replace: none,
+                warn: none,
+                bold: none,
+                dim: none,
+            };
+        }
+        let fg = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        Self {
+            create: fg(AnsiColor::Green),
+            delete: fg(AnsiColor::Red),
+            replace: fg(AnsiColor::Yellow),
+            warn: fg(AnsiColor::Yellow).bold(),
+            bold: Style::new().bold(),
+            dim: Style::new().dimmed(),
+        }
+    }
+}
+
+/// Writes a plan.
+pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -> io::Result<()> {
+    let p = Palette::new(color);
+    let summary = plan.summary();
+    let (bold, warn) = (p.bold, p.warn);
+    writeln!(out, "{bold}Account {}{bold:#}", plan.account_id)?;
+    for prefix in &plan.prefixes {
+        writeln!(out)?;
+        if prefix.is_unchanged() {
+            writeln!(out, "{bold}{}{bold:#}: no changes", prefix.cidr)?;
+            for note in &prefix.notes {
+                writeln!(out, "  {}", note_text(note, ctx))?;
+            }
+            continue;
+        }
+        prefix_plan(out, prefix, ctx, &p)?;
+    }
+    writeln!(out)?;
+    let safety = plan.safety(ctx.max_deletes);
+    if let Some((n, limit)) = safety.too_many_deletes {
+        writeln!(
+            out,
+            "{warn}warning:{warn:#} this plan deletes or replaces {}, more than max_deletes ({limit}); apply needs --force",
+            count(n, "binding", "bindings")
+        )?;
+    }
+    if summary.has_changes() {
+        writeln!(
+            out,
+            "{bold}Plan:{bold:#} {} to create, {} to replace, {} to delete; {} unchanged.",
+            summary.create,
+            summary.replace,
+            summary.delete,
+            count(summary.unchanged_prefixes, "prefix", "prefixes"),
+        )?;
+        writeln!(out)?;
+        writeln!(out, "{warn}{PROPAGATION_NOTICE}{warn:#}")?;
+    } else {
+        writeln!(
+            out,
+            "{bold}No changes.{bold:#} The live bindings match the file ({}).",
+            count(summary.unchanged_prefixes, "prefix", "prefixes")
+        )?;
+    }
+    Ok(())
+}
+
+fn prefix_plan(
+    out: &mut impl Write,
+    prefix: &PrefixPlan,
+    ctx: &Context<'_>,
+    p: &Palette,
+) -> io::Result<()> {
+    let (bold, dim, warn) = (p.bold, p.dim, p.warn);
+    writeln!(
+        out,
+        "{bold}{}{bold:#} {dim}(prefix {}){dim:#}",
+        prefix.cidr, prefix.id
+    )?;
+    let width = prefix
+        .changes
+        .iter()
+        .map(|c| c.cidr().to_string().len())
+        .max()
+        .unwrap_or(0);
+    for change in &prefix.changes {
+        match change {
+            Change::Create { cidr, service } => {
+                let s = p.create;
+                writeln!(
+                    out,
+                    "  {s}+ create {:<width$}  {}{s:#}",
+                    cidr.to_string(),
+                    ctx.service(service)
+                )?;
+            }
+            Change::Replace { from, to } => {
+                let s = p.replace;
+                writeln!(
+                    out,
+                    "  {s}± replace {:<width$}  {} → {}{s:#}",
+                    from.cidr.to_string(),
+                    ctx.service(&from.service_id),
+                    ctx.service(to)
+                )?;
+            }
+            Change::Delete { binding } => {
+                let s = p.delete;
+                writeln!(
+                    out,
+                    "  {s}- delete {:<width$}  {}{s:#}",
+                    binding.cidr.to_string(),
+                    ctx.service(&binding.service_id)
+                )?;
+            }
+        }
+    }
+    if prefix.touches_prefix_wide() && prefix.steps.len() > prefix.changes.len() + 1 {
+        writeln!(
+            out,
+            "  Steps (the prefix-wide binding changes, so every more-specific binding is removed first and re-created after):"
+        )?;
+        for (i, step) in prefix.steps.iter().enumerate() {
+            writeln!(out, "    {:>2}. {}", i + 1, step_text(step, ctx))?;
+        }
+    }
+    if !prefix.impact.is_empty() {
+        writeln!(out, "  Traffic impact:")?;
+        for range in &prefix.impact {
+            writeln!(
+                out,
+                "    {} ({}): {} → {}",
+                range.cidr,
+                addresses(range.address_bits()),
+                ctx.maybe_service(range.from.as_ref()),
+                ctx.maybe_service(range.to.as_ref())
+            )?;
+        }
+    }
+    for gap in &prefix.gaps {
+        writeln!(
+            out,
+            "  While applying: {} goes to {} between the delete of {} and the create of {}.",
+            gap.cidr,
+            ctx.maybe_service(gap.during.as_ref()),
+            ctx.service(&gap.from),
+            ctx.service(&gap.to)
+        )?;
+    }
+    for warning in &prefix.warnings {
+        writeln!(
+            out,
+            "  {warn}warning:{warn:#} {}",
+            warning_text(warning, prefix, ctx)
+        )?;
+    }
+    for note in &prefix.notes {
+        writeln!(out, "  {}", note_text(note, ctx))?;
+    }
+    Ok(())
+}
+
+/// A warning as one sentence (shared with the other formats).
+pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> String {
+    match w {
+        Warning::PrefixWideReplaced { from, to } => format!(
+            "the prefix-wide binding {} moves from {} to {}: every more-specific binding is deleted first and re-created after, so every address of the prefix is disrupted; apply needs --force",
+            prefix.cidr,
+            ctx.service(from),
+            ctx.service(to)
+        ),
+        Warning::PrefixWideDeleted { service } => format!(
+            "the prefix-wide binding {} ({}) is deleted: no address of the prefix will be bound to a service; apply needs --force",
+            prefix.cidr,
+            ctx.service(service)
+        ),
+        Warning::MissingPrefixWide => format!(
+            "the live prefix has more-specific bindings but no prefix-wide binding ({}), which the API does not allow; the plan repairs it",
+            prefix.cidr
+        ),
+        Warning::DuplicateLive { cidr, count: n } => {
+            format!("{n} live bindings share {cidr}; all but one are deleted")
+        }
+    }
+}
+
+/// A note as one sentence.
+pub fn note_text(n: &Note, ctx: &Context<'_>) -> String {
+    match n {
+        Note::NotActive {
+            cidr,
+            service,
+            state,
+        } => format!(
+            "note: {cidr} ({}) is {state}, not active yet",
+            ctx.service(service)
+        ),
+    }
+}
+
+/// `create 192.0.2.16/29 → CDN`, `delete 192.0.2.16/29 (CDN)`.
+pub fn step_text(step: &Step, ctx: &Context<'_>) -> String {
+    match step {
+        Step::Create { cidr, service } => format!("create {cidr} → {}", ctx.service(service)),
+        Step::Delete { cidr, service, .. } => format!("delete {cidr} ({})", ctx.service(service)),
+    }
+}
+
+/// One progress line: `[3/7] 192.0.2.0/24: created 192.0.2.16/29 → CDN (0.4 s)`.
+pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
+    let what = match (p.step, p.status) {
+        (Step::Create { cidr, service }, StepStatus::Done { .. }) => {
+            format!("created {cidr} → {}", ctx.service(service))
+        }
+        (Step::Delete { cidr, service, .. }, StepStatus::Done { already_gone, .. }) => {
+            let gone = if *already_gone { ", already gone" } else { "" };
+            format!("deleted {cidr} ({}{gone})", ctx.service(service))
+        }
+        (step, StepStatus::Failed { error, .. }) => format!(
+            "FAILED to {}: {}",
+            step_text(step, ctx),
+            crate::sanitize::text(&error.to_string())
+        ),
+        (step, StepStatus::NotRun) => format!("not run: {}", step_text(step, ctx)),
+    };
+    let elapsed = match p.status {
+        StepStatus::Done { elapsed, .. } | StepStatus::Failed { elapsed, .. } => {
+            format!(" ({:.1} s)", elapsed.as_secs_f64())
+        }
+        StepStatus::NotRun => String::new(),
+    };
+    format!("[{}/{}] {}: {what}{elapsed}", p.finished, p.total, p.prefix)
+}
+
+/// Writes an apply report: what was done, what failed (with the API's error), what did not run.
+pub fn apply_report(
+    out: &mut impl Write,
+    report: &ApplyReport,
+    ctx: &Context<'_>,
+    color: bool,
+) -> io::Result<()> {
+    let p = Palette::new(color);
+    let c = report.counts();
+    for prefix in &report.prefixes {
+        let bold = p.bold;
+        writeln!(out, "{bold}{}{bold:#}", prefix.cidr)?;
+        for (i, s) in prefix.steps.iter().enumerate() {
+            let (style, label) = match &s.status {
+                StepStatus::Done { .. } => (p.create, "done    "),
+                StepStatus::Failed { .. } => (p.delete, "FAILED  "),
+                StepStatus::NotRun => (p.dim, "not run "),
+            };
+            writeln!(
+                out,
+                "  {style}{label}{style:#} {:>2}. {}",
+                i + 1,
+                step_text(&s.step, ctx)
+            )?;
+            if let StepStatus::Failed { error, .. } = &s.status {
+                writeln!(
+                    out,
+                    "             {}",
+                    crate::sanitize::text(&error.to_string())
+                )?;
+            }
+        }
+    }
+    writeln!(out)?;
+    let (bold, warn) = (p.bold, p.warn);
+    writeln!(
+        out,
+        "{bold}Apply:{bold:#} {} done, {} failed, {} not run.",
+        c.done, c.failed, c.not_run
+    )?;
+    if report.interrupted {
+        writeln!(
+            out,
+            "{warn}Interrupted:{warn:#} the steps in flight finished; run `svcbind plan` to see what remains."
+        )?;
+    } else if c.failed > 0 {
+        writeln!(
+            out,
+            "{warn}Stopped at the first failure.{warn:#} Fix the cause, then run `svcbind plan` to see exactly what remains and apply again."
+        )?;
+    }
+    if c.done > 0 {
+        writeln!(out)?;
+        writeln!(out, "{PROPAGATION_NOTICE}")?;
+    }
+    Ok(())
+}

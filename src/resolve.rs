@@ -1,0 +1,336 @@
+//! Reading the live account for one run and resolving the file against it.
+//!
+//! Exactly these calls (SPEC §2): `GET services` once, `GET prefixes` once (skipped when every
+//! managed prefix pins its id), and one `GET bindings` per managed prefix, in parallel up to
+//! the concurrency limit. Nothing per binding. Service names and prefix CIDRs become ids here;
+//! every problem found is reported together, each at its place in the file.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use ipnet::IpNet;
+
+use crate::api::{Api, ApiError};
+use crate::model::{
+    DesiredPrefix, Location, MAGIC_TRANSIT, Prefix, PrefixId, ServiceId, Services, StateFile,
+};
+use crate::plan::{PrefixState, covers};
+
+/// The file resolved against the live account.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub services: Services,
+    /// Managed prefixes in file order, with their desired and live bindings.
+    pub prefixes: Vec<PrefixState>,
+}
+
+/// A problem with the file that only the account can reveal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub location: Location,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Why resolution failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// An API call failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The file disagrees with the account (unknown service, prefix not onboarded, …).
+    #[error("the file does not match the account ({} problems)", .0.len())]
+    Problems(Vec<Problem>),
+    /// A `--prefix` value names no prefix of the file.
+    #[error(
+        "--prefix {value} matches no prefix in the file; use a prefix CIDR or id listed under `prefixes:`"
+    )]
+    UnknownFilter { value: String },
+}
+
+/// Resolves service names to ids, prefix CIDRs to ids, and reads the live bindings of every
+/// managed prefix (those of the file, narrowed by `filter`: CIDRs or ids).
+pub async fn resolve<A: Api>(
+    api: &A,
+    file: &StateFile,
+    filter: &[String],
+    concurrency: usize,
+) -> Result<Resolved, ResolveError> {
+    let managed = select(file, filter)?;
+    let services = Services::new(api.list_services().await?);
+    let mut problems = Vec::new();
+
+    let listed: Option<Vec<Prefix>> = if managed.iter().all(|p| p.id.is_some()) {
+        None
+    } else {
+        Some(api.list_prefixes().await?)
+    };
+
+    // Prefix ids, and the desired service ids of each prefix.
+    let mut targets = Vec::new();
+    for prefix in &managed {
+        // Without a listing every managed prefix pins its id.
+        let id = match &listed {
+            None => prefix.id.clone(),
+            Some(listed) => match_listed(prefix, prefix.id.as_ref(), listed, &mut problems),
+        };
+        let desired = desired_services(prefix, &services, &mut problems);
+        if let Some(id) = id {
+            targets.push((prefix, id, desired));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError::Problems(problems));
+    }
+
+    let lives: Vec<_> = futures::stream::iter(targets.iter().map(|(_, id, _)| async move {
+        match api.list_bindings(id).await {
+            Ok(live) => Ok(Some(live)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }))
+    .buffered(concurrency.max(1))
+    .try_collect()
+    .await?;
+
+    let mut prefixes = Vec::new();
+    for ((prefix, id, desired), live) in targets.into_iter().zip(lives) {
+        let Some(live) = live else {
+            problems.push(Problem {
+                location: prefix.location,
+                message: format!("prefix id {id} does not exist in the account"),
+                hint: Some(
+                    "check the pinned `id`, or remove it to look the prefix up by CIDR".into(),
+                ),
+            });
+            continue;
+        };
+        if prefix.id.is_some()
+            && listed.is_none()
+            && let Some(stray) = live.iter().find(|b| !covers(&prefix.cidr, &b.cidr))
+        {
+            problems.push(Problem {
+                location: prefix.location,
+                message: format!(
+                    "prefix id {id} is not {}: it has a binding for {}",
+                    prefix.cidr, stray.cidr
+                ),
+                hint: Some("check the pinned `id` against `cidr`".into()),
+            });
+            continue;
+        }
+        prefixes.push(PrefixState {
+            id,
+            cidr: prefix.cidr,
+            desired: desired.unwrap_or_default(),
+            ignore: prefix.ignore.clone(),
+            live,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError::Problems(problems));
+    }
+    Ok(Resolved { services, prefixes })
+}
+
+/// The prefixes of the file that `filter` selects (all when it is empty).
+fn select<'a>(
+    file: &'a StateFile,
+    filter: &[String],
+) -> Result<Vec<&'a DesiredPrefix>, ResolveError> {
+    if filter.is_empty() {
+        return Ok(file.prefixes.iter().collect());
+    }
+    let matches = |p: &DesiredPrefix, value: &str| {
+        value.parse::<IpNet>().is_ok_and(|n| n == p.cidr)
+            || p.id.as_ref().is_some_and(|id| id.as_str() == value)
+    };
+    for value in filter {
+        if !file.prefixes.iter().any(|p| matches(p, value)) {
+            return Err(ResolveError::UnknownFilter {
+                value: crate::sanitize::text(value).into_owned(),
+            });
+        }
+    }
+    Ok(file
+        .prefixes
+        .iter()
+        .filter(|p| filter.iter().any(|v| matches(p, v)))
+        .collect())
+}
+
+fn match_listed(
+    prefix: &DesiredPrefix,
+    pinned: Option<&PrefixId>,
+    listed: &[Prefix],
+    problems: &mut Vec<Problem>,
+) -> Option<PrefixId> {
+    if let Some(pinned) = pinned {
+        return match listed.iter().find(|p| &p.id == pinned) {
+            Some(p) if p.cidr == prefix.cidr => Some(p.id.clone()),
+            Some(p) => {
+                problems.push(Problem {
+                    location: prefix.location,
+                    message: format!(
+                        "prefix id {pinned} is {} in the account, not {}",
+                        p.cidr, prefix.cidr
+                    ),
+                    hint: Some("correct `cidr` or the pinned `id`".into()),
+                });
+                None
+            }
+            None => {
+                problems.push(Problem {
+                    location: prefix.location,
+                    message: format!("prefix id {pinned} does not exist in the account"),
+                    hint: Some(
+                        "check the pinned `id`, or remove it to look the prefix up by CIDR".into(),
+                    ),
+                });
+                None
+            }
+        };
+    }
+    match listed.iter().find(|p| p.cidr == prefix.cidr) {
+        Some(p) => Some(p.id.clone()),
+        None => {
+            let known: Vec<String> = listed.iter().map(|p| p.cidr.to_string()).collect();
+            problems.push(Problem {
+                location: prefix.location,
+                message: format!("prefix {} is not onboarded in the account", prefix.cidr),
+                hint: Some(if known.is_empty() {
+                    "the account has no BYOIP prefixes; check the account id".into()
+                } else {
+                    format!("the account's prefixes: {}", known.join(", "))
+                }),
+            });
+            None
+        }
+    }
+}
+
+/// Resolves each binding's service (a name, case-insensitively, or an id) to its id.
+fn desired_services(
+    prefix: &DesiredPrefix,
+    services: &Services,
+    problems: &mut Vec<Problem>,
+) -> Option<BTreeMap<IpNet, ServiceId>> {
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for b in &prefix.bindings {
+        match resolve_service(&b.service, services) {
+            Ok(id) => {
+                if b.cidr != prefix.cidr && services.is_magic_transit(&id) {
+                    problems.push(Problem {
+                        location: b.location,
+                        message: format!(
+                            "service `{}` is {MAGIC_TRANSIT}, which may only be the prefix-wide binding ({})",
+                            b.service, prefix.cidr
+                        ),
+                        hint: Some("bind more-specific CIDRs to CDN or Spectrum".into()),
+                    });
+                    ok = false;
+                }
+                out.insert(b.cidr, id);
+            }
+            Err(problem) => {
+                problems.push(Problem {
+                    location: b.location,
+                    ..problem
+                });
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A service name (exact, then case-insensitive) or id, against the account's catalog.
+pub fn resolve_service(value: &str, services: &Services) -> Result<ServiceId, Problem> {
+    if let Some((id, _)) = services.iter().find(|(_, name)| *name == value) {
+        return Ok(id.clone());
+    }
+    if let Some((id, _)) = services.iter().find(|(id, _)| id.as_str() == value) {
+        return Ok(id.clone());
+    }
+    let folded: Vec<_> = services
+        .iter()
+        .filter(|(_, name)| name.eq_ignore_ascii_case(value))
+        .collect();
+    if let [(id, _)] = folded.as_slice() {
+        return Ok((*id).clone());
+    }
+    let mut names: Vec<&str> = services.iter().map(|(_, n)| n).collect();
+    names.sort_unstable();
+    let closest = names
+        .iter()
+        .map(|n| {
+            (
+                strsim::jaro_winkler(&n.to_lowercase(), &value.to_lowercase()),
+                *n,
+            )
+        })
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n);
+    let list = names
+        .iter()
+        .map(|n| format!("`{}`", crate::sanitize::text(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Problem {
+        location: Location::default(),
+        message: format!(
+            "unknown service `{}`; the account's services are {list}",
+            crate::sanitize::text(value)
+        ),
+        hint: closest.map(|n| format!("did you mean `{}`?", crate::sanitize::text(n))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Service;
+
+    fn catalog() -> Services {
+        Services::new([
+            Service {
+                id: ServiceId::new("mt1").unwrap(),
+                name: "Magic Transit".into(),
+            },
+            Service {
+                id: ServiceId::new("cdn1").unwrap(),
+                name: "CDN".into(),
+            },
+            Service {
+                id: ServiceId::new("sp1").unwrap(),
+                name: "Spectrum".into(),
+            },
+        ])
+    }
+
+    #[test]
+    fn services_resolve_by_name_case_and_id() {
+        let c = catalog();
+        assert_eq!(resolve_service("CDN", &c).unwrap().as_str(), "cdn1");
+        assert_eq!(
+            resolve_service("magic transit", &c).unwrap().as_str(),
+            "mt1"
+        );
+        assert_eq!(resolve_service("sp1", &c).unwrap().as_str(), "sp1");
+    }
+
+    #[test]
+    fn unknown_service_lists_catalog_and_closest() {
+        let err = resolve_service("Spectrun", &catalog()).unwrap_err();
+        assert_eq!(
+            err.message,
+            "unknown service `Spectrun`; the account's services are `CDN`, `Magic Transit`, `Spectrum`"
+        );
+        assert_eq!(err.hint.as_deref(), Some("did you mean `Spectrum`?"));
+        let err = resolve_service("zzzzzz", &catalog()).unwrap_err();
+        assert_eq!(err.hint, None);
+    }
+}
