@@ -85,6 +85,14 @@ pub struct ApplyCounts {
 }
 
 impl ApplyReport {
+    /// The report of an apply with nothing to do.
+    pub fn empty() -> Self {
+        Self {
+            prefixes: Vec::new(),
+            interrupted: false,
+        }
+    }
+
     pub fn counts(&self) -> ApplyCounts {
         let mut c = ApplyCounts::default();
         for s in self.prefixes.iter().flat_map(|p| &p.steps) {

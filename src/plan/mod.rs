@@ -88,6 +88,18 @@ pub enum Warning {
     DuplicateLive { cidr: IpNet, count: usize },
 }
 
+impl Warning {
+    /// A stable name for machine-readable output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Warning::PrefixWideReplaced { .. } => "prefix_wide_replaced",
+            Warning::PrefixWideDeleted { .. } => "prefix_wide_deleted",
+            Warning::MissingPrefixWide => "missing_prefix_wide",
+            Warning::DuplicateLive { .. } => "duplicate_live",
+        }
+    }
+}
+
 /// A fact worth showing that is not a risk.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Note {
@@ -97,6 +109,15 @@ pub enum Note {
         service: ServiceId,
         state: String,
     },
+}
+
+impl Note {
+    /// A stable name for machine-readable output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Note::NotActive { .. } => "not_active",
+        }
+    }
 }
 
 /// The plan for one prefix.

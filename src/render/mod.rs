@@ -4,7 +4,14 @@
 //! and apply. Only `text` knows colour. Every string that came from the API passes through
 //! [`crate::sanitize`] before it is written.
 
+pub mod json;
+pub mod markdown;
 pub mod text;
+
+use std::io::{self, Write};
+
+use crate::cli::Format;
+use crate::plan::Plan;
 
 use crate::model::{ServiceId, Services};
 use crate::sanitize;
@@ -29,6 +36,21 @@ impl Context<'_> {
     /// A service, or `no service` for an unbound range.
     pub fn maybe_service(&self, id: Option<&ServiceId>) -> String {
         id.map_or_else(|| "no service".to_owned(), |id| self.service(id))
+    }
+}
+
+/// Writes a plan in `format`.
+pub fn plan(
+    out: &mut impl Write,
+    format: Format,
+    plan: &Plan,
+    ctx: &Context<'_>,
+    color: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::plan(out, plan, ctx, color),
+        Format::Markdown => markdown::plan(out, plan, ctx),
+        Format::Json => json::write_plan(out, plan, ctx),
     }
 }
 

@@ -1,0 +1,25 @@
+//! `svcbind validate`: offline checks of the desired-state file.
+
+use crate::config::Mode;
+use crate::exit::ExitCode;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let loaded = super::load_file(
+        &settings.config,
+        Mode::Desired,
+        settings.color_stderr,
+        settings.github_actions,
+    )?;
+    let state = &loaded.state;
+    println!(
+        "ok: {}, {}{}",
+        crate::render::count(state.prefixes.len(), "prefix", "prefixes"),
+        crate::render::count(state.binding_count(), "binding", "bindings"),
+        match loaded.warnings.warning_count() {
+            0 => String::new(),
+            n => format!(" ({})", crate::render::count(n, "warning", "warnings")),
+        }
+    );
+    Ok(ExitCode::Success)
+}
