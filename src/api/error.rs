@@ -63,13 +63,22 @@ pub enum ApiErrorKind {
 
 /// A failed API call: which call, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{method} {path}: {kind}")]
+#[error("{}{kind}", call_prefix(.method, .path))]
 pub struct ApiError {
-    /// HTTP method of the call.
+    /// HTTP method of the call (empty when no call was involved, e.g. a bad base URL).
     pub method: &'static str,
     /// Path below the base URL, e.g. `/accounts/…/addressing/prefixes`.
     pub path: String,
     pub kind: ApiErrorKind,
+}
+
+/// `"GET /path: "`, or nothing for an error that belongs to no call.
+fn call_prefix(method: &str, path: &str) -> String {
+    if method.is_empty() {
+        String::new()
+    } else {
+        format!("{method} {path}: ")
+    }
 }
 
 impl fmt::Display for ApiErrorKind {

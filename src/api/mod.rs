@@ -7,6 +7,7 @@
 //! resume are tested without HTTP. This module must not print.
 
 pub mod client;
+pub mod credentials;
 pub mod error;
 pub mod wire;
 
