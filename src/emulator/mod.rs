@@ -393,8 +393,17 @@ pub async fn run(
     listen: SocketAddr,
     options: EmulatorOptions,
 ) -> anyhow::Result<()> {
-    use std::io::Write as _;
+    run_until(seed, listen, options, &mut std::io::stdout(), stop_signal()).await
+}
 
+/// [`run`], writing its line to `out` and stopping when `stop` resolves.
+async fn run_until(
+    seed: Option<&StateFile>,
+    listen: SocketAddr,
+    options: EmulatorOptions,
+    out: &mut (dyn std::io::Write + Send),
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let account = match seed {
         Some(seed) => Account::from_seed(seed).context("cannot seed the emulator")?,
         None => Account::new(default_account_id(), default_services()),
@@ -412,12 +421,9 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .context("cannot read the address listened on")?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "svcbind emulator listening on http://{addr}/client/v4")
-            .and_then(|()| out.flush())
-            .context("cannot write to stdout")?;
-    }
+    writeln!(out, "svcbind emulator listening on http://{addr}/client/v4")
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
 
     let emulator = Emulator::new(account, options);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -427,7 +433,7 @@ pub async fn run(
     let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => return result.context("the emulator stopped"),
-        () = stop_signal() => {}
+        () = stop => {}
     }
     let _ = stop_tx.send(());
     // Answers in flight get a moment to finish; a connection held open longer is dropped.
