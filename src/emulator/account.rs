@@ -57,7 +57,9 @@ pub fn default_services() -> Vec<Service> {
 /// The API's refusal of one call: the HTTP status and the envelope's `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Rejection {
+    /// The HTTP status (400, 404).
     pub status: u16,
+    /// The envelope's `errors`, at least one.
     pub errors: Vec<Message>,
 }
 
@@ -126,6 +128,7 @@ impl fmt::Display for Rejection {
 /// A seed, or a mirror of a live account, that cannot become an emulated account.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeedError {
+    /// A seeded binding names a service the catalog lacks.
     #[error(
         "binding {binding} of prefix {prefix}: unknown service `{service}`; use a name or an id of the catalog: {known}"
     )]
@@ -136,12 +139,14 @@ pub enum SeedError {
         /// The catalog, `name (id)`, comma-separated.
         known: String,
     },
+    /// Two prefixes with one id.
     #[error("prefix id `{id}` is used by both {first} and {second}; give each prefix its own id")]
     DuplicatePrefixId {
         id: PrefixId,
         first: IpNet,
         second: IpNet,
     },
+    /// Two bindings with one id.
     #[error(
         "binding id `{id}` is used twice (for {first} and {second}); give each binding its own id"
     )]
@@ -150,6 +155,7 @@ pub enum SeedError {
         first: IpNet,
         second: IpNet,
     },
+    /// A binding for a prefix the account does not have.
     #[error("no prefix with id `{0}` in the account; add the prefix before its bindings")]
     UnknownPrefix(PrefixId),
 }
@@ -300,6 +306,7 @@ impl Account {
         self.provisioning_delay = delay;
     }
 
+    /// See [`Account::set_provisioning_delay`].
     pub fn provisioning_delay(&self) -> Duration {
         self.provisioning_delay
     }

@@ -16,6 +16,7 @@ pub enum FaultMethod {
 }
 
 impl FaultMethod {
+    /// The method's name, as in a request line.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// The quota and window reported when no limit is enforced (the API's own: 1200 per 5 min).
 pub const DEFAULT_QUOTA: u32 = 1200;
+/// The window of [`DEFAULT_QUOTA`].
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]

@@ -141,6 +141,17 @@ impl EmulatorOptions {
     }
 }
 
+impl From<&crate::cli::EmulatorArgs> for EmulatorOptions {
+    fn from(args: &crate::cli::EmulatorArgs) -> Self {
+        Self {
+            token: args.token.clone(),
+            provisioning_delay: args.provisioning_delay,
+            latency: args.latency,
+            rate_limit: args.rate_limit,
+        }
+    }
+}
+
 impl fmt::Debug for EmulatorOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorOptions")
@@ -216,6 +227,7 @@ impl Emulator {
         lock(&self.shared.counts).clone()
     }
 
+    /// Forgets the requests counted so far.
     pub fn reset_request_counts(&self) {
         *lock(&self.shared.counts) = RequestCounts::default();
     }
@@ -225,6 +237,7 @@ impl Emulator {
         lock(&self.shared.faults).add(rule);
     }
 
+    /// Removes every pending fault rule.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
     }
@@ -444,28 +457,26 @@ async fn run_until(
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix.
-fn stop_signal() -> impl Future<Output = ()> {
-    async {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {}
-            () = term => {}
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
     }
 }
 

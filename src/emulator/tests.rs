@@ -312,7 +312,8 @@ async fn credentials_like_cloudflare() {
     let s = start_default().await;
     let url = s.url("services");
     let longer = format!("Bearer {TOKEN}x");
-    let cases: Vec<(Vec<(&str, &str)>, u16, Vec<u64>)> = vec![
+    type Headers<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Headers, u16, Vec<u64>)> = vec![
         (vec![], 400, vec![6003]),
         (
             vec![("authorization", "Basic dXNlcjpwYXNz")],
@@ -1206,4 +1207,30 @@ fn options_debug_hides_the_token() {
     );
     let emulator = Emulator::new(account(), EmulatorOptions::new(TOKEN));
     assert!(!format!("{emulator:?}").contains(TOKEN));
+}
+
+#[test]
+fn options_come_from_the_command_line() {
+    use clap::Parser as _;
+    let cli = crate::cli::Cli::try_parse_from([
+        "svcbind",
+        "emulator",
+        "--token",
+        TOKEN,
+        "--provisioning-delay",
+        "2s",
+        "--latency",
+        "100ms",
+        "--rate-limit",
+        "10/60",
+    ])
+    .unwrap();
+    let crate::cli::Command::Emulator(args) = &cli.command else {
+        panic!("not the emulator command");
+    };
+    let options = EmulatorOptions::from(args);
+    assert_eq!(options.token, TOKEN);
+    assert_eq!(options.provisioning_delay, Duration::from_secs(2));
+    assert_eq!(options.latency, Duration::from_millis(100));
+    assert_eq!(options.rate_limit, Some((10, Duration::from_secs(60))));
 }
