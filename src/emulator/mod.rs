@@ -1,1 +1,484 @@
 //! The emulated Cloudflare account: one rules core, served in process and over HTTP.
+//!
+//! An in-memory model of one account's BYOIP addressing API (services, prefixes, service
+//! bindings) that enforces the API's rules and svcbind's assumptions about them, and answers
+//! with the real envelope, status codes and error codes. It is used three ways:
+//!
+//! - in process, behind [`crate::api::Api`] ([`InProcess`], for `--emulate SEED.yaml`);
+//! - over HTTP at `/client/v4/...` ([`serve`], [`run`]: `svcbind emulator`), for the tests,
+//!   users' pipeline tests and any Cloudflare client;
+//! - directly ([`Account`]), by the planner's rehearsal, which replays a plan's steps on a copy
+//!   of the live state.
+//!
+//! This module owns the emulator and nothing else: it never talks to the real API, and prints
+//! only from [`run`] (its one "listening" line, and a warning for a non-loopback address).
+//!
+//! # The rules (the API's, and the assumptions svcbind makes where the API is silent)
+//!
+//! - A binding's CIDR must parse, have no host bits set and lie inside its prefix, in the same
+//!   address family; its `service_id` must be in the catalog. Otherwise: 400 / 1003.
+//! - The first binding of a prefix must be the prefix itself (the prefix-wide binding); more
+//!   generally, no more-specific binding may be created while the prefix-wide one is absent.
+//! - Magic Transit may only be bound prefix-wide.
+//! - One binding per CIDR within a prefix: a second one is refused (there is no update; a new
+//!   service for a CIDR is a delete then a create).
+//! - The prefix-wide binding cannot be deleted while more-specific bindings exist (400 / 1003).
+//! - A more-specific binding with the same service as its covering binding is allowed.
+//! - Unknown prefix: 404 / 1000 "prefix not found"; unknown binding: 404 / 1002 "binding not
+//!   found"; another account id: 400 / 7003 + 7000, as the API routes it.
+//! - New bindings are `provisioning` and turn `active` once the provisioning delay has passed
+//!   (a zero delay: active from the next read). Seeded bindings keep their seeded state.
+//!
+//! # HTTP
+//!
+//! Every answer is the JSON envelope (`Content-Type: application/json`) with
+//! `Ratelimit: "default";r=<remaining>;t=<seconds>` and
+//! `Ratelimit-Policy: "default";q=<quota>;w=<seconds>` headers. Create answers 201; delete
+//! answers the envelope without `result`. Unknown route: 404 / 7000; wrong method: 405 / 10405.
+//! Credentials: `Authorization: Bearer <token>`, or `X-Auth-Email` (non-empty) with
+//! `X-Auth-Key: <token>`. Missing: 400 / 6003; malformed: 400 / 6003 plus 6111 (Authorization),
+//! 6102 (X-Auth-Email) or 6103 (X-Auth-Key); wrong token: 403 / 10000. With a rate limit, a
+//! spent budget answers 429 / 971 with `Retry-After` and blocks every call for one window.
+//! Requests are handled in this order: latency, routing, counting, credentials, budget,
+//! faults, the rules core.
+//!
+//! # Admin endpoints (no credentials; meant for loopback)
+//!
+//! | call | what |
+//! |---|---|
+//! | `GET /__svcbind/requests` | `{"total": N, "routes": {"GET /accounts/{account_id}/addressing/services": 1, …}}` |
+//! | `DELETE /__svcbind/requests` | resets the counts |
+//! | `POST /__svcbind/faults` | adds one fault rule (below) |
+//! | `GET /__svcbind/faults` | the pending rules, as a JSON array |
+//! | `DELETE /__svcbind/faults` | removes every pending rule |
+//! | `GET /__svcbind/state` | `{"account_id", "services": [{id, name}], "prefixes": [{id, cidr, bindings: [binding objects]}]}` |
+//! | `POST /__svcbind/clock` | `{"advance_secs": N}`: moves the emulated clock forward (provisioning) |
+//!
+//! Admin answers are JSON: `{"success": true, …}` or the failure envelope; they are neither
+//! counted nor delayed, and faults and the budget do not apply to them.
+//!
+//! # Fault rules
+//!
+//! A rule applies to the next `times` (default 1) requests that match its optional `method`
+//! (`"GET"`, `"POST"`, `"DELETE"`) and `path_contains` (a substring of the path, which starts
+//! with `/client/v4`), then disappears; the first matching rule wins. JSON:
+//!
+//! ```json
+//! {"method": "POST", "path_contains": "/bindings", "times": 1,
+//!  "action": {"type": "status", "status": 429, "retry_after_secs": 30}}
+//! ```
+//!
+//! Actions (`type`): `status` (`status`, optional `retry_after_secs`: answer that status
+//! without processing; 429 carries code 971, others code 9000), `status_after_processing`
+//! (`status`: process, then answer it), `delay` (`millis`: wait, then go on), `drop` (close the
+//! connection without an answer), `drop_after_processing` (process, then close), `malformed`
+//! (answer 200 with an HTML page, without processing). In process, a drop is a transport
+//! error and a malformed answer a non-JSON error, as the HTTP client would report them.
+
+mod account;
+mod counters;
+mod faults;
+mod inprocess;
+mod limit;
+mod server;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::time::Instant;
+
+use crate::api::wire::Message;
+use crate::model::{AccountId, StateFile};
+
+pub use account::{
+    Account, CDN_ID, DEFAULT_ACCOUNT_ID, MAGIC_TRANSIT_ID, Rejection, SPECTRUM_ID, SeedError,
+    default_account_id, default_services, seed_prefix_id,
+};
+pub use counters::{RequestCounts, route};
+pub use faults::{FaultAction, FaultMethod, FaultRule};
+pub use inprocess::InProcess;
+pub use limit::{DEFAULT_QUOTA, DEFAULT_WINDOW};
+pub use server::{PrefixView, StateView, serve};
+
+use faults::Faults;
+use limit::RateLimiter;
+
+/// Error code of a 429 answer: the API's own.
+pub const RATE_LIMITED: u32 = 971;
+/// Error code of an injected failure status other than 429.
+pub const INJECTED_FAULT: u32 = 9000;
+
+/// The body of a `malformed` fault: what a proxy's error page looks like.
+pub(crate) const MALFORMED_BODY: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\
+<body><h1>502 Bad Gateway</h1><p>The upstream answered something that is not JSON.</p></body></html>\n";
+
+/// How the emulator behaves, beyond its account.
+#[derive(Clone)]
+pub struct EmulatorOptions {
+    /// The token accepted as `Authorization: Bearer` and as `X-Auth-Key` (HTTP only).
+    pub token: String,
+    /// How long a new binding stays `provisioning`.
+    pub provisioning_delay: Duration,
+    /// Added to every API answer.
+    pub latency: Duration,
+    /// `(N, window)`: answer 429 after N requests in a window, like the real limit.
+    pub rate_limit: Option<(u32, Duration)>,
+}
+
+impl EmulatorOptions {
+    /// Accepts `token`; no delay, no latency, no enforced limit.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            provisioning_delay: Duration::ZERO,
+            latency: Duration::ZERO,
+            rate_limit: None,
+        }
+    }
+}
+
+impl From<&crate::cli::EmulatorArgs> for EmulatorOptions {
+    fn from(args: &crate::cli::EmulatorArgs) -> Self {
+        Self {
+            token: args.token.clone(),
+            provisioning_delay: args.provisioning_delay,
+            latency: args.latency,
+            rate_limit: args.rate_limit,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorOptions")
+            .field("token", &"<redacted>")
+            .field("provisioning_delay", &self.provisioning_delay)
+            .field("latency", &self.latency)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
+}
+
+/// A shared handle on one emulated account, its counters, faults and budget. Clones share
+/// everything; the HTTP server and any number of [`InProcess`] handles may use it at once.
+#[derive(Clone)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    account: Mutex<Account>,
+    counts: Mutex<RequestCounts>,
+    faults: Mutex<Faults>,
+    limiter: Mutex<RateLimiter>,
+    /// How far the emulated clock was moved ahead of real time.
+    skew: Mutex<Duration>,
+    start: Instant,
+    options: EmulatorOptions,
+}
+
+/// Locks a mutex; a panic in another holder leaves plain data that is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("account_id", &self.account_id())
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Serves `account`; its provisioning delay becomes `options.provisioning_delay`.
+    pub fn new(mut account: Account, options: EmulatorOptions) -> Self {
+        account.set_provisioning_delay(options.provisioning_delay);
+        Self {
+            shared: Arc::new(Shared {
+                account: Mutex::new(account),
+                counts: Mutex::new(RequestCounts::default()),
+                faults: Mutex::new(Faults::default()),
+                limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
+                skew: Mutex::new(Duration::ZERO),
+                start: Instant::now(),
+                options,
+            }),
+        }
+    }
+
+    /// The emulated account's id.
+    pub fn account_id(&self) -> AccountId {
+        lock(&self.shared.account).id().clone()
+    }
+
+    /// An [`crate::api::Api`] for `account_id` (another account's id gets the API's 7003).
+    pub fn in_process(&self, account_id: AccountId) -> InProcess {
+        InProcess::new(self.clone(), account_id)
+    }
+
+    /// The requests counted so far.
+    pub fn request_counts(&self) -> RequestCounts {
+        lock(&self.shared.counts).clone()
+    }
+
+    /// Forgets the requests counted so far.
+    pub fn reset_request_counts(&self) {
+        *lock(&self.shared.counts) = RequestCounts::default();
+    }
+
+    /// Adds a fault rule after the pending ones. A rule with `times: 0` is ignored.
+    pub fn add_fault(&self, rule: FaultRule) {
+        lock(&self.shared.faults).add(rule);
+    }
+
+    /// Removes every pending fault rule.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// The rules not used up yet, in order.
+    pub fn pending_faults(&self) -> Vec<FaultRule> {
+        lock(&self.shared.faults).pending()
+    }
+
+    /// The whole account in the seed format, states as of now.
+    pub fn snapshot(&self) -> StateFile {
+        let now = self.now();
+        let mut account = lock(&self.shared.account);
+        account.advance_to(now);
+        account.snapshot()
+    }
+
+    /// Runs `f` on the account (e.g. to set up or inspect state in a test). Nothing is counted.
+    pub fn with_account<R>(&self, f: impl FnOnce(&mut Account) -> R) -> R {
+        f(&mut lock(&self.shared.account))
+    }
+
+    /// Moves the emulated clock forward, as if `by` had passed: provisioning completes and
+    /// budget windows pass without waiting.
+    pub fn advance(&self, by: Duration) {
+        *lock(&self.shared.skew) += by;
+    }
+
+    /// Emulated time since the emulator started.
+    pub fn now(&self) -> Duration {
+        self.shared.start.elapsed() + *lock(&self.shared.skew)
+    }
+
+    pub(crate) fn options(&self) -> &EmulatorOptions {
+        &self.shared.options
+    }
+
+    /// Counts one request under its route key, `METHOD template`.
+    pub(crate) fn count(&self, key: String) {
+        lock(&self.shared.counts).record(key);
+    }
+
+    /// Waits the configured latency.
+    pub(crate) async fn pause(&self) {
+        let latency = self.shared.options.latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    /// Spends budget and applies the first matching fault: what happens before (and after)
+    /// the rules core sees a request.
+    pub(crate) async fn gate(&self, method: &str, path: &str) -> Gate {
+        let now = self.now();
+        if let Err(wait) = lock(&self.shared.limiter).admit(now) {
+            return Gate::Refuse(Refusal {
+                status: 429,
+                errors: vec![Message::new(
+                    RATE_LIMITED,
+                    "Please wait and consider throttling your request speed",
+                )],
+                retry_after: Some(limit::ceil_secs(wait).max(1)),
+            });
+        }
+        let action = lock(&self.shared.faults).take(method, path);
+        match action {
+            None => Gate::Proceed(None),
+            Some(FaultAction::Status {
+                status,
+                retry_after_secs,
+            }) => Gate::Refuse(Refusal::injected(status, retry_after_secs)),
+            Some(FaultAction::StatusAfterProcessing { status }) => {
+                Gate::Proceed(Some(After::Status(status)))
+            }
+            Some(FaultAction::Delay { millis }) => {
+                tokio::time::sleep(Duration::from_millis(millis)).await;
+                Gate::Proceed(None)
+            }
+            Some(FaultAction::Drop) => Gate::Drop,
+            Some(FaultAction::DropAfterProcessing) => Gate::Proceed(Some(After::Drop)),
+            Some(FaultAction::Malformed) => Gate::Malformed,
+        }
+    }
+
+    /// Runs one operation of the rules core at the current emulated time.
+    pub(crate) fn process<T>(&self, f: impl FnOnce(&mut Account, Duration) -> T) -> T {
+        let now = self.now();
+        f(&mut lock(&self.shared.account), now)
+    }
+
+    /// The `Ratelimit` and `Ratelimit-Policy` header values.
+    pub(crate) fn ratelimit_headers(&self) -> (String, String) {
+        let now = self.now();
+        let limiter = lock(&self.shared.limiter);
+        let (remaining, reset) = limiter.status(now);
+        let (quota, window) = limiter.policy();
+        (
+            format!("\"default\";r={remaining};t={reset}"),
+            format!("\"default\";q={quota};w={window}"),
+        )
+    }
+}
+
+/// What the gate decided for one request.
+#[derive(Debug)]
+pub(crate) enum Gate {
+    /// Process it; then, if given, fail anyway.
+    Proceed(Option<After>),
+    /// Answer this failure without processing.
+    Refuse(Refusal),
+    /// Close the connection without an answer, without processing.
+    Drop,
+    /// Answer 200 with a body that is not JSON, without processing.
+    Malformed,
+}
+
+/// A failure injected after processing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum After {
+    Status(u16),
+    Drop,
+}
+
+/// A failure answer that does not come from the rules core.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) errors: Vec<Message>,
+    /// `Retry-After`, in seconds.
+    pub(crate) retry_after: Option<u64>,
+}
+
+impl Refusal {
+    pub(crate) fn injected(status: u16, retry_after: Option<u64>) -> Self {
+        let message = if status == 429 {
+            Message::new(
+                RATE_LIMITED,
+                "Please wait and consider throttling your request speed",
+            )
+        } else {
+            let reason = axum::http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error");
+            Message::new(
+                INJECTED_FAULT,
+                format!("injected fault: HTTP {status} {reason}"),
+            )
+        };
+        Self {
+            status,
+            errors: vec![message],
+            retry_after,
+        }
+    }
+}
+
+/// `svcbind emulator`: serves an account seeded from `seed` (else an empty one with the default
+/// catalog) on `listen` until Ctrl-C or SIGTERM.
+///
+/// Prints exactly one line to stdout once bound,
+/// `svcbind emulator listening on http://<ADDR>/client/v4`, with the real address (so port 0
+/// works), and warns on stderr when the address is not loopback. Never prints the token.
+pub async fn run(
+    seed: Option<&StateFile>,
+    listen: SocketAddr,
+    options: EmulatorOptions,
+) -> anyhow::Result<()> {
+    run_until(seed, listen, options, &mut std::io::stdout(), stop_signal()).await
+}
+
+/// [`run`], writing its line to `out` and stopping when `stop` resolves.
+async fn run_until(
+    seed: Option<&StateFile>,
+    listen: SocketAddr,
+    options: EmulatorOptions,
+    out: &mut (dyn std::io::Write + Send),
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let account = match seed {
+        Some(seed) => Account::from_seed(seed).context("cannot seed the emulator")?,
+        None => Account::new(default_account_id(), default_services()),
+    };
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: the emulator listens on {listen}, which is not a loopback address: \
+             anyone who can reach it can use it and its admin endpoints; use 127.0.0.1 unless \
+             that is intended"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; choose another --listen address"))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the address listened on")?;
+    writeln!(out, "svcbind emulator listening on http://{addr}/client/v4")
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+
+    let emulator = Emulator::new(account, options);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = serve(listener, emulator, async {
+        let _ = stop_rx.await;
+    });
+    let mut server = std::pin::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.context("the emulator stopped"),
+        () = stop => {}
+    }
+    let _ = stop_tx.send(());
+    // Answers in flight get a moment to finish; a connection held open longer is dropped.
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(result) => result.context("the emulator stopped"),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,750 @@
+//! The emulator over HTTP (axum): routing of `/client/v4/accounts/{account_id}/addressing/…`,
+//! credentials, the envelope and headers of every answer, the admin endpoints, and faults that
+//! really drop the connection.
+//!
+//! Routing is done here rather than by axum's router so that no answer, however malformed the
+//! request, is ever one of axum's plain-text rejections: every answer is the JSON envelope. The
+//! rules live in [`super::Account`]; this module only translates.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::serve::{IncomingStream, Listener};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{Account, After, Emulator, FaultRule, Gate, MALFORMED_BODY, Refusal, Rejection};
+use crate::api::error::codes;
+use crate::api::wire::{
+    BareEnvelope, CreateBindingRequest, Envelope, FailureEnvelope, Message, ResultInfo,
+    WireBinding, WireService,
+};
+
+/// The largest request body read (a create body is about 80 bytes).
+const MAX_BODY: usize = 64 * 1024;
+/// "Method not allowed".
+const METHOD_NOT_ALLOWED: u32 = 10405;
+const BAD_AUTHORIZATION: (u32, &str) = (6111, "Invalid format for Authorization header");
+const BAD_AUTH_EMAIL: (u32, &str) = (6102, "Invalid format for X-Auth-Email header");
+const BAD_AUTH_KEY: (u32, &str) = (6103, "Invalid format for X-Auth-Key header");
+
+/// Serves `emulator` on `listener` until `shutdown` resolves, then lets answers in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    emulator: Emulator,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let app = Router::new().fallback(handle).with_state(emulator);
+    axum::serve(
+        Incoming(listener),
+        app.into_make_service_with_connect_info::<Connection>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The listener: TCP connections wrapped so that a handler can abort its own connection.
+struct Incoming(TcpListener);
+
+impl Listener for Incoming {
+    type Io = Abortable;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Abortable, SocketAddr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    // Small answers go out at once: Nagle would add delay to every call.
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        Abortable {
+                            stream,
+                            aborted: Arc::default(),
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A TCP stream that fails every read and write once aborted, so hyper gives the connection up
+/// (and closes it) without writing the answer that was being sent: the client sees the
+/// connection close with no response, as when a proxy or the network drops it.
+struct Abortable {
+    stream: TcpStream,
+    aborted: Arc<AtomicBool>,
+}
+
+impl Abortable {
+    fn check(&self) -> io::Result<()> {
+        if self.aborted.load(Ordering::SeqCst) {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection dropped by an injected fault",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for Abortable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Abortable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// What a handler knows of its connection: the switch that aborts it.
+#[derive(Clone)]
+struct Connection {
+    aborted: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Connected<IncomingStream<'_, Incoming>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, Incoming>) -> Self {
+        Self {
+            aborted: stream.io().aborted.clone(),
+        }
+    }
+}
+
+async fn handle(
+    State(em): State<Emulator>,
+    ConnectInfo(conn): ConnectInfo<Connection>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    match path.strip_prefix("/__svcbind/") {
+        Some(rest) => admin(&em, &parts.method, rest, body).await,
+        None => api(&em, &conn, &parts.method, path, &parts.headers, body).await,
+    }
+}
+
+/// One API request, in order: latency, routing, counting, credentials, budget and faults, the
+/// rules core, faults after processing.
+async fn api(
+    em: &Emulator,
+    conn: &Connection,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    em.pause().await;
+    let Some((account, endpoint)) = Endpoint::parse(path) else {
+        em.count(format!("{method} {}", super::route::NO_ROUTE));
+        return failure(
+            em,
+            404,
+            vec![Message::new(codes::UNKNOWN_ROUTE, "No route for that URI")],
+            None,
+        );
+    };
+    em.count(format!("{method} {}", endpoint.template()));
+    if !endpoint.methods().contains(method) {
+        let mut response = failure(
+            em,
+            405,
+            vec![Message::new(METHOD_NOT_ALLOWED, "Method not allowed")],
+            None,
+        );
+        let allow = endpoint
+            .methods()
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(header::ALLOW, v);
+        }
+        return response;
+    }
+    if let Err((status, errors)) = check_credentials(headers, &em.options().token) {
+        return failure(em, status, errors, None);
+    }
+    let after = match em.gate(method.as_str(), path).await {
+        Gate::Proceed(after) => after,
+        Gate::Refuse(r) => return failure(em, r.status, r.errors, r.retry_after),
+        Gate::Drop => {
+            conn.abort();
+            return Response::new(Body::empty());
+        }
+        Gate::Malformed => return malformed(em),
+    };
+    let body = if *method == Method::POST {
+        match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return failure(
+                    em,
+                    413,
+                    vec![Message::new(
+                        codes::UNSUPPORTED_BINDING,
+                        format!("the request body is larger than {MAX_BODY} bytes"),
+                    )],
+                    None,
+                );
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    let answer = em.process(|a, now| endpoint.run(a, &account, method, &body, now));
+    match after {
+        None => match answer {
+            Ok((status, json)) => respond(em, status, json, None),
+            Err(r) => failure(em, r.status, r.errors, None),
+        },
+        Some(After::Status(status)) => {
+            let r = Refusal::injected(status, None);
+            failure(em, r.status, r.errors, None)
+        }
+        Some(After::Drop) => {
+            conn.abort();
+            Response::new(Body::empty())
+        }
+    }
+}
+
+/// The seven calls' routes, below `/client/v4/accounts/{account_id}/addressing/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    Services,
+    Prefixes,
+    Prefix(String),
+    Bindings(String),
+    Binding(String, String),
+}
+
+impl Endpoint {
+    /// The account id and the endpoint of a path, or `None` when no route matches.
+    fn parse(path: &str) -> Option<(String, Self)> {
+        let rest = path.strip_prefix("/client/v4/accounts/")?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        let endpoint = match segments.as_slice() {
+            [_, "addressing", "services"] => Self::Services,
+            [_, "addressing", "prefixes"] => Self::Prefixes,
+            [_, "addressing", "prefixes", p] => Self::Prefix((*p).to_owned()),
+            [_, "addressing", "prefixes", p, "bindings"] => Self::Bindings((*p).to_owned()),
+            [_, "addressing", "prefixes", p, "bindings", b] => {
+                Self::Binding((*p).to_owned(), (*b).to_owned())
+            }
+            _ => return None,
+        };
+        Some((segments[0].to_owned(), endpoint))
+    }
+
+    fn template(&self) -> &'static str {
+        match self {
+            Self::Services => "/accounts/{account_id}/addressing/services",
+            Self::Prefixes => "/accounts/{account_id}/addressing/prefixes",
+            Self::Prefix(_) => "/accounts/{account_id}/addressing/prefixes/{prefix_id}",
+            Self::Bindings(_) => "/accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings",
+            Self::Binding(..) => {
+                "/accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}"
+            }
+        }
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        match self {
+            Self::Services | Self::Prefixes | Self::Prefix(_) => &[Method::GET],
+            Self::Bindings(_) => &[Method::GET, Method::POST],
+            Self::Binding(..) => &[Method::GET, Method::DELETE],
+        }
+    }
+
+    /// Runs the call on the rules core: the status and JSON body of the answer.
+    fn run(
+        &self,
+        a: &mut Account,
+        account: &str,
+        method: &Method,
+        body: &[u8],
+        now: Duration,
+    ) -> Result<(u16, Vec<u8>), Rejection> {
+        Ok(match (self, method) {
+            (Self::Services, _) => (200, encode(&Envelope::ok(a.list_services(account)?))),
+            (Self::Prefixes, _) => {
+                let prefixes = a.list_prefixes(account)?;
+                let count = prefixes.len() as u64;
+                let mut envelope = Envelope::ok(prefixes);
+                envelope.result_info = Some(ResultInfo {
+                    count: Some(count),
+                    page: Some(1),
+                    per_page: Some(count.max(20)),
+                    total_count: Some(count),
+                });
+                (200, encode(&envelope))
+            }
+            (Self::Prefix(p), _) => (200, encode(&Envelope::ok(a.get_prefix(account, p)?))),
+            (Self::Bindings(p), &Method::POST) => {
+                let request = parse_create(body)?;
+                let created =
+                    a.create_binding(account, p, &request.cidr, &request.service_id, now)?;
+                (201, encode(&Envelope::ok(created)))
+            }
+            (Self::Bindings(p), _) => (
+                200,
+                encode(&Envelope::ok(a.list_bindings(account, p, now)?)),
+            ),
+            (Self::Binding(p, b), &Method::DELETE) => {
+                a.delete_binding(account, p, b, now)?;
+                (200, encode(&BareEnvelope::ok()))
+            }
+            (Self::Binding(p, b), _) => (
+                200,
+                encode(&Envelope::ok(a.get_binding(account, p, b, now)?)),
+            ),
+        })
+    }
+}
+
+/// The body of a create: a JSON object with string `cidr` and `service_id`.
+fn parse_create(body: &[u8]) -> Result<CreateBindingRequest, Rejection> {
+    let bad = |message: String, pointer: Option<&str>| {
+        let mut m = Message::new(codes::UNSUPPORTED_BINDING, message);
+        if let Some(p) = pointer {
+            m = m.with_pointer(p);
+        }
+        Rejection {
+            status: 400,
+            errors: vec![m],
+        }
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        bad(
+            "the request body is not JSON: send {\"cidr\": \"192.0.2.0/24\", \"service_id\": \"<id>\"}"
+                .to_owned(),
+            None,
+        )
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(bad(
+            "the request body must be a JSON object with `cidr` and `service_id`".to_owned(),
+            None,
+        ));
+    };
+    let field = |name: &str, example: &str| {
+        let pointer = format!("/{name}");
+        match map.get(name) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            None | Some(serde_json::Value::Null) => Err(bad(
+                format!("`{name}` is required: {example}"),
+                Some(&pointer),
+            )),
+            Some(_) => Err(bad(
+                format!("`{name}` must be a string: {example}"),
+                Some(&pointer),
+            )),
+        }
+    };
+    Ok(CreateBindingRequest {
+        cidr: field("cidr", "the CIDR to bind, e.g. \"192.0.2.0/24\"")?,
+        service_id: field("service_id", "the id of a service from List Services")?,
+    })
+}
+
+/// Checks the credentials like the API: a bearer token, or the legacy email + key pair.
+fn check_credentials(headers: &HeaderMap, token: &str) -> Result<(), (u16, Vec<Message>)> {
+    let invalid = |second: Option<(u32, &str)>| {
+        let mut errors = vec![Message::new(
+            codes::INVALID_HEADERS,
+            "Invalid request headers",
+        )];
+        errors.extend(second.map(|(code, message)| Message::new(code, message)));
+        (400, errors)
+    };
+    let forbidden = || {
+        (
+            403,
+            vec![Message::new(codes::AUTHENTICATION, "Authentication error")],
+        )
+    };
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let given = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace));
+        return match given {
+            None => Err(invalid(Some(BAD_AUTHORIZATION))),
+            Some(given) if same_secret(given, token) => Ok(()),
+            Some(_) => Err(forbidden()),
+        };
+    }
+    let email = headers.get("x-auth-email");
+    let key = headers.get("x-auth-key");
+    if email.is_none() && key.is_none() {
+        return Err(invalid(None));
+    }
+    fn text(v: Option<&HeaderValue>) -> Option<&str> {
+        v.and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+    if text(email).is_none() {
+        return Err(invalid(Some(BAD_AUTH_EMAIL)));
+    }
+    match text(key) {
+        None => Err(invalid(Some(BAD_AUTH_KEY))),
+        Some(key) if same_secret(key, token) => Ok(()),
+        Some(_) => Err(forbidden()),
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && !expected.is_empty()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The body of `GET /__svcbind/state`: the account as the API would show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateView {
+    pub account_id: String,
+    pub services: Vec<WireService>,
+    pub prefixes: Vec<PrefixView>,
+}
+
+/// A prefix of [`StateView`] with its bindings (the API's binding objects).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefixView {
+    pub id: String,
+    pub cidr: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub bindings: Vec<WireBinding>,
+}
+
+fn state_view(a: &mut Account, now: Duration) -> StateView {
+    let account = a.id().to_string();
+    // The account's own id is always routed, and its own prefixes always exist.
+    let prefixes = a.list_prefixes(&account).unwrap_or_default();
+    StateView {
+        services: a.list_services(&account).unwrap_or_default(),
+        prefixes: prefixes
+            .into_iter()
+            .map(|p| PrefixView {
+                bindings: a.list_bindings(&account, &p.id, now).unwrap_or_default(),
+                id: p.id,
+                cidr: p.cidr,
+                description: p.description,
+            })
+            .collect(),
+        account_id: account,
+    }
+}
+
+/// `{"advance_secs": N}` for `POST /__svcbind/clock`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    advance_secs: u64,
+}
+
+/// The admin endpoints below `/__svcbind/` (see the module doc of [`super`]).
+async fn admin(em: &Emulator, method: &Method, rest: &str, body: Body) -> Response {
+    let bad_request = |message: String| {
+        failure(
+            em,
+            400,
+            vec![Message::new(codes::UNSUPPORTED_BINDING, message)],
+            None,
+        )
+    };
+    let known = ["requests", "faults", "state", "clock"];
+    match (method.as_str(), rest) {
+        ("GET", "requests") => respond(em, 200, encode(&em.request_counts()), None),
+        ("DELETE", "requests") => {
+            em.reset_request_counts();
+            respond(em, 200, encode(&BareEnvelope::ok()), None)
+        }
+        ("GET", "faults") => respond(em, 200, encode(&em.pending_faults()), None),
+        ("DELETE", "faults") => {
+            em.clear_faults();
+            respond(em, 200, encode(&BareEnvelope::ok()), None)
+        }
+        ("POST", "faults") => {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+                return bad_request(format!("the request body is larger than {MAX_BODY} bytes"));
+            };
+            let rule: FaultRule = match serde_json::from_slice(&bytes) {
+                Ok(rule) => rule,
+                Err(e) => {
+                    return bad_request(format!(
+                        "not a fault rule: {e}; expected e.g. {{\"method\": \"POST\", \"times\": 1, \"action\": {{\"type\": \"status\", \"status\": 503}}}}"
+                    ));
+                }
+            };
+            if let Err(message) = rule.validate() {
+                return bad_request(format!("not a fault rule: {message}"));
+            }
+            em.add_fault(rule.clone());
+            respond(em, 200, encode(&Envelope::ok(rule)), None)
+        }
+        ("GET", "state") => {
+            let view = em.process(state_view);
+            respond(em, 200, encode(&view), None)
+        }
+        ("POST", "clock") => {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+                return bad_request(format!("the request body is larger than {MAX_BODY} bytes"));
+            };
+            match serde_json::from_slice::<ClockRequest>(&bytes) {
+                Ok(r) => {
+                    em.advance(Duration::from_secs(r.advance_secs));
+                    respond(em, 200, encode(&BareEnvelope::ok()), None)
+                }
+                Err(e) => bad_request(format!(
+                    "not a clock request: {e}; expected {{\"advance_secs\": 3600}}"
+                )),
+            }
+        }
+        (_, r) if known.contains(&r) => failure(
+            em,
+            405,
+            vec![Message::new(METHOD_NOT_ALLOWED, "Method not allowed")],
+            None,
+        ),
+        _ => failure(
+            em,
+            404,
+            vec![Message::new(codes::UNKNOWN_ROUTE, "No route for that URI")],
+            None,
+        ),
+    }
+}
+
+/// JSON of an answer. Encoding these plain types cannot fail; if it ever did, the answer
+/// says so in the failure envelope instead of panicking.
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| {
+        br#"{"success":false,"errors":[{"code":9000,"message":"the emulator could not encode its answer"}],"messages":[],"result":null}"#
+            .to_vec()
+    })
+}
+
+fn failure(em: &Emulator, status: u16, errors: Vec<Message>, retry_after: Option<u64>) -> Response {
+    respond(
+        em,
+        status,
+        encode(&FailureEnvelope::new(errors)),
+        retry_after,
+    )
+}
+
+/// A JSON answer with the headers every answer carries.
+fn respond(em: &Emulator, status: u16, body: Vec<u8>, retry_after: Option<u64>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    add_ratelimit_headers(em, headers);
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+fn add_ratelimit_headers(em: &Emulator, headers: &mut HeaderMap) {
+    let (ratelimit, policy) = em.ratelimit_headers();
+    for (name, value) in [("ratelimit", ratelimit), ("ratelimit-policy", policy)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+/// The `malformed` fault: 200 with an HTML page.
+fn malformed(em: &Emulator) -> Response {
+    let mut response = Response::new(Body::from(MALFORMED_BODY));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    add_ratelimit_headers(em, headers);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_and_name_their_templates() {
+        let acc = "/client/v4/accounts/acc";
+        let cases = [
+            (
+                "/addressing/services",
+                Endpoint::Services,
+                super::super::route::LIST_SERVICES,
+            ),
+            (
+                "/addressing/prefixes",
+                Endpoint::Prefixes,
+                super::super::route::LIST_PREFIXES,
+            ),
+            (
+                "/addressing/prefixes/p",
+                Endpoint::Prefix("p".into()),
+                super::super::route::GET_PREFIX,
+            ),
+            (
+                "/addressing/prefixes/p/bindings",
+                Endpoint::Bindings("p".into()),
+                super::super::route::LIST_BINDINGS,
+            ),
+            (
+                "/addressing/prefixes/p/bindings/b",
+                Endpoint::Binding("p".into(), "b".into()),
+                super::super::route::GET_BINDING,
+            ),
+        ];
+        for (rest, endpoint, key) in cases {
+            let (account, parsed) = Endpoint::parse(&format!("{acc}{rest}")).unwrap();
+            assert_eq!(account, "acc");
+            assert_eq!(format!("GET {}", parsed.template()), key);
+            assert_eq!(parsed, endpoint);
+        }
+        for bad in [
+            "/client/v4/accounts/acc/addressing",
+            "/client/v4/accounts/acc/addressing/prefixes/",
+            "/client/v4/accounts//addressing/prefixes",
+            "/client/v4/accounts/acc/addressing/prefixes/p/bindings/b/x",
+            "/client/v4/zones/acc/addressing/prefixes",
+            "/accounts/acc/addressing/prefixes",
+        ] {
+            assert_eq!(Endpoint::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_body_errors_name_the_field() {
+        let err = |body: &str| {
+            let r = parse_create(body.as_bytes()).unwrap_err();
+            assert_eq!((r.status, r.codes()), (400, vec![1003]));
+            let m = &r.errors[0];
+            (
+                m.message.clone(),
+                m.source.as_ref().and_then(|s| s.pointer.clone()),
+            )
+        };
+        let (message, pointer) = err(r#"{"service_id":"x"}"#);
+        assert!(message.starts_with("`cidr` is required"), "{message}");
+        assert_eq!(pointer.as_deref(), Some("/cidr"));
+        let (message, pointer) = err(r#"{"cidr":"192.0.2.0/24","service_id":7}"#);
+        assert!(
+            message.starts_with("`service_id` must be a string"),
+            "{message}"
+        );
+        assert_eq!(pointer.as_deref(), Some("/service_id"));
+        let (message, pointer) = err("cidr=192.0.2.0/24");
+        assert!(
+            message.starts_with("the request body is not JSON"),
+            "{message}"
+        );
+        assert_eq!(pointer, None);
+        let (message, _) = err("[1]");
+        assert!(message.contains("JSON object"), "{message}");
+        let ok = parse_create(br#"{"cidr":"192.0.2.0/24","service_id":"s"}"#).unwrap();
+        assert_eq!(ok.cidr, "192.0.2.0/24");
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+        assert!(!same_secret("", ""));
+    }
+}
