@@ -1,1 +1,138 @@
-//! Rehearsal: replaying a plan on the emulator before it is shown.
+//! Rehearsal: before a plan is shown or saved, its steps are replayed on the emulator's rules
+//! core, seeded with the live state just read.
+//!
+//! A step the API's rules would reject, or an end state that differs from the desired one, is a
+//! bug in svcbind: the command fails with an internal error instead of showing a plan that
+//! cannot be applied. In memory only; no I/O.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::{Plan, PrefixState, Step, covers};
+use crate::emulator::Account;
+use crate::model::{Prefix, Service, ServiceId, Services};
+
+/// Why a rehearsal failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RehearsalError {
+    #[error("{prefix}: step {number} ({step}) would be rejected: {reason}")]
+    Rejected {
+        prefix: IpNet,
+        number: usize,
+        step: String,
+        reason: String,
+    },
+    #[error("{prefix}: after every step the bindings would be {actual}, not {expected}")]
+    WrongEndState {
+        prefix: IpNet,
+        expected: String,
+        actual: String,
+    },
+    #[error("the live state cannot be mirrored: {0}")]
+    Mirror(String),
+}
+
+/// Replays every step of `plan` on an emulated copy of the live `states`.
+pub fn rehearse(
+    plan: &Plan,
+    states: &[PrefixState],
+    services: &Services,
+) -> Result<(), RehearsalError> {
+    let catalog: Vec<Service> = services
+        .iter()
+        .map(|(id, name)| Service {
+            id: id.clone(),
+            name: name.to_owned(),
+        })
+        .collect();
+    let mut account = Account::new(plan.account_id.clone(), catalog);
+    for state in states {
+        account
+            .add_prefix(Prefix {
+                id: state.id.clone(),
+                cidr: state.cidr,
+                description: None,
+            })
+            .map_err(|e| RehearsalError::Mirror(e.to_string()))?;
+        for b in &state.live {
+            account
+                .insert_binding(&state.id, b.clone())
+                .map_err(|e| RehearsalError::Mirror(e.to_string()))?;
+        }
+    }
+    let acc = plan.account_id.as_str();
+    for prefix in &plan.prefixes {
+        let pid = prefix.id.as_str();
+        for (i, step) in prefix.steps.iter().enumerate() {
+            let result = match step {
+                Step::Create { cidr, service } => account
+                    .create_binding(
+                        acc,
+                        pid,
+                        &cidr.to_string(),
+                        service.as_str(),
+                        Duration::ZERO,
+                    )
+                    .map(drop),
+                Step::Delete { binding, .. } => {
+                    account.delete_binding(acc, pid, binding.as_str(), Duration::ZERO)
+                }
+            };
+            result.map_err(|rejection| RehearsalError::Rejected {
+                prefix: prefix.cidr,
+                number: i + 1,
+                step: crate::render::text::step_text(
+                    step,
+                    &crate::render::Context {
+                        services,
+                        max_deletes: 0,
+                    },
+                ),
+                reason: rejection.to_string(),
+            })?;
+        }
+        let Some(state) = states.iter().find(|s| s.id == prefix.id) else {
+            continue;
+        };
+        let actual: BTreeMap<IpNet, ServiceId> = account
+            .list_bindings(acc, pid, Duration::ZERO)
+            .map_err(|r| RehearsalError::Mirror(r.to_string()))?
+            .into_iter()
+            .filter_map(|b| Some((b.cidr.parse().ok()?, ServiceId::new(b.service_id).ok()?)))
+            .collect();
+        let expected = expected_end_state(state);
+        if actual != expected {
+            return Err(RehearsalError::WrongEndState {
+                prefix: prefix.cidr,
+                expected: show(&expected),
+                actual: show(&actual),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The desired bindings plus the ignored live ones.
+pub fn expected_end_state(state: &PrefixState) -> BTreeMap<IpNet, ServiceId> {
+    let mut expected = state.desired.clone();
+    for b in &state.live {
+        if state.ignore.iter().any(|r| covers(r, &b.cidr)) {
+            expected
+                .entry(b.cidr)
+                .or_insert_with(|| b.service_id.clone());
+        }
+    }
+    expected
+}
+
+fn show(map: &BTreeMap<IpNet, ServiceId>) -> String {
+    if map.is_empty() {
+        return "none".into();
+    }
+    map.iter()
+        .map(|(c, s)| format!("{c} → {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
