@@ -233,3 +233,254 @@ fn is_binding_gone(e: &ApiError) -> bool {
     codes.contains(&codes::BINDING_NOT_FOUND)
         || (e.status() == Some(404) && !codes.contains(&codes::PREFIX_NOT_FOUND))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::emulator::{
+        Account, Emulator, EmulatorOptions, FaultAction, FaultMethod, FaultRule, default_services,
+        route,
+    };
+    use crate::model::{
+        AccountId, Binding, DesiredBinding, DesiredPrefix, Location, Prefix, ProvisioningState,
+        ServiceId, StateFile,
+    };
+    use crate::resolve::resolve;
+
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    fn service(name: &str) -> ServiceId {
+        default_services()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .id
+    }
+
+    /// Two prefixes, each live with a Magic Transit prefix-wide binding and a CDN /29.
+    fn emulator() -> Emulator {
+        let mut account = Account::new(AccountId::new(ACCOUNT).unwrap(), default_services());
+        for i in 0..2 {
+            let id = PrefixId::new(format!("p{i}")).unwrap();
+            account
+                .add_prefix(Prefix {
+                    id: id.clone(),
+                    cidr: net(&format!("10.{i}.0.0/24")),
+                    description: None,
+                })
+                .unwrap();
+            for (n, (cidr, svc)) in [("0/24", "Magic Transit"), ("8/29", "CDN")]
+                .iter()
+                .enumerate()
+            {
+                account
+                    .insert_binding(
+                        &id,
+                        Binding {
+                            id: BindingId::new(format!("b{i}{n}")).unwrap(),
+                            cidr: net(&format!("10.{i}.0.{cidr}")),
+                            service_id: service(svc),
+                            service_name: None,
+                            state: ProvisioningState::Active,
+                        },
+                    )
+                    .unwrap();
+            }
+        }
+        Emulator::new(account, EmulatorOptions::new("t"))
+    }
+
+    /// Desired: in each prefix, drop the /29, add a CDN /28 and a Spectrum /30.
+    fn desired() -> StateFile {
+        let b = |cidr: String, service: &str| DesiredBinding {
+            cidr: net(&cidr),
+            service: service.into(),
+            id: None,
+            state: None,
+            location: Location::default(),
+        };
+        StateFile {
+            prefixes: (0..2)
+                .map(|i| DesiredPrefix {
+                    cidr: net(&format!("10.{i}.0.0/24")),
+                    id: None,
+                    ignore: Vec::new(),
+                    bindings: vec![
+                        b(format!("10.{i}.0.0/24"), "Magic Transit"),
+                        b(format!("10.{i}.0.32/28"), "CDN"),
+                        b(format!("10.{i}.0.64/30"), "Spectrum"),
+                    ],
+                    location: Location::default(),
+                })
+                .collect(),
+            ..StateFile::default()
+        }
+    }
+
+    async fn plan_for(api: &crate::emulator::InProcess) -> Plan {
+        let resolved = resolve(api, &desired(), &[], 8).await.unwrap();
+        crate::plan::plan(AccountId::new(ACCOUNT).unwrap(), &resolved.prefixes).unwrap()
+    }
+
+    fn statuses(report: &ApplyReport) -> Vec<Vec<&'static str>> {
+        report
+            .prefixes
+            .iter()
+            .map(|p| {
+                p.steps
+                    .iter()
+                    .map(|s| match s.status {
+                        StepStatus::Done { .. } => "done",
+                        StepStatus::Failed { .. } => "failed",
+                        StepStatus::NotRun => "not run",
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn applies_every_step_then_nothing_remains() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_for(&api).await;
+        assert_eq!(plan.summary().steps, 6);
+        let seen = Mutex::new(Vec::new());
+        let report = apply(&api, &plan, 2, &Stop::default(), &|p| {
+            seen.lock().unwrap().push((p.finished, p.total));
+        })
+        .await;
+        assert_eq!(statuses(&report), [["done"; 3], ["done"; 3]]);
+        assert!(!report.failed() && !report.interrupted);
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, (1..=6).map(|n| (n, 6)).collect::<Vec<_>>());
+        // Created ids are reported.
+        let StepStatus::Done { created, .. } = &report.prefixes[0].steps[0].status else {
+            panic!()
+        };
+        assert!(created.is_some());
+        assert_eq!(plan_for(&api).await.summary().steps, 0);
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_first_failure_and_resumes_by_replanning() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_for(&api).await;
+        // The second create of the first prefix fails: the first matching rule lets one
+        // request through untouched, the next answers 500.
+        let create_in_p0 = |action| {
+            FaultRule::new(action)
+                .method(FaultMethod::Post)
+                .path_contains("/prefixes/p0/")
+        };
+        em.add_fault(create_in_p0(FaultAction::Delay { millis: 0 }));
+        em.add_fault(create_in_p0(FaultAction::Status {
+            status: 500,
+            retry_after_secs: None,
+        }));
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        assert_eq!(
+            statuses(&report),
+            [vec!["done", "failed", "not run"], vec!["not run"; 3]]
+        );
+        assert!(report.failed() && !report.interrupted);
+        let StepStatus::Failed { error, .. } = &report.prefixes[0].steps[1].status else {
+            panic!()
+        };
+        assert_eq!(error.status(), Some(500));
+        assert_eq!(
+            report.counts(),
+            ApplyCounts {
+                done: 1,
+                failed: 1,
+                not_run: 4
+            }
+        );
+        // No call was made for the steps that did not run.
+        assert_eq!(em.request_counts().get(route::CREATE_BINDING), 2);
+        assert_eq!(em.request_counts().get(route::DELETE_BINDING), 0);
+
+        // Re-planning shows exactly the rest, and applying it finishes the work.
+        let rest = plan_for(&api).await;
+        assert_eq!(rest.summary().steps, 5);
+        let report = apply(&api, &rest, 1, &Stop::default(), &|_| {}).await;
+        assert!(!report.failed());
+        assert_eq!(plan_for(&api).await.summary().steps, 0);
+    }
+
+    #[tokio::test]
+    async fn a_rule_the_api_enforces_fails_the_step_with_its_code() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let mut plan = plan_for(&api).await;
+        // A step the API refuses: deleting the prefix-wide binding under more-specific ones.
+        let p0 = &mut plan.prefixes[0];
+        p0.steps.insert(
+            0,
+            Step::Delete {
+                binding: BindingId::new("b00").unwrap(),
+                cidr: net("10.0.0.0/24"),
+                service: service("Magic Transit"),
+            },
+        );
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        let StepStatus::Failed { error, .. } = &report.prefixes[0].steps[0].status else {
+            panic!("{report:?}")
+        };
+        assert_eq!(error.status(), Some(400));
+        assert_eq!(
+            error.codes(),
+            vec![crate::api::error::codes::UNSUPPORTED_BINDING]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_delete_of_a_binding_already_gone_counts_as_done() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_for(&api).await;
+        // Someone else deleted 10.0.0.8/29 after the plan was made.
+        api.delete_binding(
+            &PrefixId::new("p0").unwrap(),
+            &BindingId::new("b01").unwrap(),
+        )
+        .await
+        .unwrap();
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        assert!(!report.failed());
+        let last = report.prefixes[0].steps.last().unwrap();
+        assert!(
+            matches!(
+                last.status,
+                StepStatus::Done {
+                    already_gone: true,
+                    ..
+                }
+            ),
+            "{last:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_starts_no_new_step() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_for(&api).await;
+        let stop = Stop::default();
+        // Interrupt as soon as the first step finishes.
+        let report = apply(&api, &plan, 1, &stop, &|_| stop.interrupt()).await;
+        assert_eq!(
+            statuses(&report),
+            [vec!["done", "not run", "not run"], vec!["not run"; 3]]
+        );
+        assert!(report.interrupted && !report.failed());
+    }
+}

@@ -57,14 +57,19 @@ pub async fn resolve<A: Api>(
     concurrency: usize,
 ) -> Result<Resolved, ResolveError> {
     let managed = select(file, filter)?;
-    let services = Services::new(api.list_services().await?);
-    let mut problems = Vec::new();
-
-    let listed: Option<Vec<Prefix>> = if managed.iter().all(|p| p.id.is_some()) {
-        None
-    } else {
-        Some(api.list_prefixes().await?)
+    // The two account-wide reads go out together.
+    let all_pinned = managed.iter().all(|p| p.id.is_some());
+    let prefixes_call = async {
+        if all_pinned {
+            Ok(None)
+        } else {
+            api.list_prefixes().await.map(Some)
+        }
     };
+    let (services, listed): (_, Option<Vec<Prefix>>) =
+        futures::try_join!(api.list_services(), prefixes_call)?;
+    let services = Services::new(services);
+    let mut problems = Vec::new();
 
     // Prefix ids, and the desired service ids of each prefix.
     let mut targets = Vec::new();
@@ -332,5 +337,219 @@ mod tests {
         assert_eq!(err.hint.as_deref(), Some("did you mean `Spectrum`?"));
         let err = resolve_service("zzzzzz", &catalog()).unwrap_err();
         assert_eq!(err.hint, None);
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+    use crate::emulator::{
+        Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, default_services, route,
+    };
+    use crate::model::{
+        AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, ProvisioningState,
+    };
+
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    fn prefix_id(n: usize) -> PrefixId {
+        PrefixId::new(format!("prefix{n:02}")).unwrap()
+    }
+
+    /// An account with `n` prefixes 10.n.0.0/24, each with a Magic Transit prefix-wide binding.
+    fn emulator(n: usize) -> Emulator {
+        let mut account = Account::new(AccountId::new(ACCOUNT).unwrap(), default_services());
+        for i in 0..n {
+            let cidr = net(&format!("10.{i}.0.0/24"));
+            account
+                .add_prefix(Prefix {
+                    id: prefix_id(i),
+                    cidr,
+                    description: None,
+                })
+                .unwrap();
+            account
+                .insert_binding(
+                    &prefix_id(i),
+                    Binding {
+                        id: BindingId::new(format!("b{i}")).unwrap(),
+                        cidr,
+                        service_id: ServiceId::new(MAGIC_TRANSIT_ID).unwrap(),
+                        service_name: None,
+                        state: ProvisioningState::Active,
+                    },
+                )
+                .unwrap();
+        }
+        Emulator::new(account, EmulatorOptions::new("t"))
+    }
+
+    fn binding(cidr: &str, service: &str, line: u32) -> DesiredBinding {
+        DesiredBinding {
+            cidr: net(cidr),
+            service: service.into(),
+            id: None,
+            state: None,
+            location: Location { line, column: 18 },
+        }
+    }
+
+    fn file(n: usize, pinned: bool) -> StateFile {
+        StateFile {
+            prefixes: (0..n)
+                .map(|i| DesiredPrefix {
+                    cidr: net(&format!("10.{i}.0.0/24")),
+                    id: pinned.then(|| prefix_id(i)),
+                    ignore: Vec::new(),
+                    bindings: vec![
+                        binding(&format!("10.{i}.0.0/24"), "Magic Transit", 10),
+                        binding(&format!("10.{i}.0.16/29"), "CDN", 12),
+                    ],
+                    location: Location {
+                        line: 5,
+                        column: 11,
+                    },
+                })
+                .collect(),
+            ..StateFile::default()
+        }
+    }
+
+    fn problems(result: Result<Resolved, ResolveError>) -> Vec<Problem> {
+        match result {
+            Err(ResolveError::Problems(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_take_p_plus_two_calls_or_p_plus_one_when_pinned() {
+        for (pinned, expected) in [(false, 12 + 2), (true, 12 + 1)] {
+            let em = emulator(12);
+            let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+            let resolved = resolve(&api, &file(12, pinned), &[], 4).await.unwrap();
+            assert_eq!(resolved.prefixes.len(), 12);
+            let counts = em.request_counts();
+            assert_eq!(counts.total, expected, "pinned: {pinned}: {counts:?}");
+            assert_eq!(counts.get(route::LIST_SERVICES), 1);
+            assert_eq!(counts.get(route::LIST_PREFIXES), u64::from(!pinned));
+            assert_eq!(counts.get(route::LIST_BINDINGS), 12);
+            // File order is kept, with the desired services resolved to ids.
+            assert_eq!(resolved.prefixes[3].cidr, net("10.3.0.0/24"));
+            assert_eq!(
+                resolved.prefixes[3].desired[&net("10.3.0.16/29")].as_str(),
+                CDN_ID
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_problem_is_reported_at_its_place() {
+        let em = emulator(2);
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let mut f = file(2, false);
+        f.prefixes[0].bindings[1].service = "CDNN".into();
+        f.prefixes[1].bindings[1].service = MAGIC_TRANSIT_ID.into();
+        f.prefixes.push(DesiredPrefix {
+            cidr: net("192.0.2.0/24"),
+            id: None,
+            ignore: Vec::new(),
+            bindings: Vec::new(),
+            location: Location {
+                line: 30,
+                column: 11,
+            },
+        });
+        let p = problems(resolve(&api, &f, &[], 8).await);
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!(
+            p[0].location,
+            Location {
+                line: 12,
+                column: 18
+            }
+        );
+        assert!(p[0].message.starts_with(
+            "unknown service `CDNN`; the account's services are `CDN`, `Magic Transit`, `Spectrum`"
+        ));
+        assert_eq!(p[0].hint.as_deref(), Some("did you mean `CDN`?"));
+        assert!(
+            p[1].message
+                .contains("Magic Transit, which may only be the prefix-wide binding")
+        );
+        assert_eq!(p[2].location.line, 30);
+        assert_eq!(
+            p[2].message,
+            "prefix 192.0.2.0/24 is not onboarded in the account"
+        );
+        assert_eq!(
+            p[2].hint.as_deref(),
+            Some("the account's prefixes: 10.0.0.0/24, 10.1.0.0/24")
+        );
+        // Nothing per prefix is read when the file does not resolve.
+        assert_eq!(em.request_counts().get(route::LIST_BINDINGS), 0);
+    }
+
+    #[tokio::test]
+    async fn pinned_ids_must_exist_and_match_the_cidr() {
+        let em = emulator(2);
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        // Listed (one prefix unpinned): the listing is checked.
+        let mut f = file(2, false);
+        f.prefixes[0].id = Some(prefix_id(1));
+        let p = problems(resolve(&api, &f, &[], 8).await);
+        assert_eq!(
+            p[0].message,
+            "prefix id prefix01 is 10.1.0.0/24 in the account, not 10.0.0.0/24"
+        );
+        // All pinned: no listing; a missing id shows as not found, a wrong one by its bindings.
+        let mut f = file(2, true);
+        f.prefixes[0].id = Some(PrefixId::new("nosuch").unwrap());
+        f.prefixes[1].id = Some(prefix_id(0));
+        let p = problems(resolve(&api, &f, &[], 8).await);
+        assert_eq!(
+            p[0].message,
+            "prefix id nosuch does not exist in the account"
+        );
+        assert_eq!(
+            p[1].message,
+            "prefix id prefix00 is not 10.1.0.0/24: it has a binding for 10.0.0.0/24"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_prefix_filter_narrows_and_rejects_unknown_values() {
+        let em = emulator(3);
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let f = file(3, true);
+        let r = resolve(&api, &f, &["10.2.0.0/24".into(), "prefix00".into()], 8)
+            .await
+            .unwrap();
+        let cidrs: Vec<String> = r.prefixes.iter().map(|p| p.cidr.to_string()).collect();
+        assert_eq!(cidrs, ["10.0.0.0/24", "10.2.0.0/24"]);
+        assert_eq!(em.request_counts().get(route::LIST_BINDINGS), 2);
+        let err = resolve(&api, &f, &["10.9.0.0/24".into()], 8)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--prefix 10.9.0.0/24 matches no prefix in the file; use a prefix CIDR or id listed under `prefixes:`"
+        );
+    }
+
+    #[tokio::test]
+    async fn api_errors_surface_as_they_are() {
+        let em = emulator(1);
+        let api = em.in_process(AccountId::new("0000000000000000000000000000000f").unwrap());
+        let err = resolve(&api, &file(1, false), &[], 8).await.unwrap_err();
+        let ResolveError::Api(e) = err else {
+            panic!("expected an API error")
+        };
+        assert_eq!(e.status(), Some(400));
+        assert!(e.codes().contains(&crate::api::error::codes::NO_ROUTE));
     }
 }
