@@ -27,10 +27,11 @@ pub(crate) struct FileInput {
     /// The Cloudflare account id. When absent, `--account-id` or `CLOUDFLARE_ACCOUNT_ID` gives
     /// it; when both are given they must agree.
     #[serde(default)]
-    #[schemars(with = "Option<IdText>")]
+    #[schemars(with = "IdText")]
     pub account_id: Option<Spanned<String>>,
     /// Limits that guard `apply`.
     #[serde(default)]
+    #[schemars(with = "SafetyInput")]
     pub safety: Option<SafetyInput>,
     /// Service name → service id. Seeds the emulator's catalog; written by `export`.
     #[serde(default)]
@@ -40,13 +41,13 @@ pub(crate) struct FileInput {
     pub prefixes: Vec<PrefixInput>,
 }
 
-/// `safety:`
+/// Limits that guard `apply`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SafetyInput {
     /// Deletes plus replaces allowed in one apply before `--force` is needed (default 10).
     #[serde(default)]
-    #[schemars(with = "Option<u32>")]
+    #[schemars(with = "u32")]
     pub max_deletes: Option<Spanned<u32>>,
 }
 
@@ -59,7 +60,7 @@ pub(crate) struct PrefixInput {
     pub cidr: Spanned<String>,
     /// Pins the prefix id (it must agree with `cidr`).
     #[serde(default)]
-    #[schemars(with = "Option<IdText>")]
+    #[schemars(with = "IdText")]
     pub id: Option<Spanned<String>>,
     /// Ranges inside the prefix whose live bindings are left alone.
     #[serde(default)]
@@ -82,11 +83,11 @@ pub(crate) struct BindingInput {
     pub service: Spanned<String>,
     /// The binding id (seed and export files).
     #[serde(default)]
-    #[schemars(with = "Option<IdText>")]
+    #[schemars(with = "IdText")]
     pub id: Option<Spanned<String>>,
     /// The provisioning state (seed and export files), such as `active` or `provisioning`.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "String")]
     pub state: Option<Spanned<String>>,
 }
 
@@ -159,17 +160,21 @@ impl JsonSchema for Version {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "integer", "const": 1 })
+        json_schema!({
+            "description": "The format version. Always 1.",
+            "type": "integer",
+            "const": 1,
+        })
     }
 }
 
 /// IPv4 CIDR: four octets of 0–255, then `/0`–`/32`.
 const IPV4_CIDR: &str = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}/(3[0-2]|[12]?[0-9])";
 
-/// IPv6 CIDR: hex groups with colons (at least two), an optional dotted IPv4 tail, then
-/// `/0`–`/128`. Looser than the full grammar; the validator checks the rest.
-const IPV6_CIDR: &str =
-    r"[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(:[0-9.]+)?/(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
+/// IPv6 CIDR: two to seven hex groups ending in a colon (`::` makes empty ones), then a last
+/// group or a dotted IPv4 tail, then `/0`–`/128`. Looser than the full grammar; the validator
+/// checks the rest.
+const IPV6_CIDR: &str = r"([0-9A-Fa-f]{0,4}:){2,7}([0-9A-Fa-f]{0,4}|[0-9]{1,3}(\.[0-9]{1,3}){3})/(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
 
 /// The schema of a CIDR field. Not ipnet's, whose `oneOf` rejects every IPv4 CIDR.
 pub(crate) struct Cidr;

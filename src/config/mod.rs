@@ -170,11 +170,28 @@ pub fn parse(source: &str, file_name: &str, mode: Mode) -> Result<Loaded, Diagno
 /// The JSON Schema of the file (draft 2020-12), generated from the input structs. The
 /// committed copy is `schema/svcbind.schema.json`.
 pub fn json_schema() -> serde_json::Value {
-    schemars::generate::SchemaSettings::draft2020_12()
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
         .for_deserialize()
         .into_generator()
         .into_root_schema_for::<file::FileInput>()
-        .to_value()
+        .to_value();
+    drop_null_defaults(&mut schema);
+    schema
+}
+
+/// Optional fields are absent rather than null, so a `"default": null` would contradict
+/// their schema; editors would offer it.
+fn drop_null_defaults(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.get("default").is_some_and(serde_json::Value::is_null) {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_null_defaults);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_defaults),
+        _ => {}
+    }
 }
 
 /// `3 prefixes, 12 bindings`.
@@ -188,3 +205,6 @@ pub fn summary(state: &StateFile) -> String {
         count(state.binding_count(), "binding", "bindings")
     )
 }
+
+#[cfg(test)]
+mod tests;

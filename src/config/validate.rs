@@ -829,7 +829,10 @@ prefixes:
             "{}: error: prefix `2001:db8:1000::/48` has no prefix-wide binding",
             pos(&yaml, "2001:db8:1000::/48", 0)
         );
-        assert_eq!(problems(&yaml, Mode::Desired), [expected.clone()]);
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
+        );
         assert_eq!(
             problems(&yaml, Mode::Seed),
             [expected.replace("error", "warning")]
@@ -855,7 +858,10 @@ prefixes:
             "{}: error: `magic  TRANSIT` can only be bound to the whole prefix, not to `192.0.2.16/29`",
             pos(&yaml, "magic  TRANSIT", 0)
         );
-        assert_eq!(problems(&yaml, Mode::Desired), [expected.clone()]);
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
+        );
         assert_eq!(
             problems(&yaml, Mode::Seed),
             [expected.replace("error", "warning")]

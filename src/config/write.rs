@@ -110,10 +110,11 @@ fn looks_numeric(text: &str) -> bool {
     let body = text.trim_start_matches(['+', '-']);
     let lower = body.to_ascii_lowercase();
     for radix_prefix in ["0x", "0o", "0b"] {
-        if let Some(rest) = lower.strip_prefix(radix_prefix) {
-            if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_') {
-                return true;
-            }
+        if let Some(rest) = lower.strip_prefix(radix_prefix)
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_')
+        {
+            return true;
         }
     }
     body.chars().any(|c| c.is_ascii_digit())
