@@ -1,0 +1,1050 @@
+//! The rules of the desired-state file (SPEC §1, "Validation"), checked offline.
+//!
+//! Reads the input structs, reports every problem it finds (it never stops at the first), and
+//! builds the [`StateFile`] from what is valid. Each diagnostic points at the offending value.
+//! Nothing here needs the API: service names are resolved later, by the stage that reads the
+//! account. Every check is linear or `n log n` in the number of bindings: containment is found
+//! by walking up the at most 32 (IPv4) or 128 (IPv6) supernets of a range in a hash map, and
+//! prefix overlap by sorting.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use super::Mode;
+use super::diagnostic::{Diagnostics, Severity, SourceMap, clip};
+use super::file::{BindingInput, FileInput, PrefixInput, Version};
+use super::yaml::Spanned;
+use crate::model::{
+    self, AccountId, BindingId, DesiredBinding, DesiredPrefix, Location, PrefixId,
+    ProvisioningState, ServiceId, StateFile,
+};
+
+/// The longest IPv4 prefix BYOIP onboards.
+const MAX_IPV4_PREFIX_LEN: u8 = 24;
+/// The longest IPv6 prefix BYOIP onboards.
+const MAX_IPV6_PREFIX_LEN: u8 = 48;
+
+/// Checks `input` against every rule and returns what is valid of it with all the problems.
+/// The caller must not use the state when the diagnostics hold an error.
+pub(crate) fn validate(input: FileInput, mode: Mode, map: &SourceMap) -> (StateFile, Diagnostics) {
+    let mut c = Checker {
+        map,
+        mode,
+        out: Diagnostics::new(),
+    };
+    let state = c.file(input);
+    (state, c.out)
+}
+
+struct Checker<'a> {
+    map: &'a SourceMap,
+    mode: Mode,
+    out: Diagnostics,
+}
+
+fn loc<T>(s: &Spanned<T>) -> Location {
+    Location {
+        line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
+    }
+}
+
+/// A service as compared between bindings: case and spacing of names do not matter.
+fn service_key(service: &str) -> String {
+    service
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Network address as a number, for sorting ranges of one family.
+fn start(net: &IpNet) -> (bool, u128) {
+    match net {
+        IpNet::V4(n) => (false, u128::from(u32::from(n.network()))),
+        IpNet::V6(n) => (true, u128::from(n.network())),
+    }
+}
+
+fn family(net: &IpNet) -> &'static str {
+    match net {
+        IpNet::V4(_) => "IPv4",
+        IpNet::V6(_) => "IPv6",
+    }
+}
+
+/// The supernets of `net` from length `len - 1` (or `len` when `inclusive`) down to `down_to`.
+fn supernets(net: IpNet, down_to: u8, inclusive: bool) -> impl Iterator<Item = IpNet> {
+    let top = if inclusive {
+        net.prefix_len()
+    } else {
+        net.prefix_len().saturating_sub(1)
+    };
+    let lens = if !inclusive && net.prefix_len() == 0 {
+        0..0
+    } else {
+        down_to..top + 1
+    };
+    lens.rev()
+        .filter_map(move |len| IpNet::new(net.addr(), len).ok().map(|n| n.trunc()))
+}
+
+/// One binding entry whose CIDR parsed.
+struct ValidBinding {
+    index: usize,
+    net: IpNet,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, severity: Severity, at: Location, message: String, hint: Option<String>) {
+        self.out
+            .push(self.map.diagnostic(severity, at, message, hint));
+    }
+
+    fn error(&mut self, at: Location, message: String, hint: Option<String>) {
+        self.report(Severity::Error, at, message, hint);
+    }
+
+    fn warning(&mut self, at: Location, message: String, hint: Option<String>) {
+        self.report(Severity::Warning, at, message, hint);
+    }
+
+    /// An error in a desired file, a warning in a seed (a live account may be broken so).
+    fn broken_live_state(&mut self, at: Location, message: String, hint: Option<String>) {
+        let severity = match self.mode {
+            Mode::Desired => Severity::Error,
+            Mode::Seed => Severity::Warning,
+        };
+        self.report(severity, at, message, hint);
+    }
+
+    fn id<T>(
+        &mut self,
+        value: &Spanned<String>,
+        make: impl FnOnce(String) -> Result<T, model::IdError>,
+    ) -> Option<T> {
+        match make(value.value.clone()) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.error(loc(value), e.to_string(), None);
+                None
+            }
+        }
+    }
+
+    /// Parses a CIDR, reporting a syntax error or host bits.
+    fn cidr(&mut self, value: &Spanned<String>) -> Option<IpNet> {
+        let text = value.value.trim();
+        match IpNet::from_str(text) {
+            Ok(net) if net.trunc() == net => Some(net),
+            Ok(net) => {
+                self.error(
+                    loc(value),
+                    format!("host bits set in `{}`", clip(text)),
+                    Some(format!("did you mean `{}`?", net.trunc())),
+                );
+                None
+            }
+            Err(_) => {
+                let hint = match IpAddr::from_str(text) {
+                    Ok(IpAddr::V4(a)) => format!("add a prefix length: `{a}/32` is one address"),
+                    Ok(IpAddr::V6(a)) => format!("add a prefix length: `{a}/128` is one address"),
+                    Err(_) => "write an address and a prefix length, such as `192.0.2.0/24` or \
+                               `2001:db8::/48`"
+                        .to_owned(),
+                };
+                self.error(
+                    loc(value),
+                    format!("invalid CIDR `{}`", clip(&value.value)),
+                    Some(hint),
+                );
+                None
+            }
+        }
+    }
+
+    fn file(&mut self, input: FileInput) -> StateFile {
+        match &input.version.value {
+            Version::Number(1) => {}
+            other => {
+                let shown = match other {
+                    Version::Number(n) => n.to_string(),
+                    Version::Other(s) => s.clone(),
+                };
+                self.error(
+                    loc(&input.version),
+                    format!("unsupported version `{}`", clip(&shown)),
+                    Some("write `version: 1`: it is the only version of the format".to_owned()),
+                );
+            }
+        }
+        let account_id = input
+            .account_id
+            .as_ref()
+            .and_then(|v| self.id(v, AccountId::new));
+        let max_deletes = input
+            .safety
+            .as_ref()
+            .and_then(|s| s.max_deletes.as_ref())
+            .map(|m| m.value);
+
+        let mut services = std::collections::BTreeMap::new();
+        for (name, id) in &input.services {
+            if name.trim().is_empty() {
+                self.error(loc(id), "empty service name in `services`".to_owned(), None);
+            }
+            if let Some(id) = self.id(id, ServiceId::new) {
+                services.insert(name.clone(), id);
+            }
+        }
+        // Magic Transit by name, and by id when the file's own catalog names it.
+        let mut magic_transit: Vec<String> = vec![service_key(model::MAGIC_TRANSIT)];
+        // Names and ids of one service compare equal for the redundancy check.
+        let mut canonical: HashMap<String, String> = HashMap::new();
+        for (name, id) in &services {
+            let id_key = service_key(id.as_str());
+            if service_key(name) == magic_transit[0] {
+                magic_transit.push(id_key.clone());
+            }
+            canonical.insert(service_key(name), id_key);
+        }
+        let services_view = ServiceKeys {
+            magic_transit,
+            canonical,
+        };
+
+        let mut prefixes = Vec::with_capacity(input.prefixes.len());
+        let mut valid_prefixes: Vec<(IpNet, usize, Location)> = Vec::new();
+        for (index, prefix) in input.prefixes.iter().enumerate() {
+            if let Some(p) = self.prefix(prefix, &services_view) {
+                valid_prefixes.push((p.cidr, index, p.location));
+                prefixes.push(p);
+            }
+        }
+        self.overlaps(valid_prefixes);
+
+        StateFile {
+            account_id,
+            max_deletes,
+            services,
+            prefixes,
+        }
+    }
+
+    /// Prefixes are unique and do not overlap. Sorted by start address, then length, a prefix
+    /// that overlaps an earlier one lies inside the latest prefix that is not inside another.
+    fn overlaps(&mut self, mut prefixes: Vec<(IpNet, usize, Location)>) {
+        prefixes.sort_by_key(|(net, index, _)| (start(net), net.prefix_len(), *index));
+        let mut outer: Option<(IpNet, usize, Location)> = None;
+        for (net, index, at) in prefixes {
+            match outer {
+                Some((o_net, o_index, o_at)) if o_net.contains(&net) => {
+                    // Report at the entry written later; name the other one.
+                    let (later_net, later_at, other_net, other_at) = if index > o_index {
+                        (net, at, o_net, o_at)
+                    } else {
+                        (o_net, o_at, net, at)
+                    };
+                    if net == o_net {
+                        self.error(
+                            later_at,
+                            format!("duplicate prefix `{later_net}`"),
+                            Some(format!("it is already listed at line {}", other_at.line)),
+                        );
+                    } else {
+                        self.error(
+                            later_at,
+                            format!(
+                                "prefix `{later_net}` overlaps prefix `{other_net}` (line {})",
+                                other_at.line
+                            ),
+                            Some(
+                                "prefixes may not overlap: list each onboarded prefix once"
+                                    .to_owned(),
+                            ),
+                        );
+                    }
+                }
+                _ => outer = Some((net, index, at)),
+            }
+        }
+    }
+
+    fn prefix(&mut self, input: &PrefixInput, services: &ServiceKeys) -> Option<DesiredPrefix> {
+        let cidr = self.cidr(&input.cidr);
+        let id = input.id.as_ref().and_then(|v| self.id(v, PrefixId::new));
+        let at = loc(&input.cidr);
+
+        if let Some(net) = cidr {
+            let (max, fam) = match net {
+                IpNet::V4(_) => (MAX_IPV4_PREFIX_LEN, "IPv4"),
+                IpNet::V6(_) => (MAX_IPV6_PREFIX_LEN, "IPv6"),
+            };
+            if net.prefix_len() > max {
+                self.warning(
+                    at,
+                    format!(
+                        "prefix `{net}` is smaller than BYOIP allows: {fam} prefixes are /{max} or shorter"
+                    ),
+                    None,
+                );
+            }
+        }
+
+        // Ranges: parse all, then the checks that need the prefix.
+        let mut ignore = Vec::with_capacity(input.ignore.len());
+        for value in &input.ignore {
+            let Some(range) = self.cidr(value) else {
+                continue;
+            };
+            if let Some(net) = cidr {
+                if family(&range) != family(&net) {
+                    self.error(
+                        loc(value),
+                        format!(
+                            "ignore range `{range}` is {} but its prefix `{net}` is {}",
+                            family(&range),
+                            family(&net)
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                if !net.contains(&range) {
+                    self.error(
+                        loc(value),
+                        format!("ignore range `{range}` is outside its prefix `{net}`"),
+                        None,
+                    );
+                    continue;
+                }
+            }
+            ignore.push((range, value));
+        }
+
+        let mut bindings = Vec::with_capacity(input.bindings.len());
+        let mut valid = Vec::with_capacity(input.bindings.len());
+        let mut unparsed = false;
+        for (index, b) in input.bindings.iter().enumerate() {
+            let parsed = self.binding_fields(b);
+            match (parsed, cidr) {
+                (Some((binding, net)), Some(prefix)) => {
+                    if self.binding_inside(b, net, prefix) {
+                        valid.push(ValidBinding { index, net });
+                    }
+                    bindings.push(binding);
+                }
+                (Some((binding, _)), None) => bindings.push(binding),
+                (None, _) => unparsed = true,
+            }
+        }
+
+        if let Some(net) = cidr {
+            self.bindings_of_prefix(input, net, &valid, unparsed, services);
+            self.ignored_bindings(input, net, &ignore, &valid);
+        }
+
+        let cidr = cidr?;
+        Some(DesiredPrefix {
+            cidr,
+            id,
+            ignore: ignore.into_iter().map(|(r, _)| r).collect(),
+            bindings,
+            location: at,
+        })
+    }
+
+    /// The binding's own fields, and its CIDR when it parses.
+    fn binding_fields(&mut self, b: &BindingInput) -> Option<(DesiredBinding, IpNet)> {
+        let net = self.cidr(&b.cidr);
+        if b.service.value.trim().is_empty() {
+            self.error(
+                loc(&b.service),
+                format!(
+                    "binding `{}` has an empty service",
+                    clip(b.cidr.value.trim())
+                ),
+                Some("name a service such as `CDN`, or give its id".to_owned()),
+            );
+        }
+        let id = b.id.as_ref().and_then(|v| self.id(v, BindingId::new));
+        let state = b
+            .state
+            .as_ref()
+            .map(|s| ProvisioningState::from(s.value.as_str()));
+        let net = net?;
+        Some((
+            DesiredBinding {
+                cidr: net,
+                service: b.service.value.clone(),
+                id,
+                state,
+                location: loc(&b.service),
+            },
+            net,
+        ))
+    }
+
+    /// A binding is the same family as, and inside, its prefix.
+    fn binding_inside(&mut self, b: &BindingInput, net: IpNet, prefix: IpNet) -> bool {
+        if family(&net) != family(&prefix) {
+            self.error(
+                loc(&b.cidr),
+                format!(
+                    "binding `{net}` is {} but its prefix `{prefix}` is {}",
+                    family(&net),
+                    family(&prefix)
+                ),
+                None,
+            );
+            false
+        } else if !prefix.contains(&net) {
+            self.error(
+                loc(&b.cidr),
+                format!("binding `{net}` is outside its prefix `{prefix}`"),
+                Some("list it under the prefix that contains it".to_owned()),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Uniqueness, the prefix-wide binding, Magic Transit, and redundancy.
+    fn bindings_of_prefix(
+        &mut self,
+        input: &PrefixInput,
+        prefix: IpNet,
+        valid: &[ValidBinding],
+        unparsed: bool,
+        services: &ServiceKeys,
+    ) {
+        let entries = &input.bindings;
+        let mut by_net: HashMap<IpNet, usize> = HashMap::with_capacity(valid.len());
+        let mut unique = Vec::with_capacity(valid.len());
+        for v in valid {
+            match by_net.get(&v.net) {
+                Some(&first) => self.error(
+                    loc(&entries[v.index].cidr),
+                    format!("duplicate binding `{}`", v.net),
+                    Some(format!(
+                        "it is already listed at line {}",
+                        loc(&entries[first].cidr).line
+                    )),
+                ),
+                None => {
+                    by_net.insert(v.net, v.index);
+                    unique.push(v);
+                }
+            }
+        }
+
+        // A typo in a CIDR is reported once, not also as a missing prefix-wide binding.
+        if !entries.is_empty() && !unparsed && !by_net.contains_key(&prefix) {
+            self.broken_live_state(
+                loc(&input.cidr),
+                format!("prefix `{prefix}` has no prefix-wide binding"),
+                Some(format!(
+                    "add `- {{ cidr: {prefix}, service: … }}`: the API needs it before any other binding"
+                )),
+            );
+        }
+
+        for v in unique {
+            if v.net == prefix {
+                continue;
+            }
+            let b = &entries[v.index];
+            let key = services.canonical(&b.service.value);
+            if services.is_magic_transit(&key) {
+                self.broken_live_state(
+                    loc(&b.service),
+                    format!(
+                        "`{}` can only be bound to the whole prefix, not to `{}`",
+                        clip(b.service.value.trim()),
+                        v.net
+                    ),
+                    Some(format!(
+                        "bind it to `{prefix}`, or choose another service for this range"
+                    )),
+                );
+                continue;
+            }
+            let cover = supernets(v.net, prefix.prefix_len(), false)
+                .find_map(|n| by_net.get(&n).map(|&i| (n, i)));
+            if let Some((cover_net, cover_index)) = cover {
+                let cover_entry = &entries[cover_index];
+                if services.canonical(&cover_entry.service.value) == key {
+                    let service = clip(b.service.value.trim());
+                    self.warning(
+                        loc(&b.cidr),
+                        format!(
+                            "binding `{}` is redundant: `{cover_net}` (line {}) already sends it to `{service}`",
+                            v.net,
+                            loc(&cover_entry.cidr).line
+                        ),
+                        Some(format!("remove it: its addresses go to `{service}` either way")),
+                    );
+                }
+            }
+        }
+    }
+
+    /// An ignore range holds no desired binding: a range is either managed or left alone.
+    fn ignored_bindings(
+        &mut self,
+        input: &PrefixInput,
+        prefix: IpNet,
+        ignore: &[(IpNet, &Spanned<String>)],
+        valid: &[ValidBinding],
+    ) {
+        if ignore.is_empty() {
+            return;
+        }
+        let mut ranges: HashMap<IpNet, usize> = HashMap::with_capacity(ignore.len());
+        for (i, (range, _)) in ignore.iter().enumerate() {
+            ranges.entry(*range).or_insert(i);
+        }
+        let mut inside: Vec<Vec<usize>> = vec![Vec::new(); ignore.len()];
+        for v in valid {
+            for n in supernets(v.net, prefix.prefix_len(), true) {
+                if let Some(&r) = ranges.get(&n) {
+                    inside[r].push(v.index);
+                }
+            }
+        }
+        for (r, bindings) in inside.iter().enumerate() {
+            let Some(&first) = bindings.first() else {
+                continue;
+            };
+            let (range, value) = ignore[r];
+            let b = &input.bindings[first];
+            let more = match bindings.len() - 1 {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            self.error(
+                loc(value),
+                format!(
+                    "ignore range `{range}` contains binding `{}` (line {}){more}",
+                    b.cidr.value.trim(),
+                    loc(&b.cidr).line
+                ),
+                Some(
+                    "a range is either managed or ignored: remove the binding or the range"
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+}
+
+/// How services are compared offline: by normalized name, or by id when `services:` maps it.
+struct ServiceKeys {
+    magic_transit: Vec<String>,
+    canonical: HashMap<String, String>,
+}
+
+impl ServiceKeys {
+    fn canonical(&self, service: &str) -> String {
+        let key = service_key(service);
+        self.canonical.get(&key).cloned().unwrap_or(key)
+    }
+
+    fn is_magic_transit(&self, key: &str) -> bool {
+        self.magic_transit.iter().any(|m| m == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Mode, parse};
+    use super::*;
+
+    /// Every diagnostic of `yaml` as `LINE:COL: severity: message`, in file order.
+    fn problems(yaml: &str, mode: Mode) -> Vec<String> {
+        let d = match parse(yaml, "t.yaml", mode) {
+            Ok(loaded) => loaded.warnings,
+            Err(d) => d,
+        };
+        d.iter()
+            .map(|d| format!("{}:{}: {}: {}", d.line, d.column, d.severity, d.message))
+            .collect()
+    }
+
+    fn hints(yaml: &str, mode: Mode) -> Vec<Option<String>> {
+        let d = match parse(yaml, "t.yaml", mode) {
+            Ok(loaded) => loaded.warnings,
+            Err(d) => d,
+        };
+        d.iter().map(|d| d.hint.clone()).collect()
+    }
+
+    /// `LINE:COL` of the `nth` (0-based) occurrence of `needle` in `yaml`.
+    fn pos(yaml: &str, needle: &str, nth: usize) -> String {
+        let (offset, _) = yaml.match_indices(needle).nth(nth).expect("needle in yaml");
+        let before = &yaml[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        format!("{line}:{column}")
+    }
+
+    const OK: &str = "\
+version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+safety:
+  max_deletes: 3
+prefixes:
+  - cidr: 192.0.2.0/24
+    id: 2af39739cc4e3b5910c918468bb89828
+    ignore: [192.0.2.128/26]
+    bindings:
+      - cidr: 192.0.2.0/24
+        service: Magic Transit
+      - { cidr: 192.0.2.16/29, service: CDN }
+  - cidr: 2001:db8:1000::/48
+    bindings:
+      - { cidr: 2001:db8:1000::/48, service: CDN }
+      - { cidr: 2001:db8:1000:10::/64, service: Spectrum }
+  - cidr: 198.51.100.0/24
+    bindings: []
+";
+
+    #[test]
+    fn a_valid_file_gives_its_state_with_locations() {
+        let loaded = parse(OK, "t.yaml", Mode::Desired).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let s = &loaded.state;
+        assert_eq!(
+            s.account_id.as_ref().unwrap().as_str(),
+            "023e105f4ecef8ad9ca31a8372d0c353"
+        );
+        assert_eq!(s.max_deletes, Some(3));
+        assert_eq!(s.prefixes.len(), 3);
+        let p = &s.prefixes[0];
+        assert_eq!(p.cidr.to_string(), "192.0.2.0/24");
+        assert_eq!(
+            p.id.as_ref().unwrap().as_str(),
+            "2af39739cc4e3b5910c918468bb89828"
+        );
+        assert_eq!(p.ignore, vec!["192.0.2.128/26".parse::<IpNet>().unwrap()]);
+        assert_eq!(
+            p.location,
+            Location {
+                line: 6,
+                column: 11
+            }
+        );
+        assert_eq!(p.bindings[0].service, "Magic Transit");
+        assert_eq!(
+            p.bindings[0].location,
+            Location {
+                line: 11,
+                column: 18
+            }
+        );
+        assert_eq!(
+            p.bindings[1].location,
+            Location {
+                line: 12,
+                column: 41
+            }
+        );
+        assert!(s.prefixes[2].bindings.is_empty());
+        assert_eq!(super::super::summary(s), "3 prefixes, 4 bindings");
+    }
+
+    #[test]
+    fn version_must_be_1() {
+        let yaml = "version: 2\nprefixes: []\n";
+        assert_eq!(
+            problems(yaml, Mode::Desired),
+            ["1:10: error: unsupported version `2`"]
+        );
+        let yaml = "version: \"1\"\nprefixes: []\n";
+        assert_eq!(
+            problems(yaml, Mode::Seed),
+            ["1:10: error: unsupported version `\"1\"`"]
+        );
+        assert_eq!(
+            problems("prefixes: []\n", Mode::Desired),
+            ["1:1: error: missing key `version`"]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_right_one() {
+        let yaml = OK.replace("    bindings: []", "    bindngs: []");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: unknown key `bindngs`",
+                pos(&yaml, "bindngs", 0)
+            )]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("did you mean `bindings`?".to_owned())]
+        );
+        let yaml = OK.replace("service: CDN }", "servce: CDN }");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: unknown key `servce`",
+                pos(&yaml, "servce", 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn cidrs_must_parse_with_zero_host_bits() {
+        let yaml = OK.replace("cidr: 192.0.2.16/29", "cidr: 192.0.2.17/29");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: host bits set in `192.0.2.17/29`",
+                pos(&yaml, "192.0.2.17/29", 0)
+            )]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("did you mean `192.0.2.16/29`?".to_owned())]
+        );
+
+        let yaml = OK.replace("- cidr: 198.51.100.0/24", "- cidr: 198.51.100.0/33");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: invalid CIDR `198.51.100.0/33`",
+                pos(&yaml, "198.51.100.0/33", 0)
+            )]
+        );
+        let yaml = OK.replace("- cidr: 198.51.100.0/24", "- cidr: 198.51.100.7");
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some(
+                "add a prefix length: `198.51.100.7/32` is one address".to_owned()
+            )]
+        );
+        let yaml = OK.replace("ignore: [192.0.2.128/26]", "ignore: [192.0.2.128/26, nope]");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: invalid CIDR `nope`",
+                pos(&yaml, "nope", 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn prefixes_are_unique_and_do_not_overlap() {
+        let yaml = format!("{OK}  - cidr: 198.51.100.0/24\n    bindings: []\n");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: duplicate prefix `198.51.100.0/24`",
+                pos(&yaml, "198.51.100.0/24", 1)
+            )]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("it is already listed at line 17".to_owned())]
+        );
+
+        // The contained prefix is written first: the report is at the later, wider one.
+        let yaml = OK.replacen(
+            "  - cidr: 192.0.2.0/24\n",
+            "  - cidr: 192.0.2.0/25\n    bindings: []\n  - cidr: 192.0.2.0/24\n",
+            1,
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                format!(
+                    "{}: warning: prefix `192.0.2.0/25` is smaller than BYOIP allows: IPv4 prefixes are /24 or shorter",
+                    pos(&yaml, "192.0.2.0/25", 0)
+                ),
+                "8:11: error: prefix `192.0.2.0/24` overlaps prefix `192.0.2.0/25` (line 6)"
+                    .to_owned(),
+            ]
+        );
+        let yaml = format!(
+            "{OK}  - cidr: 2001:db8::/32\n    bindings: []\n  - cidr: 198.51.0.0/16\n    bindings: []\n"
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                "19:11: error: prefix `2001:db8::/32` overlaps prefix `2001:db8:1000::/48` (line 13)",
+                "21:11: error: prefix `198.51.0.0/16` overlaps prefix `198.51.100.0/24` (line 17)",
+            ]
+        );
+    }
+
+    #[test]
+    fn bindings_are_inside_their_prefix_and_of_its_family() {
+        let yaml = OK.replace("{ cidr: 192.0.2.16/29", "{ cidr: 192.0.3.16/29");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: binding `192.0.3.16/29` is outside its prefix `192.0.2.0/24`",
+                pos(&yaml, "192.0.3.16/29", 0)
+            )]
+        );
+        let yaml = OK.replace("{ cidr: 192.0.2.16/29", "{ cidr: 2001:db8:1000:20::/64");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: binding `2001:db8:1000:20::/64` is IPv6 but its prefix `192.0.2.0/24` is IPv4",
+                pos(&yaml, "2001:db8:1000:20::/64", 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn binding_cidrs_are_unique_within_a_prefix() {
+        let yaml = OK.replace(
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n",
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.16/29, service: Spectrum }\n",
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [format!(
+                "{}: error: duplicate binding `192.0.2.16/29`",
+                pos(&yaml, "192.0.2.16/29", 1)
+            )]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("it is already listed at line 12".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_prefix_with_bindings_has_a_prefix_wide_one() {
+        let yaml = OK.replace("      - { cidr: 2001:db8:1000::/48, service: CDN }\n", "");
+        let expected = format!(
+            "{}: error: prefix `2001:db8:1000::/48` has no prefix-wide binding",
+            pos(&yaml, "2001:db8:1000::/48", 0)
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [expected.replace("error", "warning")]
+        );
+        // A CIDR typo is reported once, not also as a missing prefix-wide binding.
+        let yaml = OK.replace(
+            "      - cidr: 192.0.2.0/24\n",
+            "      - cidr: 192.0.2.0/2x\n",
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: invalid CIDR `192.0.2.0/2x`",
+                pos(&yaml, "192.0.2.0/2x", 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn magic_transit_only_prefix_wide() {
+        let yaml = OK.replace("service: CDN }", "service: magic  TRANSIT }");
+        let expected = format!(
+            "{}: error: `magic  TRANSIT` can only be bound to the whole prefix, not to `192.0.2.16/29`",
+            pos(&yaml, "magic  TRANSIT", 0)
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [expected.replace("error", "warning")]
+        );
+
+        // By id, when the file's catalog names it.
+        let yaml = OK
+            .replace(
+                "safety:",
+                "services:\n  Magic Transit: f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a\nsafety:",
+            )
+            .replace(
+                "service: CDN }",
+                "service: f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a }",
+            );
+        assert_eq!(problems(&yaml, Mode::Seed).len(), 1);
+        assert!(
+            problems(&yaml, Mode::Seed)[0]
+                .contains("warning: `f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a` can only be bound")
+        );
+    }
+
+    #[test]
+    fn ignore_ranges_lie_inside_and_hold_no_binding() {
+        let yaml = OK.replace(
+            "ignore: [192.0.2.128/26]",
+            "ignore: [192.0.3.0/26, 2001:db8::/64]",
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                format!(
+                    "{}: error: ignore range `192.0.3.0/26` is outside its prefix `192.0.2.0/24`",
+                    pos(&yaml, "192.0.3.0/26", 0)
+                ),
+                format!(
+                    "{}: error: ignore range `2001:db8::/64` is IPv6 but its prefix `192.0.2.0/24` is IPv4",
+                    pos(&yaml, "2001:db8::/64", 0)
+                ),
+            ]
+        );
+        let yaml = OK.replace(
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n",
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.160/28, service: CDN }\n      - { cidr: 192.0.2.128/26, service: Spectrum }\n",
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [format!(
+                "{}: error: ignore range `192.0.2.128/26` contains binding `192.0.2.160/28` (line 13) and 1 more",
+                pos(&yaml, "192.0.2.128/26", 0)
+            )]
+        );
+        // A binding that contains the range is fine: the prefix-wide one always does.
+        assert!(problems(OK, Mode::Desired).is_empty());
+    }
+
+    #[test]
+    fn ids_are_letters_and_digits() {
+        let yaml = OK
+            .replace(
+                "account_id: 023e105f4ecef8ad9ca31a8372d0c353",
+                "account_id: ../admin",
+            )
+            .replace(
+                "id: 2af39739cc4e3b5910c918468bb89828",
+                "id: 2af39739cc4e3b5910c918468bb89828ff",
+            )
+            .replacen("service: CDN }", "service: CDN, id: \"a b\" }", 1)
+            .replace("safety:", "services:\n  CDN: x/y\n  \" \": abc\nsafety:");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                "2:13: error: invalid account id `../admin`: an id is 1 to 32 letters or digits"
+                    .to_owned(),
+                format!(
+                    "{}: error: invalid service id `x/y`: an id is 1 to 32 letters or digits",
+                    pos(&yaml, "x/y", 0)
+                ),
+                format!(
+                    "{}: error: empty service name in `services`",
+                    pos(&yaml, "abc", 0)
+                ),
+                format!(
+                    "{}: error: invalid prefix id `2af39739cc4e3b5910c918468bb89828ff`: an id is 1 to 32 letters or digits",
+                    pos(&yaml, "2af3", 0)
+                ),
+                format!(
+                    "{}: error: invalid binding id `a b`: an id is 1 to 32 letters or digits",
+                    pos(&yaml, "\"a b\"", 0)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_service_is_an_error() {
+        let yaml = OK.replacen("service: CDN }", "service: '' }", 1);
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: binding `192.0.2.16/29` has an empty service",
+                pos(&yaml, "''", 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn a_more_specific_binding_with_its_covers_service_is_redundant() {
+        // 192.0.2.20/30 is inside 192.0.2.16/29 (CDN), which is inside the prefix (MT).
+        let yaml = OK.replace(
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n",
+            "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.20/30, service: cdn }\n      - { cidr: 192.0.2.32/30, service: CDN }\n",
+        );
+        let expected = [format!(
+            "{}: warning: binding `192.0.2.20/30` is redundant: `192.0.2.16/29` (line 12) already sends it to `cdn`",
+            pos(&yaml, "192.0.2.20/30", 0)
+        )];
+        assert_eq!(problems(&yaml, Mode::Desired), expected);
+        assert_eq!(problems(&yaml, Mode::Seed), expected);
+        assert!(
+            parse(&yaml, "t.yaml", Mode::Desired).is_ok(),
+            "warnings alone pass"
+        );
+
+        // A name and its id are one service when `services:` says so.
+        let yaml = OK
+            .replace(
+                "safety:",
+                "services:\n  CDN: a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\nsafety:",
+            )
+            .replace(
+                "2001:db8:1000:10::/64, service: Spectrum",
+                "2001:db8:1000:10::/64, service: a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3",
+            );
+        assert_eq!(
+            problems(&yaml, Mode::Seed).len(),
+            1,
+            "{:?}",
+            problems(&yaml, Mode::Seed)
+        );
+    }
+
+    #[test]
+    fn prefixes_longer_than_byoip_allows_are_warned_about() {
+        let yaml = "version: 1\nprefixes:\n  - cidr: 2001:db8:1:2::/64\n    bindings: []\n  - cidr: 2001:db8:2::/48\n    bindings: []\n";
+        assert_eq!(
+            problems(yaml, Mode::Desired),
+            [
+                "3:11: warning: prefix `2001:db8:1:2::/64` is smaller than BYOIP allows: IPv6 prefixes are /48 or shorter"
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_type_errors_stop_parsing_with_their_location() {
+        let yaml = OK.replace("    bindings: []", "    bindings: CDN");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!(
+                "{}: error: `prefixes[2].bindings` must be a list",
+                pos(&yaml, "CDN", 2)
+            )]
+        );
+        let yaml = "version: 1\nprefixes:\n  - cidr: 10.0.0.0/8\n";
+        assert_eq!(
+            problems(yaml, Mode::Desired),
+            ["3:5: error: missing key `bindings` in `prefixes[0]`"]
+        );
+        let yaml = OK.replace("max_deletes: 3", "max_deletes: -1");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            ["4:16: error: `safety.max_deletes` must be a whole number of 0 or more"]
+        );
+    }
+
+    #[test]
+    fn supernets_walk_up_to_the_prefix() {
+        let net: IpNet = "192.0.2.16/29".parse().unwrap();
+        let up: Vec<String> = supernets(net, 26, false).map(|n| n.to_string()).collect();
+        assert_eq!(up, ["192.0.2.16/28", "192.0.2.0/27", "192.0.2.0/26"]);
+        let inclusive: Vec<String> = supernets(net, 28, true).map(|n| n.to_string()).collect();
+        assert_eq!(inclusive, ["192.0.2.16/29", "192.0.2.16/28"]);
+        let all: IpNet = "0.0.0.0/0".parse().unwrap();
+        assert_eq!(supernets(all, 0, false).count(), 0);
+    }
+}

@@ -1,0 +1,310 @@
+//! The YAML boundary: the only place that names `serde_saphyr`.
+//!
+//! It owns the parser settings (the budgets that keep a hostile file from exhausting memory or
+//! the stack) and turns the parser's errors into a message, a hint and a location. It knows
+//! nothing of the file's rules: [`super::validate`] checks the meaning of what was read.
+//! Swapping the YAML crate means rewriting this file and nothing else.
+
+use serde::Deserialize;
+use serde_saphyr::{Budget, Error, MessageFormatter, Options, UserMessageFormatter};
+
+use crate::model::Location;
+
+/// A value with the place it was written (line and column of the value, 1-based).
+pub(crate) use serde_saphyr::Spanned;
+
+/// The largest file read, in bytes. Ten thousand bindings take about 600 KiB.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The deepest nesting of lists and mappings accepted. The format needs five levels.
+const MAX_DEPTH: usize = 32;
+
+/// A problem that stopped the parser, before any rule of the format could be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub message: String,
+    pub hint: Option<String>,
+    pub location: Location,
+}
+
+/// The parser settings: duplicate keys are errors (the default), and budgets cap depth,
+/// nodes and events well above what a real file needs.
+fn options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
+    budget.max_nodes = 2_000_000;
+    budget.max_events = 4_000_000;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.max_total_scalar_bytes = MAX_FILE_BYTES;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    // Aliases may repeat a part of the file, not blow it up.
+    options.alias_limits.max_total_replayed_events = 100_000;
+    options.alias_limits.max_replay_stack_depth = 16;
+    options.with_snippet = false;
+    options
+}
+
+/// Deserializes one YAML document into `T`, or describes the first problem met.
+pub(crate) fn from_str<T: for<'de> Deserialize<'de>>(source: &str) -> Result<T, SyntaxError> {
+    let mut track = serde_path_to_error::Track::new();
+    let result = serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
+        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+    });
+    result.map_err(|err| describe(&err, &path_text(&track.path())))
+}
+
+/// Reads any YAML document as JSON (for checking files against the JSON Schema).
+#[cfg(test)]
+pub(crate) fn to_json(source: &str) -> Result<serde_json::Value, SyntaxError> {
+    from_str(source)
+}
+
+/// `prefixes[0].cidr`, without the wrapper fields of spanned values and unknown segments.
+fn path_text(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if key == "value" || key == "referenced" || key == "defined" {
+                    continue;
+                }
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn location_of(err: &Error) -> Location {
+    err.location()
+        .map(|l| Location {
+            line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+        })
+        .unwrap_or_default()
+}
+
+/// Where the error happened, as ` in `prefixes[0]``, or nothing at the top level.
+fn at(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" in `{path}`")
+    }
+}
+
+/// The last key of a path: `cidr` for `prefixes[0].cidr`.
+fn last_key(path: &str) -> &str {
+    let tail = path.rsplit('.').next().unwrap_or(path);
+    tail.split('[').next().unwrap_or(tail)
+}
+
+/// What kind of value a key expects, in words, when the format knows it.
+fn expected_kind(path: &str) -> Option<&'static str> {
+    Some(match last_key(path) {
+        "prefixes" | "bindings" | "ignore" => "a list",
+        "safety" | "services" => "a mapping",
+        "max_deletes" => "a whole number of 0 or more",
+        "cidr" => "a CIDR such as 192.0.2.0/24",
+        "service" => "a service name or id",
+        "account_id" | "id" => "an id of letters and digits",
+        "state" => "a provisioning state such as `active`",
+        _ if path.starts_with("services.") => "a service id",
+        _ => return None,
+    })
+}
+
+fn describe(err: &Error, path: &str) -> SyntaxError {
+    let location = location_of(err);
+    let err = err.without_snippet();
+    let (message, hint) = match err {
+        Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let message = format!("unknown key `{}`", super::diagnostic::clip(field));
+            let hint = super::diagnostic::did_you_mean(field, expected.iter().copied())
+                .or_else(|| Some(format!("expected one of {}", quoted_list(expected))));
+            (message, hint)
+        }
+        Error::SerdeMissingField { field, .. } => {
+            let hint = match *field {
+                "version" => Some("start the file with `version: 1`".to_owned()),
+                "bindings" => {
+                    Some("write `bindings: []` if the prefix shall have no bindings".to_owned())
+                }
+                _ => None,
+            };
+            (format!("missing key `{field}`{}", at(path)), hint)
+        }
+        Error::DuplicateMappingKey { key, .. } => {
+            let message = match key {
+                Some(key) => format!("duplicate key `{}`", super::diagnostic::clip(key)),
+                None => "duplicate key".to_owned(),
+            };
+            (
+                message,
+                Some("a key may appear once per mapping".to_owned()),
+            )
+        }
+        Error::NullIntoString { .. } => (
+            format!("`{}` has no value", last_key(path)),
+            expected_kind(path).map(|k| format!("expected {k}")),
+        ),
+        Error::Eof { .. } => (
+            "the file is empty".to_owned(),
+            Some("start the file with `version: 1`".to_owned()),
+        ),
+        Error::MultipleDocuments { .. } => (
+            "more than one YAML document in the file".to_owned(),
+            Some("remove the `---` line: the file holds one document".to_owned()),
+        ),
+        Error::Budget { .. } => (
+            format!("the file is too large or too deeply nested{}", at(path)),
+            None,
+        ),
+        Error::Unexpected { .. }
+        | Error::SerdeInvalidType { .. }
+        | Error::SerdeInvalidValue { .. }
+        | Error::InvalidScalar { .. }
+        | Error::SerdeInvalidLength { .. }
+            if !path.is_empty() =>
+        {
+            let expected = expected_kind(path).unwrap_or("another kind of value");
+            (format!("`{path}` must be {expected}"), None)
+        }
+        Error::Unexpected { .. } | Error::SerdeInvalidType { .. } => (
+            "the file must be a mapping of keys such as `version` and `prefixes`".to_owned(),
+            None,
+        ),
+        other => {
+            let text = UserMessageFormatter.format_message(other);
+            (format!("{}{}", lowercase_first(&text), at(path)), None)
+        }
+    };
+    SyntaxError {
+        message,
+        hint,
+        location,
+    }
+}
+
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if !chars.as_str().starts_with(|c: char| c.is_uppercase()) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        #[allow(dead_code)]
+        name: Spanned<String>,
+        #[serde(default)]
+        #[allow(dead_code)]
+        ignore: Vec<String>,
+    }
+
+    fn err(source: &str) -> SyntaxError {
+        from_str::<Doc>(source).unwrap_err()
+    }
+
+    #[test]
+    fn spanned_values_carry_line_and_column() {
+        let doc: Doc = from_str("# c\nname:   hello\n").unwrap();
+        assert_eq!(doc.name.value, "hello");
+        assert_eq!(doc.name.referenced.line(), 2);
+        assert_eq!(doc.name.referenced.column(), 9);
+    }
+
+    #[test]
+    fn unknown_key_points_at_the_key_and_suggests() {
+        let e = err("name: x\nignroe: []\n");
+        assert_eq!(e.message, "unknown key `ignroe`");
+        assert_eq!(e.hint.as_deref(), Some("did you mean `ignore`?"));
+        assert_eq!(e.location, Location { line: 2, column: 1 });
+        let e = err("name: x\nzzzzzz: []\n");
+        assert_eq!(e.hint.as_deref(), Some("expected one of `name`, `ignore`"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = err("name: x\nname: y\n");
+        assert_eq!(e.message, "duplicate key `name`");
+        assert_eq!(e.location, Location { line: 2, column: 1 });
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        let e = err("name: x\nignore: {a: 1}\n");
+        assert_eq!(e.message, "`ignore` must be a list");
+        assert_eq!(e.location.line, 2);
+        let e = err("name: [1]\n");
+        assert_eq!(e.message, "`name` must be another kind of value");
+    }
+
+    #[test]
+    fn syntax_errors_and_empty_files_are_located() {
+        let e = err("name: x\nignore: [x\n");
+        assert_eq!(e.location.line, 2);
+        assert!(e.message.contains("bracket"), "{}", e.message);
+        assert_eq!(err("").message, "the file is empty");
+        assert_eq!(
+            err("name: x\n---\nname: y\n").message,
+            "more than one YAML document in the file"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let deep = format!(
+            "name: x\nignore: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(from_str::<Doc>(&deep).is_err());
+        let mut block = String::from("name: x\nignore:\n");
+        for depth in 0..2_000 {
+            block.push_str(&" ".repeat(depth));
+            block.push_str("- \n");
+        }
+        assert!(from_str::<Doc>(&block).is_err());
+        assert!(from_str::<serde_json::Value>(&deep).is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(from_str::<serde_json::Value>(&bomb).is_err());
+    }
+}
