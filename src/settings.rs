@@ -16,7 +16,9 @@ use crate::api::{Api, ApiError};
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 use crate::config::{self, Mode};
 use crate::emulator::{self, Emulator, EmulatorOptions, InProcess};
-use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId, StateFile};
+use crate::model::{
+    AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId, StateFile,
+};
 
 /// Settings shared by every command.
 #[derive(Debug, Clone)]
@@ -80,7 +82,8 @@ impl Settings {
             .account_id
             .as_deref()
             .map(|s| {
-                AccountId::new(s).context("--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id")
+                AccountId::new(s)
+                    .context("--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id")
             })
             .transpose()?;
         let from_file = file.account_id.clone();
@@ -105,7 +108,7 @@ impl Settings {
 }
 
 /// Where API calls go: Cloudflare (or any server speaking its API), or an in-process emulator.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Backend {
     Http(HttpClient),
     Emulated(InProcess),
@@ -113,15 +116,23 @@ pub enum Backend {
 
 impl Backend {
     /// Builds the backend: `--emulate SEED` wins, else the HTTP client with credentials.
-    pub fn connect(settings: &Settings, account_id: &AccountId, seed: Option<StateFile>) -> anyhow::Result<Self> {
+    pub fn connect(
+        settings: &Settings,
+        account_id: &AccountId,
+        seed: Option<StateFile>,
+    ) -> anyhow::Result<Self> {
         if let Some(seed) = seed {
             let account = emulator::Account::from_seed(&seed).with_context(|| {
                 format!(
                     "cannot seed the emulator from {}",
-                    settings.emulate.as_deref().unwrap_or_else(|| "".as_ref()).display()
+                    settings
+                        .emulate
+                        .as_deref()
+                        .unwrap_or_else(|| "".as_ref())
+                        .display()
                 )
             })?;
-            let emulator = Emulator::new(account, EmulatorOptions::default());
+            let emulator = Emulator::new(account, EmulatorOptions::new(String::new()));
             return Ok(Backend::Emulated(emulator.in_process(account_id.clone())));
         }
         let credentials: Credentials = credentials::from_sources(
@@ -146,7 +157,9 @@ pub fn load_seed(settings: &Settings) -> anyhow::Result<Option<StateFile>> {
     };
     match config::load(path, Mode::Seed) {
         Ok(loaded) => Ok(Some(loaded.state)),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read the seed {}", path.display()))),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("cannot read the seed {}", path.display())))
+        }
     }
 }
 

@@ -33,13 +33,22 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
             Box::new(std::io::stdout().lock())
         };
         let format = if json { Format::Text } else { settings.format };
-        let color = if json { settings.color_stderr } else { settings.color };
+        let color = if json {
+            settings.color_stderr
+        } else {
+            settings.color
+        };
         render::plan(&mut out, format, plan, &ctx, color)?;
         out.flush()?;
     }
     if !plan.summary().has_changes() {
         if json {
-            render::json::write_apply_report(&mut std::io::stdout().lock(), plan, &apply::ApplyReport::empty(), &ctx)?;
+            render::json::write_apply_report(
+                &mut std::io::stdout().lock(),
+                plan,
+                &apply::ApplyReport::empty(),
+                &ctx,
+            )?;
         }
         return Ok(ExitCode::Success);
     }
@@ -48,7 +57,9 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
     if safety.needs_force() && !args.force {
         let mut reasons = Vec::new();
         for cidr in &safety.prefix_wide {
-            reasons.push(format!("the prefix-wide binding of {cidr} is deleted or replaced"));
+            reasons.push(format!(
+                "the prefix-wide binding of {cidr} is deleted or replaced"
+            ));
         }
         if let Some((n, limit)) = safety.too_many_deletes {
             reasons.push(format!(
@@ -91,7 +102,9 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.interrupt();
-                eprintln!("\ninterrupted: finishing the steps in flight, starting no new one (press Ctrl-C again to quit at once)");
+                eprintln!(
+                    "\ninterrupted: finishing the steps in flight, starting no new one (press Ctrl-C again to quit at once)"
+                );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(i32::from(ExitCode::Interrupted.code()));
                 }
@@ -111,7 +124,14 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
             None => {}
         }
     };
-    let report = apply::apply(&prepared.backend, plan, settings.concurrency, &stop, &on_progress).await;
+    let report = apply::apply(
+        &prepared.backend,
+        plan,
+        settings.concurrency,
+        &stop,
+        &on_progress,
+    )
+    .await;
     watcher.abort();
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -140,7 +160,9 @@ fn progress_bar(settings: &Settings, steps: usize) -> Option<indicatif::Progress
         return None;
     }
     let bar = indicatif::ProgressBar::new(steps as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {elapsed}")
+    {
         bar.set_style(style);
     }
     Some(bar)

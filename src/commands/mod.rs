@@ -38,7 +38,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Services => block_on(services::run(&settings)),
         Command::Emulator(args) => block_on(emulator(&args)),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "svcbind", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "svcbind",
+                &mut std::io::stdout(),
+            );
             Ok(ExitCode::Success)
         }
     };
@@ -134,7 +139,10 @@ fn problem_count(d: &Diagnostics) -> String {
     let (errors, warnings) = (d.error_count(), d.warning_count());
     let mut s = crate::render::count(errors, "error", "errors");
     if warnings > 0 {
-        s.push_str(&format!(", {}", crate::render::count(warnings, "warning", "warnings")));
+        s.push_str(&format!(
+            ", {}",
+            crate::render::count(warnings, "warning", "warnings")
+        ));
     }
     s
 }
@@ -151,6 +159,20 @@ fn print_diagnostics(d: &Diagnostics, color: bool, github_actions: bool) -> anyh
         out.flush()?;
     }
     Ok(())
+}
+
+/// Diagnostics, located in the file, for what resolution found wrong.
+fn problem_diagnostics(file: &Loaded, problems: &[resolve::Problem]) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for p in problems {
+        d.push(file.diagnostic(
+            config::Severity::Error,
+            p.location,
+            p.message.clone(),
+            p.hint.clone(),
+        ));
+    }
+    d
 }
 
 /// Everything `plan` and `apply` share: the file, the account, the live state and the plan.
@@ -188,7 +210,7 @@ pub(crate) async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     {
         Ok(r) => r,
         Err(ResolveError::Problems(problems)) => {
-            let diagnostics = file.problems(&problems);
+            let diagnostics = problem_diagnostics(&file, &problems);
             print_diagnostics(&diagnostics, settings.color_stderr, settings.github_actions)?;
             return Err(Reported(format!(
                 "{} does not match the account ({})",
@@ -202,7 +224,7 @@ pub(crate) async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
         }
     };
     let plan = crate::plan::plan(account_id, &resolved.prefixes)?;
-    rehearse::rehearse(&plan, &resolved)
+    rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)
         .context("internal error: the plan breaks the API's rules; please report this as a bug")?;
     Ok(Prepared {
         file,

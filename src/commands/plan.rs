@@ -12,7 +12,13 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitCod
         max_deletes: super::apply::max_deletes(None, prepared.state()),
     };
     let mut out = std::io::stdout().lock();
-    render::plan(&mut out, settings.format, &prepared.plan, &ctx, settings.color)?;
+    render::plan(
+        &mut out,
+        settings.format,
+        &prepared.plan,
+        &ctx,
+        settings.color,
+    )?;
     let changes = prepared.plan.summary().has_changes();
     Ok(if args.detailed_exitcode && changes {
         ExitCode::Changes

@@ -12,7 +12,13 @@ use crate::settings::{Backend, Settings, load_seed};
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     // The file is optional here: it may only be needed for the account id.
     let file = if settings.config.exists() {
-        super::load_file(&settings.config, Mode::Desired, settings.color_stderr, settings.github_actions)?.state
+        super::load_file(
+            &settings.config,
+            Mode::Desired,
+            settings.color_stderr,
+            settings.github_actions,
+        )?
+        .state
     } else {
         StateFile::default()
     };
@@ -35,11 +41,20 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         Format::Markdown => {
             writeln!(out, "| Service | Id |\n|---|---|")?;
             for s in &services {
-                writeln!(out, "| {} | `{}` |", crate::render::markdown::escape(&s.name), s.id)?;
+                writeln!(
+                    out,
+                    "| {} | `{}` |",
+                    crate::render::markdown::escape(&s.name),
+                    s.id
+                )?;
             }
         }
         Format::Text => {
-            let width = services.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+            let width = services
+                .iter()
+                .map(|s| s.name.chars().count())
+                .max()
+                .unwrap_or(0);
             for s in &services {
                 writeln!(out, "{:<width$}  {}", crate::sanitize::text(&s.name), s.id)?;
             }

@@ -168,7 +168,7 @@ fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
     for gap in &prefix.gaps {
         let _ = writeln!(
             md,
-            "- While applying, `{}` goes to {} between the delete of {} and the create of {}.",
+            "- During the replace, `{}` falls back to {} between deleting the {} binding and creating the {} one.",
             gap.cidr,
             escape(&ctx.maybe_service(gap.during.as_ref())),
             svc(ctx, &gap.from),

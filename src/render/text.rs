@@ -116,7 +116,7 @@ fn prefix_plan(
                 let s = p.create;
                 writeln!(
                     out,
-                    "  {s}+ create {:<width$}  {}{s:#}",
+                    "  {s}+ create  {:<width$}  {}{s:#}",
                     cidr.to_string(),
                     ctx.service(service)
                 )?;
@@ -135,7 +135,7 @@ fn prefix_plan(
                 let s = p.delete;
                 writeln!(
                     out,
-                    "  {s}- delete {:<width$}  {}{s:#}",
+                    "  {s}- delete  {:<width$}  {}{s:#}",
                     binding.cidr.to_string(),
                     ctx.service(&binding.service_id)
                 )?;
@@ -167,7 +167,7 @@ fn prefix_plan(
     for gap in &prefix.gaps {
         writeln!(
             out,
-            "  While applying: {} goes to {} between the delete of {} and the create of {}.",
+            "  During the replace, {} falls back to {} between deleting the {} binding and creating the {} one.",
             gap.cidr,
             ctx.maybe_service(gap.during.as_ref()),
             ctx.service(&gap.from),
