@@ -24,9 +24,27 @@ pub fn text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes control characters like [`text`], without cutting: for whole error messages.
+pub fn controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::text;
+    use super::{controls, text};
 
     #[test]
     fn control_characters_are_escaped() {
@@ -34,6 +52,14 @@ mod tests {
         assert_eq!(text("a\x1b[31mred"), "a\\u{1b}[31mred");
         assert_eq!(text("line\nbreak"), "line\\u{a}break");
         assert_eq!(text("\u{9b}x"), "\\u{9b}x");
+    }
+
+    #[test]
+    fn controls_escapes_without_cutting() {
+        let long = format!("{}\x07", "y".repeat(300));
+        let out = controls(&long);
+        assert_eq!(out.len(), 300 + "\\u{7}".len());
+        assert!(out.ends_with("\\u{7}"));
     }
 
     #[test]

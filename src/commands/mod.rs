@@ -54,7 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
             if let Some(reported) = e.downcast_ref::<Reported>() {
                 eprintln!("error: {reported}");
             } else {
-                eprintln!("error: {}", crate::sanitize::text(&format!("{e:#}")));
+                eprintln!("error: {}", crate::sanitize::controls(&format!("{e:#}")));
             }
             ExitCode::Failure
         }

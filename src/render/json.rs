@@ -413,7 +413,8 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, ctx: &Context<'_>) -> A
                                 Some(ErrorDoc {
                                     status: error.status(),
                                     codes: error.codes(),
-                                    message: crate::sanitize::text(&error.to_string()).into_owned(),
+                                    message: crate::sanitize::controls(&error.to_string())
+                                        .into_owned(),
                                 }),
                             ),
                             StepStatus::NotRun => (StepStatusDoc::NotRun, None, None, false, None),
@@ -464,4 +465,90 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             gen_for(schemars::schema_for!(ApplyReportDocument)),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service, ServiceId, Services,
+    };
+    use crate::plan::{PrefixState, plan};
+
+    #[test]
+    fn the_committed_schemas_are_up_to_date() {
+        for (name, schema) in schemas() {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("schema")
+                .join(name);
+            let generated = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+            if std::env::var_os("SVCBIND_BLESS").is_some() {
+                std::fs::write(&path, &generated).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == generated,
+                "schema/{name} is out of date with src/render/json.rs;\n\
+                 regenerate it with: SVCBIND_BLESS=1 cargo test --lib the_committed_schemas_are_up_to_date"
+            );
+        }
+    }
+
+    fn sample() -> (Plan, Services) {
+        let id = |s: &str| ServiceId::new(s).unwrap();
+        let services = Services::new([
+            Service {
+                id: id("mt"),
+                name: "Magic Transit".into(),
+            },
+            Service {
+                id: id("cdn"),
+                name: "CDN".into(),
+            },
+        ]);
+        let state = PrefixState {
+            id: PrefixId::new("p1").unwrap(),
+            cidr: "2001:db8::/48".parse().unwrap(),
+            desired: [("2001:db8::/48".parse().unwrap(), id("cdn"))].into(),
+            ignore: Vec::new(),
+            live: vec![Binding {
+                id: BindingId::new("b1").unwrap(),
+                cidr: "2001:db8::/48".parse().unwrap(),
+                service_id: id("mt"),
+                service_name: None,
+                state: ProvisioningState::Active,
+            }],
+        };
+        (
+            plan(AccountId::new("acc").unwrap(), &[state]).unwrap(),
+            services,
+        )
+    }
+
+    #[test]
+    fn a_plan_round_trips_and_large_counts_are_strings() {
+        let (plan, services) = sample();
+        let ctx = Context {
+            services: &services,
+            max_deletes: 10,
+        };
+        let mut out = Vec::new();
+        write_plan(&mut out, &plan, &ctx).unwrap();
+        let doc: PlanDocument = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc, plan_document(&plan, &ctx));
+        assert_eq!(
+            doc.prefixes[0].impact[0].addresses,
+            "1208925819614629174706176"
+        );
+        assert!(doc.safety.needs_force);
+        assert_eq!(doc.prefixes[0].warnings[0].kind, "prefix_wide_replaced");
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let schema = serde_json::to_value(schemars::schema_for!(PlanDocument)).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
 }

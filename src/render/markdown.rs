@@ -18,7 +18,7 @@ pub const LIMIT: usize = 65_000;
 
 /// Escapes text for a table cell: `|`, backticks, and HTML.
 pub fn escape(s: &str) -> String {
-    let clean = crate::sanitize::text(s);
+    let clean = crate::sanitize::controls(s);
     let mut out = String::with_capacity(clean.len());
     for c in clean.chars() {
         match c {
@@ -166,14 +166,7 @@ fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
         md.push('\n');
     }
     for gap in &prefix.gaps {
-        let _ = writeln!(
-            md,
-            "- During the replace, `{}` falls back to {} between deleting the {} binding and creating the {} one.",
-            gap.cidr,
-            escape(&ctx.maybe_service(gap.during.as_ref())),
-            svc(ctx, &gap.from),
-            svc(ctx, &gap.to)
-        );
+        let _ = writeln!(md, "- {}", escape(&super::text::gap_text(gap, ctx)));
     }
     for note in &prefix.notes {
         let _ = writeln!(md, "- {}", escape(&super::text::note_text(note, ctx)));

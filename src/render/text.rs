@@ -165,14 +165,7 @@ fn prefix_plan(
         }
     }
     for gap in &prefix.gaps {
-        writeln!(
-            out,
-            "  During the replace, {} falls back to {} between deleting the {} binding and creating the {} one.",
-            gap.cidr,
-            ctx.maybe_service(gap.during.as_ref()),
-            ctx.service(&gap.from),
-            ctx.service(&gap.to)
-        )?;
+        writeln!(out, "  {}", gap_text(gap, ctx))?;
     }
     for warning in &prefix.warnings {
         writeln!(
@@ -211,6 +204,26 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
     }
 }
 
+/// What happens to a replaced range between its delete and its create, as one sentence.
+pub fn gap_text(gap: &crate::plan::impact::Gap, ctx: &Context<'_>) -> String {
+    let between = format!(
+        "between deleting the {} binding and creating the {} one",
+        ctx.service(&gap.from),
+        ctx.service(&gap.to)
+    );
+    match &gap.during {
+        Some(during) => format!(
+            "During the replace, {} falls back to {} {between}.",
+            gap.cidr,
+            ctx.service(during)
+        ),
+        None => format!(
+            "During the replace, {} has no binding at all {between}.",
+            gap.cidr
+        ),
+    }
+}
+
 /// A note as one sentence.
 pub fn note_text(n: &Note, ctx: &Context<'_>) -> String {
     match n {
@@ -246,7 +259,7 @@ pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
         (step, StepStatus::Failed { error, .. }) => format!(
             "FAILED to {}: {}",
             step_text(step, ctx),
-            crate::sanitize::text(&error.to_string())
+            crate::sanitize::controls(&error.to_string())
         ),
         (step, StepStatus::NotRun) => format!("not run: {}", step_text(step, ctx)),
     };
@@ -287,7 +300,7 @@ pub fn apply_report(
                 writeln!(
                     out,
                     "             {}",
-                    crate::sanitize::text(&error.to_string())
+                    crate::sanitize::controls(&error.to_string())
                 )?;
             }
         }

@@ -38,6 +38,12 @@ pub struct TestEnv {
     env: Vec<(String, String)>,
 }
 
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TestEnv {
     pub fn new() -> Self {
         Self {
@@ -147,7 +153,13 @@ impl Emu {
     }
 
     /// A plain HTTP/1.1 request to the emulator; returns (status, body).
-    pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -168,7 +180,10 @@ impl Emu {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .expect("a status code");
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_owned()
@@ -177,12 +192,7 @@ impl Emu {
     }
 
     fn admin(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
-        let (status, body) = self.http(
-            method,
-            path,
-            &[("Content-Type", "application/json")],
-            body,
-        );
+        let (status, body) = self.http(method, path, &[("Content-Type", "application/json")], body);
         assert!(status < 300, "admin {method} {path}: {status} {body}");
         serde_json::from_str(&body).expect("admin JSON")
     }
@@ -256,8 +266,19 @@ fn dechunk(body: &str) -> String {
 fn help_reads_well_and_names_every_command() {
     let out = TestEnv::new().run(&["--help"]);
     assert_eq!(out.code, 0);
-    for command in ["validate", "plan", "apply", "services", "emulator", "completions"] {
-        assert!(out.stdout.contains(command), "--help lacks {command}:\n{}", out.stdout);
+    for command in [
+        "validate",
+        "plan",
+        "apply",
+        "services",
+        "emulator",
+        "completions",
+    ] {
+        assert!(
+            out.stdout.contains(command),
+            "--help lacks {command}:\n{}",
+            out.stdout
+        );
     }
     assert!(out.stdout.contains("CLOUDFLARE_API_TOKEN"));
 }

@@ -1,0 +1,269 @@
+//! `svcbind plan` through the binary: in process (`--emulate`) and against `svcbind emulator`.
+
+use crate::{ACCOUNT, Emu, TestEnv, root};
+
+fn example(name: &str) -> String {
+    root()
+        .join("examples")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The README's quick start, with extra flags.
+fn quick_start(extra: &[&str]) -> crate::Output {
+    let (bindings, live) = (example("bindings.yaml"), example("live.yaml"));
+    let mut args = vec!["plan", "-c", &bindings, "--emulate", &live];
+    args.extend_from_slice(extra);
+    TestEnv::new().run(&args)
+}
+
+#[test]
+fn the_quick_start_shows_creates_a_replace_and_deletes() {
+    let out = quick_start(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, "");
+    insta::assert_snapshot!("quick_start_text", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Plan: 2 to create, 1 to replace, 2 to delete; 1 prefix unchanged.")
+    );
+}
+
+#[test]
+fn over_http_the_plan_is_the_same_and_reads_p_plus_two_times() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let out = env.run(&["plan", "-c", &example("bindings.yaml")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, quick_start(&[]).stdout);
+    let counts = emu.counts();
+    // Three prefixes: services + prefixes + one list per prefix; nothing written.
+    assert_eq!(counts["total"], 5, "{counts}");
+    let routes = &counts["routes"];
+    assert_eq!(routes["GET /accounts/{account_id}/addressing/services"], 1);
+    assert_eq!(routes["GET /accounts/{account_id}/addressing/prefixes"], 1);
+    assert_eq!(
+        routes["GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings"],
+        3
+    );
+}
+
+#[test]
+fn pinned_prefix_ids_save_the_prefix_listing() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.write(
+        "svcbind.yaml",
+        "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 198.51.100.0/24
+    id: ac49a052844a077e7982a0a1fe50652f
+    bindings:
+      - { cidr: 198.51.100.0/24, service: Spectrum }
+",
+    );
+    let out = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    assert_eq!(emu.counts()["total"], 2);
+}
+
+#[test]
+fn detailed_exitcode_is_two_with_changes_and_zero_without() {
+    assert_eq!(quick_start(&["--detailed-exitcode"]).code, 2);
+    // The desired file seeds an account that already matches it.
+    let out = TestEnv::new().run(&[
+        "plan",
+        "-c",
+        &example("bindings.yaml"),
+        "--emulate",
+        &example("bindings.yaml"),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout.lines().last(),
+        Some("No changes. The live bindings match the file (3 prefixes).")
+    );
+}
+
+#[test]
+fn markdown_is_ready_for_a_pull_request_comment() {
+    let out = quick_start(&["--format", "markdown"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("<!-- svcbind:plan -->\n"));
+    insta::assert_snapshot!("quick_start_markdown", out.stdout);
+}
+
+#[test]
+fn json_follows_its_schema() {
+    let out = quick_start(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["summary"]["steps"], 6);
+    insta::assert_json_snapshot!("quick_start_json", doc, {
+        ".svcbind_version" => "[version]",
+    });
+}
+
+#[test]
+fn a_bad_token_is_a_clear_authentication_error() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::new()
+        .env("CLOUDFLARE_BASE_URL", &emu.base_url())
+        .env("CLOUDFLARE_API_TOKEN", "wrong-token-value");
+    let out = env.run(&["plan", "-c", &example("bindings.yaml")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Authentication error (10000)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrong-token-value"));
+    assert!(!out.stdout.contains("wrong-token-value"));
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn no_credentials_say_what_to_set() {
+    let out = TestEnv::new().run(&["plan", "-c", &example("bindings.yaml")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("CLOUDFLARE_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--emulate"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_service_lists_the_accounts_services_and_the_closest() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.write(
+        "svcbind.yaml",
+        "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: Spectrun }
+",
+    );
+    let out = env.run(&["plan"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "svcbind.yaml:7:41: error: unknown service `Spectrun`; the account's services are `CDN`, `Magic Transit`, `Spectrum`\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("= hint: did you mean `Spectrum`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .ends_with("error: svcbind.yaml does not match the account (1 error)\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_account_id_of_flag_and_file_must_agree() {
+    let out = TestEnv::new()
+        .env("CLOUDFLARE_ACCOUNT_ID", "0000000000000000000000000000000a")
+        .run(&[
+            "plan",
+            "-c",
+            &example("bindings.yaml"),
+            "--emulate",
+            &example("live.yaml"),
+        ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with("error: account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is 0000000000000000000000000000000a but "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(&format!("says {ACCOUNT}")));
+}
+
+#[test]
+fn a_prefix_not_in_the_account_is_named() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.write(
+        "svcbind.yaml",
+        "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 203.0.113.0/24
+    bindings: []
+",
+    );
+    let out = env.run(&["plan"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "svcbind.yaml:4:11: error: prefix 203.0.113.0/24 is not onboarded in the account\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "= hint: the account's prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_prefix_filter_limits_the_plan() {
+    let out = quick_start(&["--prefix", "2001:db8:1000::/48"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("2001:db8:1000::/48"));
+    assert!(!out.stdout.contains("192.0.2.0/24"));
+    assert!(
+        out.stdout
+            .contains("Plan: 1 to create, 0 to replace, 1 to delete; 0 prefixes unchanged.")
+    );
+}
+
+#[test]
+fn a_prefix_wide_change_is_shown_step_by_step_with_a_warning() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.write(
+        "svcbind.yaml",
+        "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: CDN }
+      - { cidr: 192.0.2.16/29, service: Spectrum }
+",
+    );
+    let out = env.run(&["plan"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!("prefix_wide_replace_text", out.stdout);
+}
