@@ -146,6 +146,12 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
             render::text::apply_report(&mut out, &report, &ctx, settings.color)?;
         }
     }
+    if let (Some(seed), false) = (&settings.emulate, settings.quiet) {
+        eprintln!(
+            "note: --emulate: these changes were made to an in-memory account seeded from {}; they are gone when svcbind exits",
+            seed.display()
+        );
+    }
     Ok(if report.interrupted {
         ExitCode::Interrupted
     } else if report.failed() {
