@@ -112,7 +112,8 @@ impl Diagnostics {
 
     /// Puts the diagnostics in file order (line, then column); equal places keep their order.
     pub fn sort(&mut self) {
-        self.0.sort_by_key(|d| (d.file.clone(), d.line, d.column));
+        self.0
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
 
     pub fn has_errors(&self) -> bool {

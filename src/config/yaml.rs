@@ -48,12 +48,21 @@ fn options() -> Options {
 }
 
 /// Deserializes one YAML document into `T`, or describes the first problem met.
+///
+/// The path of keys to the problem (`prefixes[0].cidr`) is tracked only when there is a
+/// problem: the document is then read a second time, which keeps the common case fast.
 pub(crate) fn from_str<T: for<'de> Deserialize<'de>>(source: &str) -> Result<T, SyntaxError> {
-    let mut track = serde_path_to_error::Track::new();
-    let result = serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
-        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
-    });
-    result.map_err(|err| describe(&err, &path_text(&track.path())))
+    let first = serde_saphyr::from_str_with_options(source, options());
+    first.map_err(|err| {
+        let mut track = serde_path_to_error::Track::new();
+        let again =
+            serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
+                T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+            });
+        // Both reads meet the same first problem; the first read's is kept either way.
+        let _ = again.map(drop);
+        describe(&err, &path_text(&track.path()))
+    })
 }
 
 /// Reads any YAML document as JSON (for checking files against the JSON Schema).
