@@ -75,7 +75,7 @@ fn family(net: &IpNet) -> &'static str {
     }
 }
 
-/// Last address as a number, for sorting ranges of one family.
+/// Last address as a number, to find the ranges that start inside another.
 fn end(net: &IpNet) -> (bool, u128) {
     match net {
         IpNet::V4(n) => (false, u128::from(u32::from(n.broadcast()))),

@@ -54,13 +54,12 @@ fn options() -> Options {
 pub(crate) fn from_str<T: for<'de> Deserialize<'de>>(source: &str) -> Result<T, SyntaxError> {
     let first = serde_saphyr::from_str_with_options(source, options());
     first.map_err(|err| {
+        // The second read meets the same problem; only the path it leaves in `track` is used.
         let mut track = serde_path_to_error::Track::new();
-        let again =
+        let _second: Result<T, Error> =
             serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
                 T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
             });
-        // Both reads meet the same first problem; the first read's is kept either way.
-        let _ = again.map(drop);
         describe(&err, &path_text(&track.path()))
     })
 }
@@ -133,8 +132,12 @@ fn expected_kind(path: &str) -> Option<&'static str> {
 }
 
 fn describe(err: &Error, path: &str) -> SyntaxError {
-    let location = location_of(err);
     let err = err.without_snippet();
+    // An empty file has no place to point at: the diagnostic is about the whole file.
+    let location = match err {
+        Error::Eof { .. } => Location::default(),
+        _ => location_of(err),
+    };
     let (message, hint) = match err {
         Error::SerdeUnknownField {
             field, expected, ..
