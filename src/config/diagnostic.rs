@@ -112,7 +112,8 @@ impl Diagnostics {
 
     /// Puts the diagnostics in file order (line, then column); equal places keep their order.
     pub fn sort(&mut self) {
-        self.0.sort_by_key(|d| (d.file.clone(), d.line, d.column));
+        self.0
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
 
     pub fn has_errors(&self) -> bool {
@@ -247,11 +248,12 @@ fn render_one(out: &mut impl Write, d: &Diagnostic, color: bool) -> io::Result<(
     if let (Some(line), true) = (&d.source_line, d.line > 0) {
         let (shown, caret_at, caret_len) = snippet(line, d.column as usize);
         writeln!(out, "{gutter}")?;
-        writeln!(
-            out,
-            "{} {shown}",
-            paint(color, gutter_style, &format!("{:>width$} |", d.line))
-        )?;
+        let number = paint(color, gutter_style, &format!("{:>width$} |", d.line));
+        if shown.is_empty() {
+            writeln!(out, "{number}")?;
+        } else {
+            writeln!(out, "{number} {shown}")?;
+        }
         if d.column > 0 {
             let pad: String = " ".repeat(caret_at);
             let carets = paint(color, d.severity.style(), &"^".repeat(caret_len));
@@ -293,10 +295,11 @@ fn snippet(line: &str, column: usize) -> (String, usize, usize) {
     (shown, caret_at, caret_len)
 }
 
-/// The length of the YAML scalar (or key) starting at `rest`: a quoted string up to its
-/// closing quote, else up to a `: `, `,`, `]`, `}`, ` #` or the end of the line.
+/// The length of the YAML scalar (or key) starting at `rest`: one character for a flow
+/// collection's bracket, a quoted string up to its closing quote, else up to a `: `, `,`, `]`, `}`, ` #` or the end of the line.
 fn token_len(rest: &[char]) -> usize {
     match rest.first() {
+        Some('{' | '[') => 1,
         Some(&q @ ('"' | '\'')) => {
             let mut i = 1;
             while i < rest.len() {
@@ -546,6 +549,10 @@ mod tests {
         );
         assert!(text.contains("svcbind.yaml: warning: host bits"), "{text}");
 
+        let empty = Diagnostics::from(vec![diag(Severity::Error, 3, 1, "")]);
+        assert!(rendered(empty, false).contains("\n3 |\n  | ^\n"));
+        let (_, _, len) = snippet("  - { cidr: x }", 5);
+        assert_eq!(len, 1);
         let (shown, at, len) = snippet("a:\tb", 4);
         assert_eq!((shown.as_str(), at, len), ("a: b", 3, 1));
     }

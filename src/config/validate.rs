@@ -3,9 +3,8 @@
 //! Reads the input structs, reports every problem it finds (it never stops at the first), and
 //! builds the [`StateFile`] from what is valid. Each diagnostic points at the offending value.
 //! Nothing here needs the API: service names are resolved later, by the stage that reads the
-//! account. Every check is linear or `n log n` in the number of bindings: containment is found
-//! by walking up the at most 32 (IPv4) or 128 (IPv6) supernets of a range in a hash map, and
-//! prefix overlap by sorting.
+//! account. Every check is `n log n` in the number of bindings: ranges are sorted by start
+//! address and length, after which containment, duplicates and overlap are found in one pass.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -76,20 +75,12 @@ fn family(net: &IpNet) -> &'static str {
     }
 }
 
-/// The supernets of `net` from length `len - 1` (or `len` when `inclusive`) down to `down_to`.
-fn supernets(net: IpNet, down_to: u8, inclusive: bool) -> impl Iterator<Item = IpNet> {
-    let top = if inclusive {
-        net.prefix_len()
-    } else {
-        net.prefix_len().saturating_sub(1)
-    };
-    let lens = if !inclusive && net.prefix_len() == 0 {
-        0..0
-    } else {
-        down_to..top + 1
-    };
-    lens.rev()
-        .filter_map(move |len| IpNet::new(net.addr(), len).ok().map(|n| n.trunc()))
+/// Last address as a number, to find the ranges that start inside another.
+fn end(net: &IpNet) -> (bool, u128) {
+    match net {
+        IpNet::V4(n) => (false, u128::from(u32::from(n.broadcast()))),
+        IpNet::V6(n) => (true, u128::from(n.broadcast())),
+    }
 }
 
 /// One binding entry whose CIDR parsed.
@@ -343,8 +334,7 @@ impl Checker<'_> {
         }
 
         if let Some(net) = cidr {
-            self.bindings_of_prefix(input, net, &valid, unparsed, services);
-            self.ignored_bindings(input, net, &ignore, &valid);
+            self.bindings_of_prefix(input, net, &valid, unparsed, &ignore, services);
         }
 
         let cidr = cidr?;
@@ -413,37 +403,42 @@ impl Checker<'_> {
         }
     }
 
-    /// Uniqueness, the prefix-wide binding, Magic Transit, and redundancy.
+    /// Uniqueness, the prefix-wide binding, Magic Transit, redundancy and ignore ranges.
+    ///
+    /// Two CIDR ranges either nest or are disjoint. Sorted by start address, then by length,
+    /// the ranges that contain a binding are exactly those on a stack of open ranges when it
+    /// comes, so the nearest one is found without any lookup; duplicates end up side by side.
     fn bindings_of_prefix(
         &mut self,
         input: &PrefixInput,
         prefix: IpNet,
         valid: &[ValidBinding],
         unparsed: bool,
+        ignore: &[(IpNet, &Spanned<String>)],
         services: &ServiceKeys,
     ) {
         let entries = &input.bindings;
-        let mut by_net: HashMap<IpNet, usize> = HashMap::with_capacity(valid.len());
-        let mut unique = Vec::with_capacity(valid.len());
-        for v in valid {
-            match by_net.get(&v.net) {
-                Some(&first) => self.error(
+        let mut sorted: Vec<&ValidBinding> = valid.iter().collect();
+        sorted.sort_by_key(|v| (start(&v.net), v.net.prefix_len(), v.index));
+
+        let mut unique: Vec<&ValidBinding> = Vec::with_capacity(sorted.len());
+        for v in sorted {
+            match unique.last() {
+                Some(first) if first.net == v.net => self.error(
                     loc(&entries[v.index].cidr),
                     format!("duplicate binding `{}`", v.net),
                     Some(format!(
                         "it is already listed at line {}",
-                        loc(&entries[first].cidr).line
+                        loc(&entries[first.index].cidr).line
                     )),
                 ),
-                None => {
-                    by_net.insert(v.net, v.index);
-                    unique.push(v);
-                }
+                _ => unique.push(v),
             }
         }
 
         // A typo in a CIDR is reported once, not also as a missing prefix-wide binding.
-        if !entries.is_empty() && !unparsed && !by_net.contains_key(&prefix) {
+        let has_prefix_wide = unique.first().is_some_and(|v| v.net == prefix);
+        if !entries.is_empty() && !unparsed && !has_prefix_wide {
             self.broken_live_state(
                 loc(&input.cidr),
                 format!("prefix `{prefix}` has no prefix-wide binding"),
@@ -453,92 +448,106 @@ impl Checker<'_> {
             );
         }
 
-        for v in unique {
-            if v.net == prefix {
-                continue;
+        let mut open: Vec<&ValidBinding> = Vec::new();
+        for &v in &unique {
+            while open.last().is_some_and(|o| !o.net.contains(&v.net)) {
+                open.pop();
             }
-            let b = &entries[v.index];
-            let key = services.canonical(&b.service.value);
-            if services.is_magic_transit(&key) {
-                self.broken_live_state(
-                    loc(&b.service),
-                    format!(
-                        "`{}` can only be bound to the whole prefix, not to `{}`",
-                        clip(b.service.value.trim()),
-                        v.net
-                    ),
-                    Some(format!(
-                        "bind it to `{prefix}`, or choose another service for this range"
-                    )),
-                );
-                continue;
+            let cover = open.last().copied();
+            open.push(v);
+            if v.net != prefix {
+                self.more_specific(entries, prefix, v, cover, services);
             }
-            let cover = supernets(v.net, prefix.prefix_len(), false)
-                .find_map(|n| by_net.get(&n).map(|&i| (n, i)));
-            if let Some((cover_net, cover_index)) = cover {
-                let cover_entry = &entries[cover_index];
-                if services.canonical(&cover_entry.service.value) == key {
-                    let service = clip(b.service.value.trim());
-                    self.warning(
-                        loc(&b.cidr),
-                        format!(
-                            "binding `{}` is redundant: `{cover_net}` (line {}) already sends it to `{service}`",
-                            v.net,
-                            loc(&cover_entry.cidr).line
-                        ),
-                        Some(format!("remove it: its addresses go to `{service}` either way")),
-                    );
-                }
-            }
+        }
+
+        for &(range, value) in ignore {
+            self.ignore_range(entries, range, value, &unique);
+        }
+    }
+
+    /// Magic Transit only prefix-wide; a binding with its cover's service is redundant.
+    fn more_specific(
+        &mut self,
+        entries: &[BindingInput],
+        prefix: IpNet,
+        v: &ValidBinding,
+        cover: Option<&ValidBinding>,
+        services: &ServiceKeys,
+    ) {
+        let b = &entries[v.index];
+        let key = services.canonical(&b.service.value);
+        if services.is_magic_transit(&key) {
+            self.broken_live_state(
+                loc(&b.service),
+                format!(
+                    "`{}` can only be bound to the whole prefix, not to `{}`",
+                    clip(b.service.value.trim()),
+                    v.net
+                ),
+                Some(format!(
+                    "bind it to `{prefix}`, or choose another service for this range"
+                )),
+            );
+            return;
+        }
+        let Some(cover) = cover else {
+            return;
+        };
+        let cover_entry = &entries[cover.index];
+        if services.canonical(&cover_entry.service.value) == key {
+            let service = clip(b.service.value.trim());
+            self.warning(
+                loc(&b.cidr),
+                format!(
+                    "binding `{}` is redundant: `{}` (line {}) already sends it to `{service}`",
+                    v.net,
+                    cover.net,
+                    loc(&cover_entry.cidr).line
+                ),
+                Some(format!(
+                    "remove it: its addresses go to `{service}` either way"
+                )),
+            );
         }
     }
 
     /// An ignore range holds no desired binding: a range is either managed or left alone.
-    fn ignored_bindings(
+    /// `sorted` is in (start, length) order, so the bindings inside `range` are found by a
+    /// binary search and a scan over them alone.
+    fn ignore_range(
         &mut self,
-        input: &PrefixInput,
-        prefix: IpNet,
-        ignore: &[(IpNet, &Spanned<String>)],
-        valid: &[ValidBinding],
+        entries: &[BindingInput],
+        range: IpNet,
+        value: &Spanned<String>,
+        sorted: &[&ValidBinding],
     ) {
-        if ignore.is_empty() {
+        let (from, to) = (start(&range), end(&range));
+        let first = sorted.partition_point(|v| start(&v.net) < from);
+        let inside: Vec<usize> = sorted[first..]
+            .iter()
+            .take_while(|v| start(&v.net) <= to)
+            .filter(|v| v.net.prefix_len() >= range.prefix_len())
+            .map(|v| v.index)
+            .collect();
+        let Some(&index) = inside.iter().min() else {
             return;
-        }
-        let mut ranges: HashMap<IpNet, usize> = HashMap::with_capacity(ignore.len());
-        for (i, (range, _)) in ignore.iter().enumerate() {
-            ranges.entry(*range).or_insert(i);
-        }
-        let mut inside: Vec<Vec<usize>> = vec![Vec::new(); ignore.len()];
-        for v in valid {
-            for n in supernets(v.net, prefix.prefix_len(), true) {
-                if let Some(&r) = ranges.get(&n) {
-                    inside[r].push(v.index);
-                }
-            }
-        }
-        for (r, bindings) in inside.iter().enumerate() {
-            let Some(&first) = bindings.first() else {
-                continue;
-            };
-            let (range, value) = ignore[r];
-            let b = &input.bindings[first];
-            let more = match bindings.len() - 1 {
-                0 => String::new(),
-                n => format!(" and {n} more"),
-            };
-            self.error(
-                loc(value),
-                format!(
-                    "ignore range `{range}` contains binding `{}` (line {}){more}",
-                    b.cidr.value.trim(),
-                    loc(&b.cidr).line
-                ),
-                Some(
-                    "a range is either managed or ignored: remove the binding or the range"
-                        .to_owned(),
-                ),
-            );
-        }
+        };
+        let b = &entries[index];
+        let more = match inside.len() - 1 {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        self.error(
+            loc(value),
+            format!(
+                "ignore range `{range}` contains binding `{}` (line {}){more}",
+                b.cidr.value.trim(),
+                loc(&b.cidr).line
+            ),
+            Some(
+                "a range is either managed or ignored: remove the binding or the range".to_owned(),
+            ),
+        );
     }
 }
 
@@ -1005,6 +1014,33 @@ prefixes:
     }
 
     #[test]
+    fn redundancy_compares_with_the_nearest_cover_only() {
+        // Written out of order on purpose: the check must not depend on it.
+        let yaml = "\
+version: 1
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/27, service: CDN }
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.0/25, service: CDN }
+      - { cidr: 192.0.2.0/26, service: Spectrum }
+      - { cidr: 192.0.2.64/26, service: CDN }
+      - { cidr: 192.0.2.128/26, service: Spectrum }
+      - { cidr: 192.0.2.160/27, service: Spectrum }
+      - { cidr: 192.0.2.192/26, service: Magic Transit }
+";
+        assert_eq!(
+            problems(yaml, Mode::Seed),
+            [
+                "9:17: warning: binding `192.0.2.64/26` is redundant: `192.0.2.0/25` (line 7) already sends it to `CDN`",
+                "11:17: warning: binding `192.0.2.160/27` is redundant: `192.0.2.128/26` (line 10) already sends it to `Spectrum`",
+                "12:42: warning: `Magic Transit` can only be bound to the whole prefix, not to `192.0.2.192/26`",
+            ]
+        );
+    }
+
+    #[test]
     fn prefixes_longer_than_byoip_allows_are_warned_about() {
         let yaml = "version: 1\nprefixes:\n  - cidr: 2001:db8:1:2::/64\n    bindings: []\n  - cidr: 2001:db8:2::/48\n    bindings: []\n";
         assert_eq!(
@@ -1035,16 +1071,5 @@ prefixes:
             problems(&yaml, Mode::Desired),
             ["4:16: error: `safety.max_deletes` must be a whole number of 0 or more"]
         );
-    }
-
-    #[test]
-    fn supernets_walk_up_to_the_prefix() {
-        let net: IpNet = "192.0.2.16/29".parse().unwrap();
-        let up: Vec<String> = supernets(net, 26, false).map(|n| n.to_string()).collect();
-        assert_eq!(up, ["192.0.2.16/28", "192.0.2.0/27", "192.0.2.0/26"]);
-        let inclusive: Vec<String> = supernets(net, 28, true).map(|n| n.to_string()).collect();
-        assert_eq!(inclusive, ["192.0.2.16/29", "192.0.2.16/28"]);
-        let all: IpNet = "0.0.0.0/0".parse().unwrap();
-        assert_eq!(supernets(all, 0, false).count(), 0);
     }
 }

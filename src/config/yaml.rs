@@ -48,12 +48,20 @@ fn options() -> Options {
 }
 
 /// Deserializes one YAML document into `T`, or describes the first problem met.
+///
+/// The path of keys to the problem (`prefixes[0].cidr`) is tracked only when there is a
+/// problem: the document is then read a second time, which keeps the common case fast.
 pub(crate) fn from_str<T: for<'de> Deserialize<'de>>(source: &str) -> Result<T, SyntaxError> {
-    let mut track = serde_path_to_error::Track::new();
-    let result = serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
-        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
-    });
-    result.map_err(|err| describe(&err, &path_text(&track.path())))
+    let first = serde_saphyr::from_str_with_options(source, options());
+    first.map_err(|err| {
+        // The second read meets the same problem; only the path it leaves in `track` is used.
+        let mut track = serde_path_to_error::Track::new();
+        let _second: Result<T, Error> =
+            serde_saphyr::with_deserializer_from_str_with_options(source, options(), |de| {
+                T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+            });
+        describe(&err, &path_text(&track.path()))
+    })
 }
 
 /// Reads any YAML document as JSON (for checking files against the JSON Schema).
@@ -124,8 +132,12 @@ fn expected_kind(path: &str) -> Option<&'static str> {
 }
 
 fn describe(err: &Error, path: &str) -> SyntaxError {
-    let location = location_of(err);
     let err = err.without_snippet();
+    // An empty file has no place to point at: the diagnostic is about the whole file.
+    let location = match err {
+        Error::Eof { .. } => Location::default(),
+        _ => location_of(err),
+    };
     let (message, hint) = match err {
         Error::SerdeUnknownField {
             field, expected, ..
