@@ -170,6 +170,9 @@ impl HttpClient {
             }
         };
 
+        // TLS through rustls with the `ring` provider (see the README's development section);
+        // installed once per process, unless the embedding program chose another.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("svcbind/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
@@ -1192,6 +1195,35 @@ mod tests {
             !shown.contains(TOKEN) && !shown.contains("http://"),
             "{shown}"
         );
+    }
+
+    #[tokio::test]
+    async fn https_goes_through_rustls() {
+        // A server that answers plain text to a TLS handshake: the client must fail the
+        // handshake (proving a crypto provider is in place), not panic, and send nothing.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 5];
+            stream.read_exact(&mut hello).await.unwrap();
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            hello
+        });
+        let err = client(&format!("https://{addr}"))
+            .list_services()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.kind,
+                ApiErrorKind::Connect { .. } | ApiErrorKind::Transport { .. }
+            ),
+            "{err:?}"
+        );
+        // 0x16: a TLS handshake record, so TLS was really attempted.
+        assert_eq!(server.await.unwrap()[0], 0x16);
     }
 
     #[tokio::test]
