@@ -239,3 +239,77 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     let again = env.run(&["plan", "-c", &bindings, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{again:?}");
 }
+
+#[test]
+fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
+    let emu = Emu::example("live.yaml");
+    let bindings = example("bindings.yaml");
+    // Hold the first step long enough to interrupt the apply while it is in flight.
+    emu.fault(json!({"method": "POST", "action": {"type": "delay", "millis": 1500}}));
+    let child = Command::new(BIN)
+        .args(["apply", "-c", &bindings, "--yes", "--concurrency", "1"])
+        .env_clear()
+        .env("CLOUDFLARE_BASE_URL", emu.base_url())
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start apply");
+    wait_for("the first step to be in flight", || writes(&emu) >= 1);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("apply ends");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: finishing the steps in flight"),
+        "{stderr}"
+    );
+    // The step in flight finished; nothing else ran.
+    assert!(
+        stdout.contains("Apply: 1 done, 0 failed, 5 not run."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Interrupted:"), "{stdout}");
+    assert_eq!(writes(&emu), 1);
+    assert!(
+        emu.bindings_of("192.0.2.0/24")
+            .contains(&("192.0.2.128/28".into(), "CDN".into()))
+    );
+}
+
+#[test]
+fn the_json_report_follows_its_schema() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let out = env.run(&[
+        "apply",
+        "-c",
+        &example("bindings.yaml"),
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(doc["kind"], "apply_report");
+    assert_eq!(
+        doc["summary"],
+        json!({"done": 6, "failed": 0, "not_run": 0})
+    );
+    assert_eq!(doc["prefixes"][0]["steps"][0]["status"], "done");
+    assert!(doc["prefixes"][0]["steps"][0]["binding_id"].is_string());
+    // The plan went to stderr, so stdout stays one document.
+    assert!(out.stderr.contains("Plan: 2 to create"), "{}", out.stderr);
+}

@@ -267,3 +267,18 @@ prefixes:
     assert_eq!(out.code, 0, "{out:?}");
     insta::assert_snapshot!("prefix_wide_replace_text", out.stdout);
 }
+
+#[test]
+fn services_lists_the_catalog() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu).env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT);
+    let out = env.run(&["services"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "CDN            a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\n\
+         Magic Transit  f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a\n\
+         Spectrum       5c3d1e2f4a6b4c8d9e0f1a2b3c4d5e6f\n"
+    );
+    assert_eq!(emu.counts()["total"], 1);
+}

@@ -123,3 +123,18 @@ prefixes:
     assert!(out.stderr.contains("warning:"), "{}", out.stderr);
     assert_eq!(out.stdout, "ok: 1 prefix, 2 bindings (1 warning)\n");
 }
+
+#[test]
+fn the_readme_example_validates() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let yaml = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a YAML block in the README");
+    let env = TestEnv::new();
+    env.write("svcbind.yaml", yaml);
+    let out = env.run(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "ok: 2 prefixes, 3 bindings\n");
+}
