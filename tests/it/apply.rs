@@ -155,6 +155,19 @@ prefixes:
     assert_eq!(out.code, 0, "{out:?}");
 }
 
+/// Starts `apply --yes` one prefix at a time against `emu`, without waiting for it.
+fn spawn_apply(emu: &Emu, config: &str) -> std::process::Child {
+    Command::new(BIN)
+        .args(["apply", "-c", config, "--yes", "--concurrency", "1"])
+        .env_clear()
+        .env("CLOUDFLARE_BASE_URL", emu.base_url())
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start apply")
+}
+
 /// Waits until `cond` holds, polling the emulator (no fixed sleeps).
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -176,15 +189,7 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     let create = "/prefixes/2af39739cc4e3b5910c918468bb89828/";
     emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 0}}));
     emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 2000}}));
-    let child = Command::new(BIN)
-        .args(["apply", "-c", &bindings, "--yes", "--concurrency", "1"])
-        .env_clear()
-        .env("CLOUDFLARE_BASE_URL", emu.base_url())
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start apply");
+    let child = spawn_apply(&emu, &bindings);
     let posts = || {
         emu.counts()["routes"]["POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings"]
             .as_u64()
@@ -246,15 +251,7 @@ fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
     let bindings = example("bindings.yaml");
     // Hold the first step long enough to interrupt the apply while it is in flight.
     emu.fault(json!({"method": "POST", "action": {"type": "delay", "millis": 1500}}));
-    let child = Command::new(BIN)
-        .args(["apply", "-c", &bindings, "--yes", "--concurrency", "1"])
-        .env_clear()
-        .env("CLOUDFLARE_BASE_URL", emu.base_url())
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start apply");
+    let child = spawn_apply(&emu, &bindings);
     wait_for("the first step to be in flight", || writes(&emu) >= 1);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
