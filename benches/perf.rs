@@ -838,12 +838,15 @@ fn rehearsal() -> anyhow::Result<()> {
     let account = default_account_id();
     let services = Services::new(default_services());
     let mut previous: Option<(usize, Duration)> = None;
+    let mut heap_per_prefix = 0;
     for prefixes in [50, 100, 200] {
         let input = planner_input(prefixes);
         let planned = plan(account.clone(), &input)?;
         let steps = planned.summary().steps;
         let (tx, rx) = mpsc::channel();
         let services = services.clone();
+        // The main thread only waits meanwhile, so the peak is the rehearsal's.
+        let before = Counting::reset_peak();
         std::thread::spawn(move || {
             let (outcome, wall, cpu) = timed(|| rehearse(&planned, &input, &services));
             let _ = tx.send((wall, cpu, outcome));
@@ -854,6 +857,8 @@ fn rehearsal() -> anyhow::Result<()> {
             Ok((wall, cpu, outcome)) => {
                 outcome.context("the rehearsal rejected the plan")?;
                 let cpu = cpu.unwrap_or(wall);
+                let heap = Counting::peak() - before;
+                heap_per_prefix = heap / prefixes;
                 let growth = previous.map_or(String::new(), |(n, t)| {
                     format!(
                         "; {:.1}x the time of {n} prefixes for {:.1}x the size",
@@ -861,7 +866,12 @@ fn rehearsal() -> anyhow::Result<()> {
                         prefixes as f64 / n as f64
                     )
                 });
-                println!("{label}: {} CPU (wall {}{growth})", secs(cpu), secs(wall));
+                println!(
+                    "{label}: {} CPU (wall {}{growth}); peak heap {} beyond its input",
+                    secs(cpu),
+                    secs(wall),
+                    mb(heap)
+                );
                 previous = Some((prefixes, cpu));
             }
             Err(_) => {
@@ -874,8 +884,9 @@ fn rehearsal() -> anyhow::Result<()> {
     if let Some((n, t)) = previous {
         let factor = (1000.0 / n as f64).powi(2);
         println!(
-            "rehearse (no target), 1000 prefixes x 256 bindings: about {:.0} s CPU (not run: extrapolated as size squared from {n} prefixes)",
-            t.as_secs_f64() * factor
+            "rehearse (no target), 1000 prefixes x 256 bindings: about {:.0} s CPU and {} of heap (not run: extrapolated from {n} prefixes, time as size squared, heap linearly)",
+            t.as_secs_f64() * factor,
+            mb(heap_per_prefix * 1000)
         );
     }
     Ok(())
