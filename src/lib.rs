@@ -6,6 +6,8 @@
 //! text, markdown or JSON). `emulator` is an in-memory account that enforces the API's rules;
 //! `commands` is the edge where errors become messages and exit codes.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod apply;
 pub mod cli;
