@@ -171,6 +171,18 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Safety limits, shared by `plan` (which warns) and `apply` (which refuses).
+#[derive(Debug, Args)]
+pub struct Limits {
+    /// Deletes plus replaces allowed in one apply before --force is needed
+    /// (default: `safety.max_deletes` in the file, else 10).
+    #[arg(long, env = "SVCBIND_MAX_DELETES", value_name = "N")]
+    pub max_deletes: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -184,10 +196,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Deletes plus replaces allowed in one apply before --force is needed
-    /// (default: `safety.max_deletes` in the file, else 10).
-    #[arg(long, env = "SVCBIND_MAX_DELETES", value_name = "N")]
-    pub max_deletes: Option<u32>,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 #[derive(Debug, Args)]

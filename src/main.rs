@@ -5,5 +5,17 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    svcbind::run(svcbind::cli::Cli::parse()).into()
+    match svcbind::cli::Cli::try_parse() {
+        Ok(cli) => svcbind::run(cli).into(),
+        Err(e) => {
+            // Help and version go to stdout and succeed; a usage error is an error (exit 1,
+            // not clap's 2, which `plan --detailed-exitcode` means "changes").
+            let _ = e.print();
+            if e.use_stderr() {
+                svcbind::ExitCode::Failure.into()
+            } else {
+                svcbind::ExitCode::Success.into()
+            }
+        }
+    }
 }

@@ -12,7 +12,8 @@ use ipnet::IpNet;
 
 use crate::api::{Api, ApiError};
 use crate::model::{
-    DesiredPrefix, Location, MAGIC_TRANSIT, Prefix, PrefixId, ServiceId, Services, StateFile,
+    Binding, DesiredPrefix, Location, MAGIC_TRANSIT, Prefix, PrefixId, ServiceId, Services,
+    StateFile,
 };
 use crate::plan::{PrefixState, covers};
 
@@ -43,7 +44,7 @@ pub enum ResolveError {
     Problems(Vec<Problem>),
     /// A `--prefix` value names no prefix of the file.
     #[error(
-        "--prefix {value} matches no prefix in the file; use a prefix CIDR or id listed under `prefixes:`"
+        "--prefix {value} matches no prefix in the file; use the CIDR or the id of a prefix listed under `prefixes:`"
     )]
     UnknownFilter { value: String },
 }
@@ -56,22 +57,40 @@ pub async fn resolve<A: Api>(
     filter: &[String],
     concurrency: usize,
 ) -> Result<Resolved, ResolveError> {
-    let managed = select(file, filter)?;
-    // The two account-wide reads go out together.
-    let all_pinned = managed.iter().all(|p| p.id.is_some());
+    let (mut selected, by_other_id) = select(file, filter)?;
+    // The two account-wide reads go out together. The prefix listing is needed to find the
+    // ids of prefixes that do not pin one, and those that `--prefix ID` names.
+    let need_listing =
+        !by_other_id.is_empty() || selected.iter().any(|&i| file.prefixes[i].id.is_none());
     let prefixes_call = async {
-        if all_pinned {
-            Ok(None)
-        } else {
+        if need_listing {
             api.list_prefixes().await.map(Some)
+        } else {
+            Ok(None)
         }
     };
-    let (services, listed): (_, Option<Vec<Prefix>>) =
+    let (services, mut listed): (_, Option<Vec<Prefix>>) =
         futures::try_join!(api.list_services(), prefixes_call)?;
     let services = Services::new(services);
-    let mut problems = Vec::new();
+
+    // `--prefix ID` for a prefix whose id the file does not pin.
+    for value in &by_other_id {
+        let found = listed.iter().flatten().find(|p| p.id.as_str() == value);
+        match found.and_then(|p| file.prefixes.iter().position(|f| f.cidr == p.cidr)) {
+            Some(i) => selected.push(i),
+            None => {
+                return Err(ResolveError::UnknownFilter {
+                    value: crate::sanitize::text(value).into_owned(),
+                });
+            }
+        }
+    }
+    selected.sort_unstable();
+    selected.dedup();
+    let managed: Vec<&DesiredPrefix> = selected.iter().map(|&i| &file.prefixes[i]).collect();
 
     // Prefix ids, and the desired service ids of each prefix.
+    let mut problems = Vec::new();
     let mut targets = Vec::new();
     for prefix in &managed {
         // Without a listing every managed prefix pins its id.
@@ -81,26 +100,43 @@ pub async fn resolve<A: Api>(
         };
         let desired = desired_services(prefix, &services, &mut problems);
         if let Some(id) = id {
-            targets.push((prefix, id, desired));
+            targets.push((*prefix, id, desired));
         }
     }
     if !problems.is_empty() {
         return Err(ResolveError::Problems(problems));
     }
 
-    let lives: Vec<_> = futures::stream::iter(targets.iter().map(|(_, id, _)| async move {
-        match api.list_bindings(id).await {
-            Ok(live) => Ok(Some(live)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }))
-    .buffered(concurrency.max(1))
+    // One list per prefix, up to `concurrency` at a time, back in file order.
+    let mut lives: Vec<(usize, Option<Vec<Binding>>)> = futures::stream::iter(
+        targets
+            .iter()
+            .enumerate()
+            .map(|(i, (_, id, _))| async move {
+                match api.list_bindings(id).await {
+                    Ok(live) => Ok((i, Some(live))),
+                    Err(e) if e.is_not_found() => Ok((i, None)),
+                    Err(e) => Err(e),
+                }
+            }),
+    )
+    .buffer_unordered(concurrency.max(1))
     .try_collect()
     .await?;
+    lives.sort_unstable_by_key(|(i, _)| *i);
+
+    // Pinned ids unchecked by a listing: their bindings must lie inside the CIDR, and an
+    // empty prefix tells nothing, so then the listing is read after all to check it.
+    let late_listing = listed.is_none()
+        && lives
+            .iter()
+            .any(|(_, live)| live.as_ref().is_some_and(Vec::is_empty));
+    if late_listing {
+        listed = Some(api.list_prefixes().await?);
+    }
 
     let mut prefixes = Vec::new();
-    for ((prefix, id, desired), live) in targets.into_iter().zip(lives) {
+    for ((prefix, id, desired), (_, live)) in targets.into_iter().zip(lives) {
         let Some(live) = live else {
             problems.push(Problem {
                 location: prefix.location,
@@ -111,8 +147,13 @@ pub async fn resolve<A: Api>(
             });
             continue;
         };
-        if prefix.id.is_some()
-            && listed.is_none()
+        if late_listing {
+            if let Some(listed) = &listed
+                && match_listed(prefix, Some(&id), listed, &mut problems).is_none()
+            {
+                continue;
+            }
+        } else if listed.is_none()
             && let Some(stray) = live.iter().find(|b| !covers(&prefix.cidr, &b.cidr))
         {
             problems.push(Problem {
@@ -139,30 +180,33 @@ pub async fn resolve<A: Api>(
     Ok(Resolved { services, prefixes })
 }
 
-/// The prefixes of the file that `filter` selects (all when it is empty).
-fn select<'a>(
-    file: &'a StateFile,
-    filter: &[String],
-) -> Result<Vec<&'a DesiredPrefix>, ResolveError> {
+/// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
+/// is empty), and the filter values that may be ids of prefixes the file does not pin.
+fn select(file: &StateFile, filter: &[String]) -> Result<(Vec<usize>, Vec<String>), ResolveError> {
     if filter.is_empty() {
-        return Ok(file.prefixes.iter().collect());
+        return Ok(((0..file.prefixes.len()).collect(), Vec::new()));
     }
     let matches = |p: &DesiredPrefix, value: &str| {
         value.parse::<IpNet>().is_ok_and(|n| n == p.cidr)
             || p.id.as_ref().is_some_and(|id| id.as_str() == value)
     };
+    let selected = (0..file.prefixes.len())
+        .filter(|&i| filter.iter().any(|v| matches(&file.prefixes[i], v)))
+        .collect();
+    let mut others = Vec::new();
     for value in filter {
-        if !file.prefixes.iter().any(|p| matches(p, value)) {
+        if file.prefixes.iter().any(|p| matches(p, value)) {
+            continue;
+        }
+        // Only an id can still match, once the account's prefixes are listed.
+        if value.parse::<IpNet>().is_ok() || PrefixId::new(value.as_str()).is_err() {
             return Err(ResolveError::UnknownFilter {
                 value: crate::sanitize::text(value).into_owned(),
             });
         }
+        others.push(value.clone());
     }
-    Ok(file
-        .prefixes
-        .iter()
-        .filter(|p| filter.iter().any(|v| matches(p, v)))
-        .collect())
+    Ok((selected, others))
 }
 
 fn match_listed(
@@ -537,8 +581,61 @@ mod account_tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--prefix 10.9.0.0/24 matches no prefix in the file; use a prefix CIDR or id listed under `prefixes:`"
+            "--prefix 10.9.0.0/24 matches no prefix in the file; use the CIDR or the id of a prefix listed under `prefixes:`"
         );
+    }
+
+    #[tokio::test]
+    async fn the_prefix_filter_takes_ids_the_file_does_not_pin() {
+        let em = emulator(3);
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let r = resolve(&api, &file(3, false), &["prefix01".into()], 8)
+            .await
+            .unwrap();
+        assert_eq!(r.prefixes.len(), 1);
+        assert_eq!(r.prefixes[0].cidr, net("10.1.0.0/24"));
+        // An id of the account that is not a prefix of the file is refused, after the listing.
+        let mut f = file(3, false);
+        f.prefixes.remove(2);
+        let err = resolve(&api, &f, &["prefix02".into()], 8)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ResolveError::UnknownFilter { .. }), "{err}");
+        // Neither a CIDR nor an id: refused before any call.
+        em.reset_request_counts();
+        let err = resolve(&api, &f, &["not/an id".into()], 8)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ResolveError::UnknownFilter { .. }), "{err}");
+        assert_eq!(em.request_counts().total, 0);
+    }
+
+    #[tokio::test]
+    async fn an_empty_pinned_prefix_is_checked_against_the_listing() {
+        let em = emulator(2);
+        // 10.1.0.0/24 loses its only binding.
+        em.with_account(|a| {
+            a.delete_binding(ACCOUNT, "prefix01", "b1", std::time::Duration::ZERO)
+                .unwrap()
+        });
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let mut f = file(2, true);
+        // The file pins 10.0.0.0/24's id on 10.1.0.0/24 and the other way round.
+        f.prefixes[0].id = Some(prefix_id(1));
+        f.prefixes[1].id = Some(prefix_id(0));
+        let p = problems(resolve(&api, &f, &[], 8).await);
+        assert_eq!(
+            p.iter().map(|p| p.message.as_str()).collect::<Vec<_>>(),
+            [
+                "prefix id prefix01 is 10.1.0.0/24 in the account, not 10.0.0.0/24",
+                "prefix id prefix00 is 10.0.0.0/24 in the account, not 10.1.0.0/24",
+            ]
+        );
+        // Correctly pinned: P + 1 reads plus the listing that checks the empty prefix.
+        em.reset_request_counts();
+        let r = resolve(&api, &file(2, true), &[], 8).await.unwrap();
+        assert_eq!(r.prefixes.len(), 2);
+        assert_eq!(em.request_counts().total, 2 + 1 + 1);
     }
 
     #[tokio::test]

@@ -14,7 +14,6 @@ use crate::api::client::{ClientConfig, HttpClient};
 use crate::api::credentials::{self, Credentials};
 use crate::api::{Api, ApiError};
 use crate::cli::{ColorChoice, Format, GlobalArgs};
-use crate::config::{self, Mode};
 use crate::emulator::{self, Emulator, EmulatorOptions, InProcess};
 use crate::model::{
     AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId, StateFile,
@@ -147,19 +146,6 @@ impl Backend {
             connect_timeout: Duration::from_secs(10),
         })?;
         Ok(Backend::Http(client))
-    }
-}
-
-/// Loads the `--emulate` seed, if any.
-pub fn load_seed(settings: &Settings) -> anyhow::Result<Option<StateFile>> {
-    let Some(path) = &settings.emulate else {
-        return Ok(None);
-    };
-    match config::load(path, Mode::Seed) {
-        Ok(loaded) => Ok(Some(loaded.state)),
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("cannot read the seed {}", path.display())))
-        }
     }
 }
 

@@ -21,7 +21,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
     let prepared = super::prepare(settings).await?;
     let ctx = Context {
         services: &prepared.resolved.services,
-        max_deletes: max_deletes(args.max_deletes, prepared.state()),
+        max_deletes: max_deletes(args.limits.max_deletes, prepared.state()),
     };
     let plan = &prepared.plan;
     let json = settings.format == Format::Json;

@@ -20,7 +20,7 @@ use crate::exit::ExitCode;
 use crate::model::StateFile;
 use crate::plan::{Plan, rehearse};
 use crate::resolve::{self, ResolveError, Resolved};
-use crate::settings::{Backend, Settings, load_seed};
+use crate::settings::{Backend, Settings};
 
 /// An error whose details were already printed (diagnostics); only the exit code remains.
 #[derive(Debug, thiserror::Error)]
@@ -151,13 +151,14 @@ fn print_diagnostics(d: &Diagnostics, color: bool, github_actions: bool) -> anyh
     if d.is_empty() {
         return Ok(());
     }
+    // Workflow commands go to stderr too (the runner reads both streams), so that stdout
+    // stays one document with `--format json` or `markdown`.
     let mut err = std::io::stderr().lock();
     d.render(&mut err, color)?;
     if github_actions {
-        let mut out = std::io::stdout().lock();
-        d.render_github(&mut out)?;
-        out.flush()?;
+        d.render_github(&mut err)?;
     }
+    err.flush()?;
     Ok(())
 }
 
@@ -173,6 +174,23 @@ fn problem_diagnostics(file: &Loaded, problems: &[resolve::Problem]) -> Diagnost
         ));
     }
     d
+}
+
+/// Loads the `--emulate` seed, if any, printing its diagnostics.
+fn load_seed(settings: &Settings) -> anyhow::Result<Option<StateFile>> {
+    settings
+        .emulate
+        .as_deref()
+        .map(|path| {
+            load_file(
+                path,
+                Mode::Seed,
+                settings.color_stderr,
+                settings.github_actions,
+            )
+            .map(|loaded| loaded.state)
+        })
+        .transpose()
 }
 
 /// Everything `plan` and `apply` share: the file, the account, the live state and the plan.
@@ -219,9 +237,10 @@ pub(crate) async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
             ))
             .into());
         }
-        Err(e) => {
+        Err(ResolveError::Api(e)) => {
             return Err(anyhow::Error::new(e).context("cannot read the live bindings"));
         }
+        Err(e) => return Err(e.into()),
     };
     let plan = crate::plan::plan(account_id, &resolved.prefixes)?;
     rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)

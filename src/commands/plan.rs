@@ -9,7 +9,7 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitCod
     let prepared = super::prepare(settings).await?;
     let ctx = Context {
         services: &prepared.resolved.services,
-        max_deletes: super::apply::max_deletes(None, prepared.state()),
+        max_deletes: super::apply::max_deletes(args.limits.max_deletes, prepared.state()),
     };
     let mut out = std::io::stdout().lock();
     render::plan(

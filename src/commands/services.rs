@@ -7,11 +7,12 @@ use crate::cli::Format;
 use crate::config::Mode;
 use crate::exit::ExitCode;
 use crate::model::StateFile;
-use crate::settings::{Backend, Settings, load_seed};
+use crate::settings::{Backend, Settings};
 
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
-    // The file is optional here: it may only be needed for the account id.
-    let file = if settings.config.exists() {
+    // The file is read only for the account id, and only when nothing else gives it.
+    let seed = super::load_seed(settings)?;
+    let file = if settings.account_id.is_none() && seed.is_none() && settings.config.exists() {
         super::load_file(
             &settings.config,
             Mode::Desired,
@@ -22,7 +23,6 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         StateFile::default()
     };
-    let seed = load_seed(settings)?;
     let account_id = settings.account_id(&file, seed.as_ref())?;
     let backend = Backend::connect(settings, &account_id, seed)?;
     let mut services = backend.list_services().await?;

@@ -85,11 +85,14 @@ fn github_actions_get_workflow_commands() {
     let out = env.run(&["validate"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stdout
-            .starts_with("::error file=svcbind.yaml,line=1,col=10::"),
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("::error file=svcbind.yaml,line=1,col=10::")),
         "{}",
-        out.stdout
+        out.stderr
     );
+    // stdout stays free for `--format json` and `markdown` documents.
+    assert_eq!(out.stdout, "");
 }
 
 #[test]
