@@ -45,7 +45,7 @@ pub struct Gap {
 /// The ranges of `state`'s prefix whose service differs between the live bindings and the
 /// bindings after the plan (desired plus the ignored live ones), in address order.
 pub fn impact(state: &PrefixState) -> Vec<ImpactRange> {
-    let before = live_table(&state.live);
+    let before = live_table(&state.live, &state.desired);
     let mut after: Vec<(IpNet, &ServiceId)> = state.desired.iter().map(|(c, s)| (*c, s)).collect();
     let ignored: Vec<Binding> = state
         .live
@@ -53,7 +53,7 @@ pub fn impact(state: &PrefixState) -> Vec<ImpactRange> {
         .filter(|b| state.ignore.iter().any(|r| covers(r, &b.cidr)))
         .cloned()
         .collect();
-    for (cidr, service) in live_table(&ignored) {
+    for (cidr, service) in live_table(&ignored, &state.desired) {
         if !state.desired.contains_key(&cidr) {
             after.push((cidr, service));
         }
@@ -61,15 +61,19 @@ pub fn impact(state: &PrefixState) -> Vec<ImpactRange> {
     changed_ranges(state.cidr, &before, &after)
 }
 
-/// Live bindings as a routing table: one service per CIDR (of duplicates, the lowest id wins,
-/// so the answer is at least stable).
-fn live_table(live: &[Binding]) -> Vec<(IpNet, &ServiceId)> {
+/// Live bindings as a routing table: one service per CIDR. Of duplicates, the one the plan
+/// keeps wins (bound to the desired service), else the lowest id, so the answer is stable.
+fn live_table<'a>(
+    live: &'a [Binding],
+    desired: &BTreeMap<IpNet, ServiceId>,
+) -> Vec<(IpNet, &'a ServiceId)> {
+    let rank = |b: &'a Binding| (desired.get(&b.cidr) != Some(&b.service_id), &b.id);
     let mut table: BTreeMap<IpNet, &Binding> = BTreeMap::new();
     for b in live {
         table
             .entry(b.cidr)
             .and_modify(|cur| {
-                if b.id < cur.id {
+                if rank(b) < rank(cur) {
                     *cur = b;
                 }
             })

@@ -82,10 +82,16 @@ pub enum Warning {
     PrefixWideReplaced { from: ServiceId, to: ServiceId },
     /// The prefix-wide binding is deleted (desired `bindings: []`).
     PrefixWideDeleted { service: ServiceId },
-    /// The live prefix has more-specific bindings but no prefix-wide one; the plan repairs it.
-    MissingPrefixWide,
-    /// Several live bindings share one CIDR; all but one are deleted.
-    DuplicateLive { cidr: IpNet, count: usize },
+    /// The live prefix has more-specific bindings but no prefix-wide one; `repaired` when the
+    /// plan creates it.
+    MissingPrefixWide { repaired: bool },
+    /// Several live bindings share one CIDR: all but one are deleted, unless the CIDR lies
+    /// inside an `ignore` range (`ignored`), where they are left alone.
+    DuplicateLive {
+        cidr: IpNet,
+        count: usize,
+        ignored: bool,
+    },
 }
 
 impl Warning {
@@ -94,7 +100,7 @@ impl Warning {
         match self {
             Warning::PrefixWideReplaced { .. } => "prefix_wide_replaced",
             Warning::PrefixWideDeleted { .. } => "prefix_wide_deleted",
-            Warning::MissingPrefixWide => "missing_prefix_wide",
+            Warning::MissingPrefixWide { .. } => "missing_prefix_wide",
             Warning::DuplicateLive { .. } => "duplicate_live",
         }
     }
@@ -396,7 +402,12 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
     }
     let has_prefix_wide = state.live.iter().any(|b| b.cidr == state.cidr);
     if !has_prefix_wide && !state.live.is_empty() {
-        warnings.push(Warning::MissingPrefixWide);
+        warnings.push(Warning::MissingPrefixWide {
+            repaired: ordered
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::Create { cidr, .. } if *cidr == state.cidr)),
+        });
     }
     let mut per_cidr: BTreeMap<IpNet, usize> = BTreeMap::new();
     for b in &state.live {
@@ -404,7 +415,11 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
     }
     for (cidr, count) in per_cidr {
         if count > 1 {
-            warnings.push(Warning::DuplicateLive { cidr, count });
+            warnings.push(Warning::DuplicateLive {
+                cidr,
+                count,
+                ignored: is_ignored(&state.ignore, &cidr),
+            });
         }
     }
     warnings.sort();
@@ -574,7 +589,8 @@ pub(crate) mod tests {
             p.warnings,
             vec![Warning::DuplicateLive {
                 cidr: net("192.0.2.16/29"),
-                count: 2
+                count: 2,
+                ignored: false
             }]
         );
     }
@@ -652,7 +668,10 @@ pub(crate) mod tests {
             vec![live("b2", "192.0.2.16/29", "cdn")],
         );
         let p = plan_prefix(&s).unwrap();
-        assert_eq!(p.warnings, vec![Warning::MissingPrefixWide]);
+        assert_eq!(
+            p.warnings,
+            vec![Warning::MissingPrefixWide { repaired: true }]
+        );
         assert!(!p.touches_prefix_wide());
     }
 

@@ -5,7 +5,6 @@
 //! bug in svcbind: the command fails with an internal error instead of showing a plan that
 //! cannot be applied. In memory only; no I/O.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -96,12 +95,14 @@ pub fn rehearse(
         let Some(state) = states.iter().find(|s| s.id == prefix.id) else {
             continue;
         };
-        let actual: BTreeMap<IpNet, ServiceId> = account
+        // Compared as sorted lists, so a duplicate left behind is seen.
+        let mut actual: Vec<(IpNet, ServiceId)> = account
             .list_bindings(acc, pid, Duration::ZERO)
             .map_err(|r| RehearsalError::Mirror(r.to_string()))?
             .into_iter()
             .filter_map(|b| Some((b.cidr.parse().ok()?, ServiceId::new(b.service_id).ok()?)))
             .collect();
+        actual.sort();
         let expected = expected_end_state(state);
         if actual != expected {
             return Err(RehearsalError::WrongEndState {
@@ -114,24 +115,27 @@ pub fn rehearse(
     Ok(())
 }
 
-/// The desired bindings plus the ignored live ones.
-pub fn expected_end_state(state: &PrefixState) -> BTreeMap<IpNet, ServiceId> {
-    let mut expected = state.desired.clone();
-    for b in &state.live {
-        if state.ignore.iter().any(|r| covers(r, &b.cidr)) {
-            expected
-                .entry(b.cidr)
-                .or_insert_with(|| b.service_id.clone());
-        }
-    }
+/// The desired bindings plus every ignored live one (duplicates included), sorted.
+pub fn expected_end_state(state: &PrefixState) -> Vec<(IpNet, ServiceId)> {
+    let mut expected: Vec<(IpNet, ServiceId)> =
+        state.desired.iter().map(|(c, s)| (*c, s.clone())).collect();
+    expected.extend(
+        state
+            .live
+            .iter()
+            .filter(|b| state.ignore.iter().any(|r| covers(r, &b.cidr)))
+            .map(|b| (b.cidr, b.service_id.clone())),
+    );
+    expected.sort();
     expected
 }
 
-fn show(map: &BTreeMap<IpNet, ServiceId>) -> String {
-    if map.is_empty() {
+fn show(bindings: &[(IpNet, ServiceId)]) -> String {
+    if bindings.is_empty() {
         return "none".into();
     }
-    map.iter()
+    bindings
+        .iter()
         .map(|(c, s)| format!("{c} → {s}"))
         .collect::<Vec<_>>()
         .join(", ")

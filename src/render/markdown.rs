@@ -88,6 +88,25 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
     if !unchanged.is_empty() {
         let _ = writeln!(md, "Unchanged: {}\n", unchanged.join(", "));
     }
+    // What is worth knowing about the unchanged prefixes.
+    for prefix in plan.prefixes.iter().filter(|p| p.is_unchanged()) {
+        for w in &prefix.warnings {
+            let _ = writeln!(
+                md,
+                "> [!CAUTION]\n> `{}`: {}\n",
+                prefix.cidr,
+                escape(&super::text::warning_text(w, prefix, ctx))
+            );
+        }
+        for note in &prefix.notes {
+            let _ = writeln!(
+                md,
+                "- `{}`: {}",
+                prefix.cidr,
+                escape(&super::text::note_text(note, ctx))
+            );
+        }
+    }
     write_limited(out, &md)
 }
 

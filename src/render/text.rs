@@ -55,6 +55,13 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -
         writeln!(out)?;
         if prefix.is_unchanged() {
             writeln!(out, "{bold}{}{bold:#}: no changes", prefix.cidr)?;
+            for warning in &prefix.warnings {
+                writeln!(
+                    out,
+                    "  {warn}warning:{warn:#} {}",
+                    warning_text(warning, prefix, ctx)
+                )?;
+            }
             for note in &prefix.notes {
                 writeln!(out, "  {}", note_text(note, ctx))?;
             }
@@ -194,13 +201,27 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
             prefix.cidr,
             ctx.service(service)
         ),
-        Warning::MissingPrefixWide => format!(
-            "the live prefix has more-specific bindings but no prefix-wide binding ({}), which the API does not allow; the plan repairs it",
-            prefix.cidr
+        Warning::MissingPrefixWide { repaired } => format!(
+            "the live prefix has more-specific bindings but no prefix-wide binding ({}), which the API does not allow; {}",
+            prefix.cidr,
+            if *repaired {
+                "the plan creates it first"
+            } else {
+                "the API may refuse changes to this prefix until it has one"
+            }
         ),
-        Warning::DuplicateLive { cidr, count: n } => {
-            format!("{n} live bindings share {cidr}; all but one are deleted")
-        }
+        Warning::DuplicateLive {
+            cidr,
+            count: n,
+            ignored,
+        } => format!(
+            "{n} live bindings share {cidr}; {}",
+            if *ignored {
+                "they lie inside `ignore`, so they are left alone"
+            } else {
+                "all but one are deleted"
+            }
+        ),
     }
 }
 

@@ -205,10 +205,13 @@ proptest! {
         let live = listing(&mut account, &prefix);
         let state = state_of(&case, &prefix, live.clone());
         let plan = plan_prefix(&state).unwrap();
+        // Of live duplicates, the binding the plan keeps routes: the one already bound to the
+        // desired service, else the lowest id.
         let before: Vec<(IpNet, ServiceId)> = {
+            let rank = |b: &Binding| (state.desired.get(&b.cidr) != Some(&b.service_id), b.id.clone());
             let mut by_cidr: BTreeMap<IpNet, &Binding> = BTreeMap::new();
             for b in &live {
-                by_cidr.entry(b.cidr).and_modify(|cur| if b.id < cur.id { *cur = b }).or_insert(b);
+                by_cidr.entry(b.cidr).and_modify(|cur| if rank(b) < rank(cur) { *cur = b }).or_insert(b);
             }
             by_cidr.into_iter().map(|(c, b)| (c, b.service_id.clone())).collect()
         };
