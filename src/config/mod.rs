@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{Location, StateFile};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, clip, closest, did_you_mean};
-pub use write::{SCHEMA_URL, to_yaml};
+pub use write::{FILE_HEADER, to_yaml};
 pub use yaml::MAX_FILE_BYTES;
 
 use diagnostic::SourceMap;
