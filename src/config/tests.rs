@@ -185,6 +185,60 @@ prefixes:
     }
 }
 
+/// A seed may hold what a live account holds, duplicates included, and the emulator takes it.
+#[test]
+fn the_emulator_accepts_a_seed_with_duplicate_bindings() {
+    let yaml = "\
+version: 1
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: CDN }
+      - { cidr: 192.0.2.16/29, service: Spectrum }
+      - { cidr: 192.0.2.16/29, service: CDN }
+";
+    let Err(errors) = parse(yaml, "dup.yaml", Mode::Desired) else {
+        panic!("duplicates are an error in a desired file");
+    };
+    assert_eq!(errors.error_count(), 2);
+    let seed = parse(yaml, "dup.yaml", Mode::Seed).unwrap();
+    assert_eq!(
+        seed.warnings.iter().map(one_line).collect::<Vec<_>>(),
+        [
+            "7:17: warning: duplicate binding `192.0.2.16/29`",
+            "8:17: warning: duplicate binding `192.0.2.16/29`",
+        ]
+    );
+    let mut account = crate::emulator::Account::from_seed(&seed.state).unwrap();
+    let account_id = account.id().to_string();
+    let prefixes = account.list_prefixes(&account_id).unwrap();
+    let bindings = account
+        .list_bindings(&account_id, &prefixes[0].id, std::time::Duration::ZERO)
+        .unwrap();
+    let mut listed: Vec<(String, String)> = bindings
+        .iter()
+        .map(|b| (b.cidr.clone(), b.service_id.clone()))
+        .collect();
+    listed.sort();
+    use crate::emulator::{CDN_ID, MAGIC_TRANSIT_ID, SPECTRUM_ID};
+    let mut expected: Vec<(String, String)> = [
+        ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+        ("192.0.2.16/29", CDN_ID),
+        ("192.0.2.16/29", SPECTRUM_ID),
+        ("192.0.2.16/29", CDN_ID),
+    ]
+    .iter()
+    .map(|(cidr, service)| ((*cidr).to_owned(), (*service).to_owned()))
+    .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let mut ids: Vec<&str> = bindings.iter().map(|b| b.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "each duplicate gets its own binding id");
+}
+
 #[test]
 fn load_names_the_missing_file_and_how_to_choose_another() {
     let err = load(Path::new("/nonexistent/svcbind.yaml"), Mode::Desired).unwrap_err();

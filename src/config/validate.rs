@@ -580,6 +580,9 @@ impl Checker<'_> {
     /// Two CIDR ranges either nest or are disjoint. Sorted by start address, then by length,
     /// the ranges that contain a binding are exactly those on a stack of open ranges when it
     /// comes, so the nearest one is found without any lookup; duplicates end up side by side.
+    ///
+    /// Duplicates are an error in a desired file; in a seed they are a warning, as a live
+    /// account may have them (the planner deletes all but one).
     fn bindings_of_prefix(
         &mut self,
         prefix: WholePrefix,
@@ -595,7 +598,7 @@ impl Checker<'_> {
         let mut unique: Vec<&ValidBinding<'_>> = Vec::with_capacity(sorted.len());
         for v in sorted {
             match unique.last() {
-                Some(first) if first.net == v.net => self.error(
+                Some(first) if first.net == v.net => self.broken_live_state(
                     v.at,
                     format!("duplicate binding `{}`", v.net),
                     Some(format!("it is already listed at line {}", first.at.line)),
@@ -1052,16 +1055,37 @@ prefixes:
             "      - { cidr: 192.0.2.16/29, service: CDN }\n",
             "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.16/29, service: Spectrum }\n",
         );
+        let expected = format!(
+            "{}: error: duplicate binding `192.0.2.16/29`",
+            pos(&yaml, "192.0.2.16/29", 1)
+        );
         assert_eq!(
-            problems(&yaml, Mode::Seed),
-            [format!(
-                "{}: error: duplicate binding `192.0.2.16/29`",
-                pos(&yaml, "192.0.2.16/29", 1)
-            )]
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
         );
         assert_eq!(
             hints(&yaml, Mode::Desired),
             [Some("it is already listed at line 12".to_owned())]
+        );
+        // A live account may hold duplicates (the planner deletes all but one): a seed keeps
+        // them all, with a warning.
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [expected.replace("error", "warning")]
+        );
+        let seed = parse(&yaml, "t.yaml", Mode::Seed).unwrap();
+        let cidrs: Vec<String> = seed.state.prefixes[0]
+            .bindings
+            .iter()
+            .map(|b| format!("{} {}", b.cidr, b.service))
+            .collect();
+        assert_eq!(
+            cidrs,
+            [
+                "192.0.2.0/24 Magic Transit",
+                "192.0.2.16/29 CDN",
+                "192.0.2.16/29 Spectrum"
+            ]
         );
     }
 
