@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use anstyle::{AnsiColor, Style};
 
@@ -397,45 +398,47 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// Line starts of a source text, to find the text of line N quickly.
+/// A file's name and text, to quote line N of it in a diagnostic.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SourceMap {
     pub file: String,
     pub source: String,
-    /// Byte offset where each line starts (line N at index N - 1).
-    starts: Vec<usize>,
+    /// Byte offset where each line starts (line N at index N - 1). Found on the first
+    /// diagnostic: a valid file, the common case, never needs them.
+    starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceMap {
     pub fn new(file: &str, source: &str) -> Self {
-        // YAML breaks lines at LF, CRLF and a lone CR.
-        let bytes = source.as_bytes();
-        let mut starts = vec![0];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => starts.push(i + 1),
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
-                _ => {}
-            }
-            i += 1;
-        }
         Self {
             file: file.to_owned(),
             source: source.to_owned(),
-            starts,
+            starts: OnceLock::new(),
         }
+    }
+
+    fn starts(&self) -> &[usize] {
+        self.starts.get_or_init(|| {
+            // YAML breaks lines at LF, CRLF and a lone CR.
+            let bytes = self.source.as_bytes();
+            let mut starts = vec![0];
+            for (i, &byte) in bytes.iter().enumerate() {
+                match byte {
+                    b'\n' => starts.push(i + 1),
+                    b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                    _ => {}
+                }
+            }
+            starts
+        })
     }
 
     /// The text of a 1-based line, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        let start = *self.starts.get(index)?;
-        let end = self
-            .starts
-            .get(index + 1)
-            .copied()
-            .unwrap_or(self.source.len());
+        let starts = self.starts();
+        let start = *starts.get(index)?;
+        let end = starts.get(index + 1).copied().unwrap_or(self.source.len());
         Some(self.source[start..end].trim_end_matches(['\n', '\r']))
     }
 

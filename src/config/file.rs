@@ -1,13 +1,31 @@
 //! The file as written: the YAML input structs, with the place of every value.
 //!
-//! These types mirror the format key for key (`deny_unknown_fields`), keep every scalar as the
-//! text the user wrote (with its line and column), and describe themselves as a JSON Schema
-//! for editors. They check nothing beyond the shape: `validate` reads them and decides what is
-//! wrong, so that all problems of a file are found in one run.
+//! These types mirror the format key for key, keep every scalar as the text the user wrote
+//! (with its line and column), and describe themselves as a JSON Schema for editors (which
+//! refuses unknown keys: `additionalProperties: false`). They check nothing beyond the shape:
+//! `validate` reads them and decides what is wrong, so that all problems of a file are found
+//! in one run.
+//!
+//! Reading is lenient on purpose. A mapping's unknown keys are kept by name in its `unknown`
+//! list and its missing keys are left `None`, where serde's `deny_unknown_fields` and required
+//! fields would stop the whole read at the first one and hide every other problem of the file
+//! (SPEC §1: all problems are reported together). The `Deserialize` impls are therefore
+//! written here rather than derived, one small [`Mapping::read`] per struct; the keys of each
+//! mapping are declared once (the `keys!` enums), and serve the reader, the "did you mean"
+//! hints and a test that holds them equal to the schema's properties.
+//!
+//! Keys are read as plain strings, as serde's derive reads them: no location is recorded for
+//! them, so a valid file costs what a derived reader costs. Where an unknown or missing key
+//! is, is found only when there is one, by [`super::yaml::locate`]: one more pass over the
+//! parser's events, about half the cost of the read, paid by files that have such a problem.
+//! Reading every key as a `Spanned` would have cost every valid file about 8 % more (measured
+//! on the 10,000-binding benchmark), and would hide key names from the path that names the
+//! place of a type error (`prefixes[2].bindings`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -15,80 +33,329 @@ use serde::{Deserialize, Deserializer};
 
 use super::yaml::Spanned;
 
+/// The keys of one mapping of the format.
+pub(crate) trait Keys: Copy + 'static {
+    /// Every key, in the order of the format.
+    const ALL: &'static [Self];
+    /// The name of each key of [`Keys::ALL`], in the same order.
+    const NAMES: &'static [&'static str];
+
+    /// The key named `name`, if the mapping has one.
+    fn find(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
+}
+
+/// Declares the keys of one mapping: an enum with one variant per key, and their names.
+macro_rules! keys {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum $name {
+            $($variant),+
+        }
+
+        impl Keys for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const NAMES: &'static [&'static str] = &[$($text),+];
+        }
+    };
+}
+
+keys!(
+    /// The keys of the file's top-level mapping.
+    FileKey {
+        Version = "version",
+        AccountId = "account_id",
+        Safety = "safety",
+        Services = "services",
+        Prefixes = "prefixes",
+    }
+);
+
+keys!(
+    /// The keys of `safety`.
+    SafetyKey { MaxDeletes = "max_deletes" }
+);
+
+keys!(
+    /// The keys of a prefix.
+    PrefixKey {
+        Cidr = "cidr",
+        Id = "id",
+        Ignore = "ignore",
+        Bindings = "bindings",
+    }
+);
+
+keys!(
+    /// The keys of a binding.
+    BindingKey {
+        Cidr = "cidr",
+        Service = "service",
+        Id = "id",
+        State = "state",
+    }
+);
+
+/// A struct read from a YAML mapping, key by key, keeping the keys it does not know.
+pub(crate) trait Mapping: Default {
+    type Key: Keys;
+    /// Reads the value of `key` into its field.
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: Self::Key, map: &mut A)
+    -> Result<(), A::Error>;
+    /// The names of the keys read that the mapping does not have, in file order.
+    fn unknown_mut(&mut self) -> &mut Vec<String>;
+}
+
+/// A mapping key as read: one of the mapping's keys, or another, kept by its text.
+enum Key<K> {
+    Known(K),
+    Unknown(String),
+}
+
+impl<'de, K: Keys> Deserialize<'de> for Key<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<K>(PhantomData<K>);
+        impl<K: Keys> Visitor<'_> for V<K> {
+            type Value = Key<K>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<K>, E> {
+                Ok(K::find(v).map_or_else(|| Key::Unknown(v.to_owned()), Key::Known))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Key<K>, E> {
+                Ok(Key::Unknown(String::from_utf8_lossy(v).into_owned()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Key<K>, E> {
+                Ok(Key::Unknown(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Key<K>, E> {
+                Ok(Key::Unknown(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Key<K>, E> {
+                Ok(Key::Unknown(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Key<K>, E> {
+                Ok(Key::Unknown(v.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Key<K>, E> {
+                Ok(Key::Unknown("null".to_owned()))
+            }
+        }
+        d.deserialize_identifier(V(PhantomData))
+    }
+}
+
+/// Reads any [`Mapping`]: its keys into its fields, other keys into its `unknown` list.
+fn read_mapping<'de, M: Mapping, D: Deserializer<'de>>(
+    d: D,
+    name: &'static str,
+) -> Result<M, D::Error> {
+    struct V<M>(PhantomData<M>, &'static str);
+    impl<'de, M: Mapping> Visitor<'de> for V<M> {
+        type Value = M;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.1)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<M, A::Error> {
+            let mut out = M::default();
+            while let Some(key) = map.next_key::<Key<M::Key>>()? {
+                match key {
+                    Key::Known(key) => out.read(key, &mut map)?,
+                    Key::Unknown(name) => {
+                        map.next_value::<IgnoredAny>()?;
+                        out.unknown_mut().push(name);
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_struct(name, M::Key::NAMES, V(PhantomData, name))
+}
+
 /// The svcbind desired-state file: the service bindings wanted for each listed BYOIP prefix.
 /// The same format seeds the emulator and is written by `svcbind export`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "svcbind desired-state file")]
 pub(crate) struct FileInput {
     /// The format version. Always 1.
     #[schemars(with = "Version")]
-    pub version: Spanned<Version>,
+    pub version: Option<Spanned<Version>>,
     /// The Cloudflare account id. When absent, `--account-id` or `CLOUDFLARE_ACCOUNT_ID` gives
     /// it; when both are given they must agree.
-    #[serde(default)]
-    #[schemars(with = "IdText")]
+    #[schemars(default, with = "IdText")]
     pub account_id: Option<Spanned<String>>,
     /// Limits that guard `apply`.
-    #[serde(default)]
-    #[schemars(with = "SafetyInput")]
+    #[schemars(default, with = "SafetyInput")]
     pub safety: Option<SafetyInput>,
     /// Service name → service id. Seeds the emulator's catalog; written by `export`.
-    #[serde(default)]
-    #[schemars(with = "BTreeMap<String, IdText>")]
+    #[schemars(default, with = "BTreeMap<String, IdText>")]
     pub services: BTreeMap<String, Spanned<String>>,
     /// The managed prefixes. A live prefix not listed here is never touched.
-    pub prefixes: Vec<PrefixInput>,
+    #[schemars(with = "Vec<PrefixInput>")]
+    pub prefixes: Option<Vec<PrefixInput>>,
+    #[schemars(skip)]
+    pub unknown: Vec<String>,
+}
+
+impl Mapping for FileInput {
+    type Key = FileKey;
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: FileKey, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            FileKey::Version => self.version = Some(map.next_value()?),
+            FileKey::AccountId => self.account_id = map.next_value()?,
+            FileKey::Safety => self.safety = map.next_value()?,
+            FileKey::Services => self.services = map.next_value()?,
+            FileKey::Prefixes => self.prefixes = Some(map.next_value()?),
+        }
+        Ok(())
+    }
+    fn unknown_mut(&mut self) -> &mut Vec<String> {
+        &mut self.unknown
+    }
+}
+
+impl<'de> Deserialize<'de> for FileInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_mapping(
+            d,
+            "the file's mapping of `version`, `prefixes` and other keys",
+        )
+    }
 }
 
 /// Limits that guard `apply`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct SafetyInput {
     /// Deletes plus replaces allowed in one apply before `--force` is needed (default 10).
-    #[serde(default)]
-    #[schemars(with = "u32")]
+    #[schemars(default, with = "u32")]
     pub max_deletes: Option<Spanned<u32>>,
+    #[schemars(skip)]
+    pub unknown: Vec<String>,
+}
+
+impl Mapping for SafetyInput {
+    type Key = SafetyKey;
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: SafetyKey,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            SafetyKey::MaxDeletes => self.max_deletes = map.next_value()?,
+        }
+        Ok(())
+    }
+    fn unknown_mut(&mut self) -> &mut Vec<String> {
+        &mut self.unknown
+    }
+}
+
+impl<'de> Deserialize<'de> for SafetyInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_mapping(d, "a mapping such as `max_deletes: 10`")
+    }
 }
 
 /// One BYOIP prefix and the bindings wanted in it.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct PrefixInput {
     /// The prefix's CIDR, as onboarded; its id is looked up by it.
     #[schemars(with = "Cidr")]
-    pub cidr: Spanned<String>,
+    pub cidr: Option<Spanned<String>>,
     /// Pins the prefix id (it must agree with `cidr`).
-    #[serde(default)]
-    #[schemars(with = "IdText")]
+    #[schemars(default, with = "IdText")]
     pub id: Option<Spanned<String>>,
     /// Ranges inside the prefix whose live bindings are left alone.
-    #[serde(default)]
-    #[schemars(with = "Vec<Cidr>")]
+    #[schemars(default, with = "Vec<Cidr>")]
     pub ignore: Vec<Spanned<String>>,
     /// Every binding the prefix shall have; live bindings not listed are deleted. `[]` means
     /// none. When not empty, one binding covers the whole prefix.
-    pub bindings: Vec<BindingInput>,
+    #[schemars(with = "Vec<BindingInput>")]
+    pub bindings: Option<Vec<BindingInput>>,
+    #[schemars(skip)]
+    pub unknown: Vec<String>,
+}
+
+impl Mapping for PrefixInput {
+    type Key = PrefixKey;
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: PrefixKey,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            PrefixKey::Cidr => self.cidr = Some(map.next_value()?),
+            PrefixKey::Id => self.id = map.next_value()?,
+            PrefixKey::Ignore => self.ignore = map.next_value()?,
+            PrefixKey::Bindings => self.bindings = Some(map.next_value()?),
+        }
+        Ok(())
+    }
+    fn unknown_mut(&mut self) -> &mut Vec<String> {
+        &mut self.unknown
+    }
+}
+
+impl<'de> Deserialize<'de> for PrefixInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_mapping(d, "a prefix: a mapping with `cidr` and `bindings`")
+    }
 }
 
 /// One service binding: the range and the service that gets its traffic.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct BindingInput {
     /// The bound range, inside the prefix.
     #[schemars(with = "Cidr")]
-    pub cidr: Spanned<String>,
+    pub cidr: Option<Spanned<String>>,
     /// A service name (`Magic Transit`, `CDN`, `Spectrum`) or a service id.
     #[schemars(with = "ServiceText")]
-    pub service: Spanned<String>,
+    pub service: Option<Spanned<String>>,
     /// The binding id (seed and export files).
-    #[serde(default)]
-    #[schemars(with = "IdText")]
+    #[schemars(default, with = "IdText")]
     pub id: Option<Spanned<String>>,
     /// The provisioning state (seed and export files), such as `active` or `provisioning`.
-    #[serde(default)]
-    #[schemars(with = "String")]
+    #[schemars(default, with = "String")]
     pub state: Option<Spanned<String>>,
+    #[schemars(skip)]
+    pub unknown: Vec<String>,
+}
+
+impl Mapping for BindingInput {
+    type Key = BindingKey;
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: BindingKey,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            BindingKey::Cidr => self.cidr = Some(map.next_value()?),
+            BindingKey::Service => self.service = Some(map.next_value()?),
+            BindingKey::Id => self.id = map.next_value()?,
+            BindingKey::State => self.state = map.next_value()?,
+        }
+        Ok(())
+    }
+    fn unknown_mut(&mut self) -> &mut Vec<String> {
+        &mut self.unknown
+    }
+}
+
+impl<'de> Deserialize<'de> for BindingInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_mapping(d, "a binding: a mapping with `cidr` and `service`")
+    }
 }
 
 /// The `version` value as written: any scalar is read, so a wrong one gets its own message.
@@ -230,30 +497,32 @@ impl JsonSchema for ServiceText {
 
 #[cfg(test)]
 mod tests {
+    use super::super::yaml::from_str;
     use super::*;
+
+    fn text(s: &Option<Spanned<String>>) -> &str {
+        s.as_ref().map_or("<none>", |s| s.value.as_str())
+    }
 
     #[test]
     fn flow_and_block_bindings_read_alike() {
-        let block: FileInput = super::super::yaml::from_str(
+        let block: FileInput = from_str(
             "version: 1\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - cidr: 192.0.2.0/24\n        service: CDN\n",
         )
         .unwrap();
-        let flow: FileInput = super::super::yaml::from_str(
+        let flow: FileInput = from_str(
             "version: 1\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - { cidr: 192.0.2.0/24, service: CDN }\n",
         )
         .unwrap();
-        let b = &block.prefixes[0].bindings[0];
-        let f = &flow.prefixes[0].bindings[0];
+        let block_prefixes = block.prefixes.unwrap();
+        let b = &block_prefixes[0].bindings.as_ref().unwrap()[0];
+        let flow_prefixes = flow.prefixes.unwrap();
+        let f = &flow_prefixes[0].bindings.as_ref().unwrap()[0];
+        assert_eq!((text(&b.cidr), text(&b.service)), ("192.0.2.0/24", "CDN"));
+        assert_eq!((text(&f.cidr), text(&f.service)), ("192.0.2.0/24", "CDN"));
+        let service = f.service.as_ref().unwrap();
         assert_eq!(
-            (b.cidr.value.as_str(), b.service.value.as_str()),
-            ("192.0.2.0/24", "CDN")
-        );
-        assert_eq!(
-            (f.cidr.value.as_str(), f.service.value.as_str()),
-            ("192.0.2.0/24", "CDN")
-        );
-        assert_eq!(
-            (f.service.referenced.line(), f.service.referenced.column()),
+            (service.referenced.line(), service.referenced.column()),
             (5, 40)
         );
     }
@@ -261,9 +530,8 @@ mod tests {
     #[test]
     fn version_keeps_what_was_written() {
         let read = |v: &str| -> Version {
-            let f: FileInput =
-                super::super::yaml::from_str(&format!("version: {v}\nprefixes: []\n")).unwrap();
-            f.version.value
+            let f: FileInput = from_str(&format!("version: {v}\nprefixes: []\n")).unwrap();
+            f.version.unwrap().value
         };
         assert_eq!(read("1"), Version::Number(1));
         assert_eq!(read("-3"), Version::Number(-3));
@@ -276,11 +544,78 @@ mod tests {
 
     #[test]
     fn numbers_are_read_as_the_text_written() {
-        let f: FileInput = super::super::yaml::from_str(
+        let f: FileInput = from_str(
             "version: 1\nprefixes:\n  - cidr: 10\n    id: 0123\n    bindings: [{cidr: x, service: 12345}]\n",
         )
         .unwrap();
-        assert_eq!(f.prefixes[0].id.as_ref().unwrap().value, "0123");
-        assert_eq!(f.prefixes[0].bindings[0].service.value, "12345");
+        let p = &f.prefixes.unwrap()[0];
+        assert_eq!(text(&p.id), "0123");
+        assert_eq!(text(&p.bindings.as_ref().unwrap()[0].service), "12345");
+    }
+
+    #[test]
+    fn unknown_keys_are_kept_and_missing_keys_left_out() {
+        let f: FileInput = from_str(
+            "versoin: 1\nsafety: { max_delete: 3 }\nprefixes:\n  - cidr: 10.0.0.0/8\n    bindngs: []\n    1: x\n  - bindings: [{ cidr: 10.0.0.0/8, colour: red, id: ~ }]\n",
+        )
+        .unwrap();
+        assert_eq!(f.unknown, ["versoin"]);
+        assert!(f.version.is_none());
+        let safety = f.safety.unwrap();
+        assert_eq!(safety.unknown, ["max_delete"]);
+        assert!(safety.max_deletes.is_none());
+        let prefixes = f.prefixes.unwrap();
+        assert_eq!(prefixes[0].unknown, ["bindngs", "1"]);
+        assert!(prefixes[0].bindings.is_none());
+        assert!(prefixes[1].cidr.is_none());
+        let b = &prefixes[1].bindings.as_ref().unwrap()[0];
+        assert_eq!(b.unknown, ["colour"]);
+        assert!(b.service.is_none() && b.id.is_none());
+        assert_eq!(text(&b.cidr), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn type_errors_still_stop_the_read() {
+        let e = from_str::<FileInput>("version: 1\nprefixes:\n  - cidr: [x]\n    bindings: []\n")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "`prefixes[0].cidr` must be a CIDR such as 192.0.2.0/24"
+        );
+        assert_eq!(e.location.line, 3);
+    }
+
+    /// The reader's keys and the schema's properties are one list: an editor completes exactly
+    /// the keys that `validate` accepts.
+    #[test]
+    fn the_keys_read_are_the_keys_of_the_schema() {
+        let schema = super::super::json_schema();
+        let properties = |def: Option<&str>| -> Vec<String> {
+            let object = match def {
+                Some(name) => &schema["$defs"][name],
+                None => &schema,
+            };
+            assert_eq!(object["additionalProperties"], false, "{def:?}");
+            let mut names: Vec<String> = object["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            names.sort();
+            names
+        };
+        let sorted = |names: &[&str]| {
+            let mut v: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(properties(None), sorted(FileKey::NAMES));
+        assert_eq!(properties(Some("SafetyInput")), sorted(SafetyKey::NAMES));
+        assert_eq!(properties(Some("PrefixInput")), sorted(PrefixKey::NAMES));
+        assert_eq!(properties(Some("BindingInput")), sorted(BindingKey::NAMES));
+        assert_eq!(FileKey::find("prefixes"), Some(FileKey::Prefixes));
+        assert_eq!(BindingKey::find("state"), Some(BindingKey::State));
+        assert_eq!(BindingKey::find("State"), None);
     }
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{Location, StateFile};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, clip, closest, did_you_mean};
-pub use write::{SCHEMA_URL, to_yaml};
+pub use write::{FILE_HEADER, to_yaml};
 pub use yaml::MAX_FILE_BYTES;
 
 use diagnostic::SourceMap;
@@ -143,6 +143,15 @@ pub fn parse(source: &str, file_name: &str, mode: Mode) -> Result<Loaded, Diagno
         )]));
     }
     let map = SourceMap::new(file_name, source);
+    if yaml::is_empty(source) {
+        // The whole file is the problem: no line to point at.
+        return Err(Diagnostics::from(vec![map.diagnostic(
+            Severity::Error,
+            Location::default(),
+            "the file is empty",
+            Some("start the file with `version: 1`".to_owned()),
+        )]));
+    }
     let input: file::FileInput = match yaml::from_str(source) {
         Ok(input) => input,
         Err(e) => {

@@ -131,6 +131,114 @@ prefixes:
     );
 }
 
+/// SPEC §1: all problems are reported together. An unknown key at each level of the format
+/// stops nothing: it is reported at the key with the rule mistakes of the rest of the file.
+#[test]
+fn unknown_keys_at_every_level_are_reported_with_every_other_problem() {
+    let yaml = "\
+version: 1
+acount_id: 023e105f4ecef8ad9ca31a8372d0c353
+safety:
+  max_delets: 3
+prefixes:
+  - cidr: 192.0.2.0/24
+    igonre: [192.0.2.128/26]
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: CDN, sevrice: Spectrum }
+      - { cidr: 192.0.2.33/27, service: CDN }
+  - cidr: 198.51.100.0/24
+    bindings:
+      - { cidr: 198.51.100.0/24, service: CDN }
+      - { cidr: 198.51.100.64/26, service: Magic Transit }
+      - { cidr: 203.0.113.0/28, service: CDN }
+";
+    let diagnostics = parse(yaml, "levels.yaml", Mode::Desired).unwrap_err();
+    let actual: Vec<String> = diagnostics.iter().map(one_line).collect();
+    assert_eq!(
+        actual,
+        [
+            "2:1: error: unknown key `acount_id`",
+            "4:3: error: unknown key `max_delets`",
+            "7:5: error: unknown key `igonre`",
+            "10:46: error: unknown key `sevrice`",
+            "11:17: error: host bits set in `192.0.2.33/27`",
+            "15:44: error: `Magic Transit` can only be bound to the whole prefix, not to `198.51.100.64/26`",
+            "16:17: error: binding `203.0.113.0/28` is outside its prefix `198.51.100.0/24`",
+        ]
+    );
+    let hints: Vec<Option<&str>> = diagnostics.iter().map(|d| d.hint.as_deref()).collect();
+    assert_eq!(
+        hints[..4],
+        [
+            Some("did you mean `account_id`?"),
+            Some("did you mean `max_deletes`?"),
+            Some("did you mean `ignore`?"),
+            Some("did you mean `service`?"),
+        ]
+    );
+    for d in diagnostics.iter().take(4) {
+        let key = d.message.split('`').nth(1).unwrap();
+        let line = d.source_line.as_deref().unwrap();
+        let column = line.find(key).unwrap() + 1;
+        assert_eq!(d.column as usize, column, "{}", d.message);
+    }
+}
+
+/// A seed may hold what a live account holds, duplicates included, and the emulator takes it.
+#[test]
+fn the_emulator_accepts_a_seed_with_duplicate_bindings() {
+    let yaml = "\
+version: 1
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: CDN }
+      - { cidr: 192.0.2.16/29, service: Spectrum }
+      - { cidr: 192.0.2.16/29, service: CDN }
+";
+    let Err(errors) = parse(yaml, "dup.yaml", Mode::Desired) else {
+        panic!("duplicates are an error in a desired file");
+    };
+    assert_eq!(errors.error_count(), 2);
+    let seed = parse(yaml, "dup.yaml", Mode::Seed).unwrap();
+    assert_eq!(
+        seed.warnings.iter().map(one_line).collect::<Vec<_>>(),
+        [
+            "7:17: warning: duplicate binding `192.0.2.16/29`",
+            "8:17: warning: duplicate binding `192.0.2.16/29`",
+        ]
+    );
+    let mut account = crate::emulator::Account::from_seed(&seed.state).unwrap();
+    let account_id = account.id().to_string();
+    let prefixes = account.list_prefixes(&account_id).unwrap();
+    let bindings = account
+        .list_bindings(&account_id, &prefixes[0].id, std::time::Duration::ZERO)
+        .unwrap();
+    let mut listed: Vec<(String, String)> = bindings
+        .iter()
+        .map(|b| (b.cidr.clone(), b.service_id.clone()))
+        .collect();
+    listed.sort();
+    use crate::emulator::{CDN_ID, MAGIC_TRANSIT_ID, SPECTRUM_ID};
+    let mut expected: Vec<(String, String)> = [
+        ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+        ("192.0.2.16/29", CDN_ID),
+        ("192.0.2.16/29", SPECTRUM_ID),
+        ("192.0.2.16/29", CDN_ID),
+    ]
+    .iter()
+    .map(|(cidr, service)| ((*cidr).to_owned(), (*service).to_owned()))
+    .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let mut ids: Vec<&str> = bindings.iter().map(|b| b.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "each duplicate gets its own binding id");
+}
+
 #[test]
 fn load_names_the_missing_file_and_how_to_choose_another() {
     let err = load(Path::new("/nonexistent/svcbind.yaml"), Mode::Desired).unwrap_err();
@@ -276,7 +384,11 @@ fn the_examples_round_trip_through_to_yaml() {
     ] {
         let state = load(&manifest_path(file), mode).unwrap().state;
         let written = to_yaml(&state);
-        assert!(written.starts_with(&format!("# yaml-language-server: $schema={SCHEMA_URL}\n")));
+        assert!(
+            written.starts_with(&format!("{FILE_HEADER}\nversion: 1\n")),
+            "{written}"
+        );
+        assert!(!written.contains("$schema") && !written.contains("://"));
         let again = parse(&written, "written.yaml", mode)
             .unwrap_or_else(|d| panic!("{written}\n{d:?}"))
             .state;

@@ -1,10 +1,11 @@
 //! The rules of the desired-state file (SPEC §1, "Validation"), checked offline.
 //!
 //! Reads the input structs, reports every problem it finds (it never stops at the first), and
-//! builds the [`StateFile`] from what is valid. Each diagnostic points at the offending value.
-//! Nothing here needs the API: service names are resolved later, by the stage that reads the
-//! account. Every check is `n log n` in the number of bindings: ranges are sorted by start
-//! address and length, after which containment, duplicates and overlap are found in one pass.
+//! builds the [`StateFile`] from what is valid. Each diagnostic points at the offending value,
+//! or at the key for an unknown key, or at the mapping for a missing one. Nothing here needs
+//! the API: service names are resolved later, by the stage that reads the account. Every check
+//! is `n log n` in the number of bindings: ranges are sorted by start address and length,
+//! after which containment, duplicates and overlap are found in one pass.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,9 +14,11 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use super::Mode;
-use super::diagnostic::{Diagnostics, Severity, SourceMap, clip};
-use super::file::{BindingInput, FileInput, PrefixInput, Version};
-use super::yaml::Spanned;
+use super::diagnostic::{Diagnostics, Severity, SourceMap, clip, closest};
+use super::file::{
+    BindingInput, BindingKey, FileInput, FileKey, Keys, PrefixInput, PrefixKey, SafetyKey, Version,
+};
+use super::yaml::{self, Query, Spanned, Step};
 use crate::model::{
     self, AccountId, BindingId, DesiredBinding, DesiredPrefix, Location, PrefixId,
     ProvisioningState, ServiceId, StateFile,
@@ -33,8 +36,10 @@ pub(crate) fn validate(input: FileInput, mode: Mode, map: &SourceMap) -> (StateF
         map,
         mode,
         out: Diagnostics::new(),
+        keys: Vec::new(),
     };
     let state = c.file(input);
+    c.locate_key_problems();
     (state, c.out)
 }
 
@@ -42,6 +47,15 @@ struct Checker<'a> {
     map: &'a SourceMap,
     mode: Mode,
     out: Diagnostics,
+    /// Unknown and missing keys, reported once their places are known.
+    keys: Vec<KeyProblem>,
+}
+
+/// An unknown or missing key: its message, and the key or mapping to point at.
+struct KeyProblem {
+    at: Query,
+    message: String,
+    hint: Option<String>,
 }
 
 fn loc<T>(s: &Spanned<T>) -> Location {
@@ -49,6 +63,32 @@ fn loc<T>(s: &Spanned<T>) -> Location {
         line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
         column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
     }
+}
+
+/// `prefixes[0].bindings[2]`, as a path reads in a message.
+fn path_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(index) => out.push_str(&format!("[{index}]")),
+        }
+    }
+    out
+}
+
+/// `` `a`, `b` `` for a hint.
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A service as compared between bindings: case and spacing of names do not matter.
@@ -84,9 +124,15 @@ fn end(net: &IpNet) -> (bool, u128) {
 }
 
 /// One binding entry whose CIDR parsed.
-struct ValidBinding {
+struct ValidBinding<'a> {
     index: usize,
     net: IpNet,
+    /// Where its CIDR is written.
+    at: Location,
+    /// The text of its CIDR, as written.
+    text: &'a str,
+    /// Its service, unless the key is missing.
+    service: Option<&'a Spanned<String>>,
 }
 
 impl Checker<'_> {
@@ -110,6 +156,65 @@ impl Checker<'_> {
             Mode::Seed => Severity::Warning,
         };
         self.report(severity, at, message, hint);
+    }
+
+    /// The unknown keys of the mapping at `path`, and its `missing` keys (with a hint each),
+    /// except a missing key that an unknown one is a typo of: its "did you mean" says it all.
+    fn mapping_keys<K: Keys>(
+        &mut self,
+        path: &[Step],
+        unknown: &[String],
+        missing: &[(&'static str, Option<&str>)],
+    ) {
+        let mut meant = Vec::with_capacity(unknown.len());
+        for name in unknown {
+            let close = closest(name, K::NAMES.iter().copied());
+            meant.extend(close);
+            let hint = match close {
+                Some(key) => format!("did you mean `{key}`?"),
+                None => format!("expected one of {}", quoted_list(K::NAMES)),
+            };
+            self.keys.push(KeyProblem {
+                at: Query {
+                    path: path.to_vec(),
+                    key: Some(name.clone()),
+                },
+                message: format!("unknown key `{}`", clip(name)),
+                hint: Some(hint),
+            });
+        }
+        for &(key, hint) in missing {
+            if meant.contains(&key) {
+                continue;
+            }
+            let within = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{}`", path_text(path))
+            };
+            self.keys.push(KeyProblem {
+                at: Query {
+                    path: path.to_vec(),
+                    key: None,
+                },
+                message: format!("missing key `{key}`{within}"),
+                hint: hint.map(str::to_owned),
+            });
+        }
+    }
+
+    /// Reports the key problems at their places, found in one more pass over the file, which
+    /// a file without such a problem never pays for.
+    fn locate_key_problems(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let problems = std::mem::take(&mut self.keys);
+        let queries: Vec<Query> = problems.iter().map(|p| p.at.clone()).collect();
+        let places = yaml::locate(&self.map.source, &queries);
+        for (problem, at) in problems.into_iter().zip(places) {
+            self.error(at, problem.message, problem.hint);
+        }
     }
 
     fn id<T>(
@@ -157,21 +262,36 @@ impl Checker<'_> {
         }
     }
 
+    fn version(&mut self, version: &Spanned<Version>) {
+        let shown = match &version.value {
+            Version::Number(1) => return,
+            Version::Number(n) => n.to_string(),
+            Version::Other(s) => s.clone(),
+        };
+        self.error(
+            loc(version),
+            format!("unsupported version `{}`", clip(&shown)),
+            Some("write `version: 1`: it is the only version of the format".to_owned()),
+        );
+    }
+
     fn file(&mut self, input: FileInput) -> StateFile {
-        match &input.version.value {
-            Version::Number(1) => {}
-            other => {
-                let shown = match other {
-                    Version::Number(n) => n.to_string(),
-                    Version::Other(s) => s.clone(),
-                };
-                self.error(
-                    loc(&input.version),
-                    format!("unsupported version `{}`", clip(&shown)),
-                    Some("write `version: 1`: it is the only version of the format".to_owned()),
-                );
-            }
+        let mut missing = Vec::new();
+        match &input.version {
+            Some(version) => self.version(version),
+            None => missing.push(("version", Some("start the file with `version: 1`"))),
         }
+        if input.prefixes.is_none() {
+            missing.push((
+                "prefixes",
+                Some("list the prefixes to manage under `prefixes:`, or write `prefixes: []`"),
+            ));
+        }
+        self.mapping_keys::<FileKey>(&[], &input.unknown, &missing);
+        if let Some(safety) = &input.safety {
+            self.mapping_keys::<SafetyKey>(&[Step::Key("safety")], &safety.unknown, &[]);
+        }
+
         let account_id = input
             .account_id
             .as_ref()
@@ -202,15 +322,18 @@ impl Checker<'_> {
             }
             canonical.insert(service_key(name), id_key);
         }
-        let services_view = ServiceKeys {
+        let mut services_view = ServiceKeys {
             magic_transit,
             canonical,
+            spellings: HashMap::new(),
+            interned: HashMap::new(),
         };
 
-        let mut prefixes = Vec::with_capacity(input.prefixes.len());
+        let input_prefixes = input.prefixes.as_deref().unwrap_or_default();
+        let mut prefixes = Vec::with_capacity(input_prefixes.len());
         let mut valid_prefixes: Vec<(IpNet, usize, Location)> = Vec::new();
-        for (index, prefix) in input.prefixes.iter().enumerate() {
-            if let Some(p) = self.prefix(prefix, &services_view) {
+        for (index, prefix) in input_prefixes.iter().enumerate() {
+            if let Some(p) = self.prefix(index, prefix, &mut services_view) {
                 valid_prefixes.push((p.cidr, index, p.location));
                 prefixes.push(p);
             }
@@ -224,7 +347,6 @@ impl Checker<'_> {
             prefixes,
         }
     }
-
     /// Prefixes are unique and do not overlap. Sorted by start address, then length, a prefix
     /// that overlaps an earlier one lies inside the latest prefix that is not inside another.
     fn overlaps(&mut self, mut prefixes: Vec<(IpNet, usize, Location)>) {
@@ -264,10 +386,28 @@ impl Checker<'_> {
         }
     }
 
-    fn prefix(&mut self, input: &PrefixInput, services: &ServiceKeys) -> Option<DesiredPrefix> {
-        let cidr = self.cidr(&input.cidr);
+    fn prefix(
+        &mut self,
+        index: usize,
+        input: &PrefixInput,
+        services: &mut ServiceKeys,
+    ) -> Option<DesiredPrefix> {
+        let path = [Step::Key("prefixes"), Step::Index(index)];
+        let mut missing = Vec::new();
+        if input.cidr.is_none() {
+            missing.push(("cidr", None));
+        }
+        if input.bindings.is_none() {
+            missing.push((
+                "bindings",
+                Some("write `bindings: []` if the prefix shall have no bindings"),
+            ));
+        }
+        self.mapping_keys::<PrefixKey>(&path, &input.unknown, &missing);
+
+        let cidr = input.cidr.as_ref().and_then(|c| self.cidr(c));
         let id = input.id.as_ref().and_then(|v| self.id(v, PrefixId::new));
-        let at = loc(&input.cidr);
+        let at = input.cidr.as_ref().map(loc).unwrap_or_default();
 
         if let Some(net) = cidr {
             let (max, fam) = match net {
@@ -316,25 +456,32 @@ impl Checker<'_> {
             ignore.push((range, value));
         }
 
-        let mut bindings = Vec::with_capacity(input.bindings.len());
-        let mut valid = Vec::with_capacity(input.bindings.len());
+        let entries = input.bindings.as_deref().unwrap_or_default();
+        let mut bindings = Vec::with_capacity(entries.len());
+        let mut valid = Vec::with_capacity(entries.len());
         let mut unparsed = false;
-        for (index, b) in input.bindings.iter().enumerate() {
-            let parsed = self.binding_fields(b);
-            match (parsed, cidr) {
-                (Some((binding, net)), Some(prefix)) => {
-                    if self.binding_inside(b, net, prefix) {
-                        valid.push(ValidBinding { index, net });
-                    }
-                    bindings.push(binding);
-                }
-                (Some((binding, _)), None) => bindings.push(binding),
-                (None, _) => unparsed = true,
+        for (b_index, b) in entries.iter().enumerate() {
+            let b_path = [
+                path[0],
+                path[1],
+                Step::Key("bindings"),
+                Step::Index(b_index),
+            ];
+            let Some(entry) = self.binding(&b_path, b_index, b, &mut bindings) else {
+                unparsed = true;
+                continue;
+            };
+            if let Some(prefix) = cidr
+                && self.binding_inside(&entry, prefix)
+            {
+                valid.push(entry);
             }
         }
 
         if let Some(net) = cidr {
-            self.bindings_of_prefix(input, net, &valid, unparsed, &ignore, services);
+            let whole = WholePrefix { net, at };
+            let has_entries = !entries.is_empty();
+            self.bindings_of_prefix(whole, has_entries, &valid, unparsed, &ignore, services);
         }
 
         let cidr = cidr?;
@@ -347,42 +494,69 @@ impl Checker<'_> {
         })
     }
 
-    /// The binding's own fields, and its CIDR when it parses.
-    fn binding_fields(&mut self, b: &BindingInput) -> Option<(DesiredBinding, IpNet)> {
-        let net = self.cidr(&b.cidr);
-        if b.service.value.trim().is_empty() {
+    /// A binding's keys and own fields. Its CIDR when it parses; its state too when it has
+    /// a service (else the file has an error and the state is not used).
+    fn binding<'b>(
+        &mut self,
+        path: &[Step],
+        index: usize,
+        b: &'b BindingInput,
+        state: &mut Vec<DesiredBinding>,
+    ) -> Option<ValidBinding<'b>> {
+        let mut missing = Vec::new();
+        if b.cidr.is_none() {
+            missing.push(("cidr", None));
+        }
+        if b.service.is_none() {
+            missing.push((
+                "service",
+                Some("name a service such as `CDN`, or give its id"),
+            ));
+        }
+        self.mapping_keys::<BindingKey>(path, &b.unknown, &missing);
+
+        let cidr = b.cidr.as_ref();
+        let net = cidr.and_then(|c| self.cidr(c));
+        if let Some(service) = &b.service
+            && service.value.trim().is_empty()
+        {
+            let of = cidr.map_or("", |c| c.value.trim());
             self.error(
-                loc(&b.service),
-                format!(
-                    "binding `{}` has an empty service",
-                    clip(b.cidr.value.trim())
-                ),
+                loc(service),
+                format!("binding `{}` has an empty service", clip(of)),
                 Some("name a service such as `CDN`, or give its id".to_owned()),
             );
         }
         let id = b.id.as_ref().and_then(|v| self.id(v, BindingId::new));
-        let state = b
+        let provisioning = b
             .state
             .as_ref()
             .map(|s| ProvisioningState::from(s.value.as_str()));
-        let net = net?;
-        Some((
-            DesiredBinding {
+        let (net, cidr) = (net?, cidr?);
+        if let Some(service) = &b.service {
+            state.push(DesiredBinding {
                 cidr: net,
-                service: b.service.value.clone(),
+                service: service.value.clone(),
                 id,
-                state,
-                location: loc(&b.service),
-            },
+                state: provisioning,
+                location: loc(service),
+            });
+        }
+        Some(ValidBinding {
+            index,
             net,
-        ))
+            at: loc(cidr),
+            text: cidr.value.trim(),
+            service: b.service.as_ref(),
+        })
     }
 
     /// A binding is the same family as, and inside, its prefix.
-    fn binding_inside(&mut self, b: &BindingInput, net: IpNet, prefix: IpNet) -> bool {
+    fn binding_inside(&mut self, b: &ValidBinding<'_>, prefix: IpNet) -> bool {
+        let net = b.net;
         if family(&net) != family(&prefix) {
             self.error(
-                loc(&b.cidr),
+                b.at,
                 format!(
                     "binding `{net}` is {} but its prefix `{prefix}` is {}",
                     family(&net),
@@ -393,7 +567,7 @@ impl Checker<'_> {
             false
         } else if !prefix.contains(&net) {
             self.error(
-                loc(&b.cidr),
+                b.at,
                 format!("binding `{net}` is outside its prefix `{prefix}`"),
                 Some("list it under the prefix that contains it".to_owned()),
             );
@@ -408,80 +582,92 @@ impl Checker<'_> {
     /// Two CIDR ranges either nest or are disjoint. Sorted by start address, then by length,
     /// the ranges that contain a binding are exactly those on a stack of open ranges when it
     /// comes, so the nearest one is found without any lookup; duplicates end up side by side.
+    ///
+    /// Duplicates are an error in a desired file; in a seed they are a warning, as a live
+    /// account may have them (the planner deletes all but one).
     fn bindings_of_prefix(
         &mut self,
-        input: &PrefixInput,
-        prefix: IpNet,
-        valid: &[ValidBinding],
+        prefix: WholePrefix,
+        has_entries: bool,
+        valid: &[ValidBinding<'_>],
         unparsed: bool,
         ignore: &[(IpNet, &Spanned<String>)],
-        services: &ServiceKeys,
+        services: &mut ServiceKeys,
     ) {
-        let entries = &input.bindings;
-        let mut sorted: Vec<&ValidBinding> = valid.iter().collect();
+        let mut sorted: Vec<&ValidBinding<'_>> = valid.iter().collect();
         sorted.sort_by_key(|v| (start(&v.net), v.net.prefix_len(), v.index));
 
-        let mut unique: Vec<&ValidBinding> = Vec::with_capacity(sorted.len());
+        let mut unique: Vec<&ValidBinding<'_>> = Vec::with_capacity(sorted.len());
         for v in sorted {
             match unique.last() {
-                Some(first) if first.net == v.net => self.error(
-                    loc(&entries[v.index].cidr),
+                Some(first) if first.net == v.net => self.broken_live_state(
+                    v.at,
                     format!("duplicate binding `{}`", v.net),
-                    Some(format!(
-                        "it is already listed at line {}",
-                        loc(&entries[first.index].cidr).line
-                    )),
+                    Some(format!("it is already listed at line {}", first.at.line)),
                 ),
                 _ => unique.push(v),
             }
         }
 
         // A typo in a CIDR is reported once, not also as a missing prefix-wide binding.
-        let has_prefix_wide = unique.first().is_some_and(|v| v.net == prefix);
-        if !entries.is_empty() && !unparsed && !has_prefix_wide {
+        let has_prefix_wide = unique.first().is_some_and(|v| v.net == prefix.net);
+        if has_entries && !unparsed && !has_prefix_wide {
+            let net = prefix.net;
             self.broken_live_state(
-                loc(&input.cidr),
-                format!("prefix `{prefix}` has no prefix-wide binding"),
+                prefix.at,
+                format!("prefix `{net}` has no prefix-wide binding"),
                 Some(format!(
-                    "add `- {{ cidr: {prefix}, service: … }}`: the API needs it before any other binding"
+                    "add `- {{ cidr: {net}, service: … }}`: the API needs it before any other binding"
                 )),
             );
         }
 
-        let mut open: Vec<&ValidBinding> = Vec::new();
-        for &v in &unique {
-            while open.last().is_some_and(|o| !o.net.contains(&v.net)) {
+        let keys: Vec<Option<ServiceKey>> = unique
+            .iter()
+            .map(|v| v.service.map(|s| services.key(&s.value)))
+            .collect();
+        // Positions in `unique` of the ranges that contain the current one, widest first.
+        let mut open: Vec<usize> = Vec::new();
+        for (i, &v) in unique.iter().enumerate() {
+            while open
+                .last()
+                .is_some_and(|&o| !unique[o].net.contains(&v.net))
+            {
                 open.pop();
             }
-            let cover = open.last().copied();
-            open.push(v);
-            if v.net != prefix {
-                self.more_specific(entries, prefix, v, cover, services);
+            let cover = open.last().map(|&o| (unique[o], keys[o]));
+            open.push(i);
+            if v.net != prefix.net
+                && let Some(key) = keys[i]
+            {
+                self.more_specific(prefix.net, v, key, cover);
             }
         }
 
         for &(range, value) in ignore {
-            self.ignore_range(entries, range, value, &unique);
+            self.ignore_range(range, value, &unique);
         }
     }
 
     /// Magic Transit only prefix-wide; a binding with its cover's service is redundant.
+    /// `key` is the key of `v`'s service; `cover` is the nearest binding that contains `v`,
+    /// with the key of its service when it has one.
     fn more_specific(
         &mut self,
-        entries: &[BindingInput],
         prefix: IpNet,
-        v: &ValidBinding,
-        cover: Option<&ValidBinding>,
-        services: &ServiceKeys,
+        v: &ValidBinding<'_>,
+        key: ServiceKey,
+        cover: Option<(&ValidBinding<'_>, Option<ServiceKey>)>,
     ) {
-        let b = &entries[v.index];
-        let key = services.canonical(&b.service.value);
-        if services.is_magic_transit(&key) {
+        let Some(service) = v.service else {
+            return;
+        };
+        if key.magic_transit {
             self.broken_live_state(
-                loc(&b.service),
+                loc(service),
                 format!(
                     "`{}` can only be bound to the whole prefix, not to `{}`",
-                    clip(b.service.value.trim()),
+                    clip(service.value.trim()),
                     v.net
                 ),
                 Some(format!(
@@ -490,19 +676,16 @@ impl Checker<'_> {
             );
             return;
         }
-        let Some(cover) = cover else {
+        let Some((cover, Some(cover_key))) = cover else {
             return;
         };
-        let cover_entry = &entries[cover.index];
-        if services.canonical(&cover_entry.service.value) == key {
-            let service = clip(b.service.value.trim());
+        if cover_key.id == key.id {
+            let service = clip(service.value.trim());
             self.warning(
-                loc(&b.cidr),
+                v.at,
                 format!(
                     "binding `{}` is redundant: `{}` (line {}) already sends it to `{service}`",
-                    v.net,
-                    cover.net,
-                    loc(&cover_entry.cidr).line
+                    v.net, cover.net, cover.at.line
                 ),
                 Some(format!(
                     "remove it: its addresses go to `{service}` either way"
@@ -516,23 +699,21 @@ impl Checker<'_> {
     /// binary search and a scan over them alone.
     fn ignore_range(
         &mut self,
-        entries: &[BindingInput],
         range: IpNet,
         value: &Spanned<String>,
-        sorted: &[&ValidBinding],
+        sorted: &[&ValidBinding<'_>],
     ) {
         let (from, to) = (start(&range), end(&range));
         let first = sorted.partition_point(|v| start(&v.net) < from);
-        let inside: Vec<usize> = sorted[first..]
+        let inside: Vec<&ValidBinding<'_>> = sorted[first..]
             .iter()
+            .copied()
             .take_while(|v| start(&v.net) <= to)
             .filter(|v| v.net.prefix_len() >= range.prefix_len())
-            .map(|v| v.index)
             .collect();
-        let Some(&index) = inside.iter().min() else {
+        let Some(b) = inside.iter().min_by_key(|v| v.index) else {
             return;
         };
-        let b = &entries[index];
         let more = match inside.len() - 1 {
             0 => String::new(),
             n => format!(" and {n} more"),
@@ -541,8 +722,7 @@ impl Checker<'_> {
             loc(value),
             format!(
                 "ignore range `{range}` contains binding `{}` (line {}){more}",
-                b.cidr.value.trim(),
-                loc(&b.cidr).line
+                b.text, b.at.line
             ),
             Some(
                 "a range is either managed or ignored: remove the binding or the range".to_owned(),
@@ -551,20 +731,46 @@ impl Checker<'_> {
     }
 }
 
+/// A prefix whose CIDR parsed, and where it is written.
+#[derive(Clone, Copy)]
+struct WholePrefix {
+    net: IpNet,
+    at: Location,
+}
+
 /// How services are compared offline: by normalized name, or by id when `services:` maps it.
 struct ServiceKeys {
+    /// The normalized names and ids of Magic Transit.
     magic_transit: Vec<String>,
+    /// Normalized name → normalized id, from `services:`.
     canonical: HashMap<String, String>,
+    /// Each spelling met, with its key. A file names few services many times: normalizing
+    /// each spelling once, not each binding, was a fifth of the validator's time.
+    spellings: HashMap<String, ServiceKey>,
+    /// The normalized form of each service met → its number.
+    interned: HashMap<String, usize>,
+}
+
+/// A service as compared offline: equal ids are one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ServiceKey {
+    id: usize,
+    magic_transit: bool,
 }
 
 impl ServiceKeys {
-    fn canonical(&self, service: &str) -> String {
-        let key = service_key(service);
-        self.canonical.get(&key).cloned().unwrap_or(key)
-    }
-
-    fn is_magic_transit(&self, key: &str) -> bool {
-        self.magic_transit.iter().any(|m| m == key)
+    fn key(&mut self, service: &str) -> ServiceKey {
+        if let Some(&key) = self.spellings.get(service) {
+            return key;
+        }
+        let normal = service_key(service);
+        let canonical = self.canonical.get(&normal).cloned().unwrap_or(normal);
+        let magic_transit = self.magic_transit.contains(&canonical);
+        let next = self.interned.len();
+        let id = *self.interned.entry(canonical).or_insert(next);
+        let key = ServiceKey { id, magic_transit };
+        self.spellings.insert(service.to_owned(), key);
+        key
     }
 }
 
@@ -698,13 +904,76 @@ prefixes:
             hints(&yaml, Mode::Desired),
             [Some("did you mean `bindings`?".to_owned())]
         );
+        // Both bindings with the typo are reported, each at its key; neither also as a
+        // missing `service`.
         let yaml = OK.replace("service: CDN }", "servce: CDN }");
         assert_eq!(
             problems(&yaml, Mode::Desired),
-            [format!(
-                "{}: error: unknown key `servce`",
-                pos(&yaml, "servce", 0)
-            )]
+            [
+                format!("{}: error: unknown key `servce`", pos(&yaml, "servce", 0)),
+                format!("{}: error: unknown key `servce`", pos(&yaml, "servce", 1)),
+            ]
+        );
+        let yaml = OK.replace("  max_deletes: 3", "  max_deletes: 3\n  zzz: 1");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            ["5:3: error: unknown key `zzz`"]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("expected one of `max_deletes`".to_owned())]
+        );
+    }
+
+    #[test]
+    fn missing_keys_are_reported_at_their_mapping_with_the_rest() {
+        // A key that is not a typo of the missing one: both are reported.
+        let yaml = OK.replace(
+            "{ cidr: 192.0.2.16/29, service: CDN }",
+            "{ cidr: 192.0.2.16/29, colour: red }",
+        );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                format!(
+                    "{}: error: missing key `service` in `prefixes[0].bindings[1]`",
+                    pos(&yaml, "{ cidr: 192.0.2.16/29", 0)
+                ),
+                format!("{}: error: unknown key `colour`", pos(&yaml, "colour", 0)),
+            ]
+        );
+        // An empty mapping, and a prefix without its CIDR, next to a rule's error.
+        let yaml = OK
+            .replace(
+                "      - { cidr: 192.0.2.16/29, service: CDN }\n",
+                "      - {}\n      - { cidr: 192.0.2.17/29, service: CDN }\n",
+            )
+            .replace("  - cidr: 198.51.100.0/24\n", "  - id: abc\n");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                format!(
+                    "{}: error: missing key `cidr` in `prefixes[0].bindings[1]`",
+                    pos(&yaml, "{}", 0)
+                ),
+                format!(
+                    "{}: error: missing key `service` in `prefixes[0].bindings[1]`",
+                    pos(&yaml, "{}", 0)
+                ),
+                format!(
+                    "{}: error: host bits set in `192.0.2.17/29`",
+                    pos(&yaml, "192.0.2.17/29", 0)
+                ),
+                format!(
+                    "{}: error: missing key `cidr` in `prefixes[2]`",
+                    pos(&yaml, "id: abc", 0)
+                ),
+            ]
+        );
+        let yaml = "# top\nversion: 1\n";
+        assert_eq!(
+            problems(yaml, Mode::Desired),
+            ["2:1: error: missing key `prefixes`"]
         );
     }
 
@@ -818,16 +1087,37 @@ prefixes:
             "      - { cidr: 192.0.2.16/29, service: CDN }\n",
             "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.16/29, service: Spectrum }\n",
         );
+        let expected = format!(
+            "{}: error: duplicate binding `192.0.2.16/29`",
+            pos(&yaml, "192.0.2.16/29", 1)
+        );
         assert_eq!(
-            problems(&yaml, Mode::Seed),
-            [format!(
-                "{}: error: duplicate binding `192.0.2.16/29`",
-                pos(&yaml, "192.0.2.16/29", 1)
-            )]
+            problems(&yaml, Mode::Desired),
+            std::slice::from_ref(&expected)
         );
         assert_eq!(
             hints(&yaml, Mode::Desired),
             [Some("it is already listed at line 12".to_owned())]
+        );
+        // A live account may hold duplicates (the planner deletes all but one): a seed keeps
+        // them all, with a warning.
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [expected.replace("error", "warning")]
+        );
+        let seed = parse(&yaml, "t.yaml", Mode::Seed).unwrap();
+        let cidrs: Vec<String> = seed.state.prefixes[0]
+            .bindings
+            .iter()
+            .map(|b| format!("{} {}", b.cidr, b.service))
+            .collect();
+        assert_eq!(
+            cidrs,
+            [
+                "192.0.2.0/24 Magic Transit",
+                "192.0.2.16/29 CDN",
+                "192.0.2.16/29 Spectrum"
+            ]
         );
     }
 

@@ -8,16 +8,18 @@ use std::fmt::Write as _;
 
 use crate::model::StateFile;
 
-/// Where the first line of a written file points editors for completion and checks.
-pub const SCHEMA_URL: &str =
-    "https://raw.githubusercontent.com/svcbind/svcbind/main/schema/svcbind.schema.json";
+/// The first line of a written file: what the file is, and where its JSON Schema is for an
+/// editor. No `$schema` address is written: the schema has no published address, and a
+/// relative path would only be right from one directory.
+pub const FILE_HEADER: &str = "# svcbind desired-state file (version 1); JSON Schema: \
+schema/svcbind.schema.json in the svcbind repository";
 
-/// The state as a desired-state file, starting with the `# yaml-language-server: $schema=`
-/// line. [`super::parse`] of the result gives `state` back (locations aside).
+/// The state as a desired-state file, starting with the [`FILE_HEADER`] comment.
+/// [`super::parse`] of the result gives `state` back (locations aside).
 pub fn to_yaml(state: &StateFile) -> String {
     let mut out = String::with_capacity(64 + state.binding_count() * 96);
     // Writing to a String cannot fail: the results of `writeln!` below are ignored.
-    let _ = writeln!(out, "# yaml-language-server: $schema={SCHEMA_URL}");
+    let _ = writeln!(out, "{FILE_HEADER}");
     let _ = writeln!(out, "version: 1");
     if let Some(account) = &state.account_id {
         let _ = writeln!(out, "account_id: {}", scalar(account.as_str()));

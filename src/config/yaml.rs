@@ -1,9 +1,10 @@
 //! The YAML boundary: the only place that names `serde_saphyr`.
 //!
 //! It owns the parser settings (the budgets that keep a hostile file from exhausting memory or
-//! the stack) and turns the parser's errors into a message, a hint and a location. It knows
-//! nothing of the file's rules: [`super::validate`] checks the meaning of what was read.
-//! Swapping the YAML crate means rewriting this file and nothing else.
+//! the stack), turns the parser's errors into a message, a hint and a location, and finds
+//! where a key or a value is written ([`locate`]) for the problems found after the read, such
+//! as an unknown key. It knows nothing of the file's rules: [`super::validate`] checks the
+//! meaning of what was read. Swapping the YAML crate means rewriting this file and nothing else.
 
 use serde::Deserialize;
 use serde_saphyr::{Budget, Error, MessageFormatter, Options, UserMessageFormatter};
@@ -62,6 +63,171 @@ pub(crate) fn from_str<T: for<'de> Deserialize<'de>>(source: &str) -> Result<T, 
             });
         describe(&err, &path_text(&track.path()))
     })
+}
+
+/// Whether `source` holds no YAML document at all (nothing but blank lines and comments):
+/// the reader takes such a file for an empty mapping. Reads up to the first node only.
+pub(crate) fn is_empty(source: &str) -> bool {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for item in Parser::new_from_str(source) {
+        match item {
+            Ok((Event::StreamEnd, _)) => return true,
+            Ok((
+                Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(_),
+                _,
+            ))
+            | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+    true
+}
+
+/// One step from a mapping or list to a value in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// What [`locate`] looks for: the key `key` of the mapping at `path`, or, without `key`, the
+/// value at `path` itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Query {
+    pub path: Vec<Step>,
+    pub key: Option<String>,
+}
+
+/// Where each query is in `source`, a document that [`from_str`] read without error.
+///
+/// A key that is not written at its path (it came into the mapping by a `<<` merge) is
+/// located at its mapping, and a value reached through an alias at the alias; what cannot be
+/// found at all gets the whole-file location. One pass over the parser's events, without
+/// building anything: the callers use it only when a file has a key to point at.
+pub(crate) fn locate(source: &str, queries: &[Query]) -> Vec<Location> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+
+    /// How a node is reached from its parent; `Opaque` for a key that is not a plain scalar
+    /// and everything inside such a key, which no query names.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Here {
+        Key(String),
+        Index(usize),
+        Opaque,
+    }
+    enum Frame {
+        Seq {
+            next: usize,
+        },
+        Map {
+            awaiting_key: bool,
+            value_step: Here,
+        },
+    }
+    fn matches(path: &[Here], query: &[Step]) -> bool {
+        path.len() == query.len()
+            && path
+                .iter()
+                .zip(query)
+                .all(|(here, step)| match (here, step) {
+                    (Here::Key(a), Step::Key(b)) => a == b,
+                    (Here::Index(a), Step::Index(b)) => a == b,
+                    _ => false,
+                })
+    }
+
+    let mut keys: Vec<Option<Location>> = vec![None; queries.len()];
+    let mut nodes: Vec<Option<Location>> = vec![None; queries.len()];
+    let mut stack: Vec<Frame> = Vec::new();
+    // The steps to the collection on top of `stack` (the root collection has none).
+    let mut path: Vec<Here> = Vec::new();
+    for item in Parser::new_from_str(source) {
+        let Ok((event, span)) = item else { break };
+        let at = Location {
+            line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+        };
+        let (is_collection, scalar) = match &event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => (true, None),
+            Event::Scalar(text, ..) => (false, Some(text.as_ref())),
+            Event::Alias(_) => (false, None),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if stack.pop().is_some() && !stack.is_empty() {
+                    path.pop();
+                }
+                complete(&mut stack);
+                continue;
+            }
+            Event::DocumentEnd => break,
+            _ => continue,
+        };
+        // Where the node sits: a key of the mapping on top, or a value reached by `step`.
+        let step = match stack.last_mut() {
+            None => None,
+            Some(Frame::Seq { next }) => Some(Here::Index(*next)),
+            Some(Frame::Map {
+                awaiting_key: true,
+                value_step,
+            }) => {
+                *value_step = scalar.map_or(Here::Opaque, |k| Here::Key(k.to_owned()));
+                if let Some(key) = scalar {
+                    for (query, slot) in queries.iter().zip(&mut keys) {
+                        if slot.is_none()
+                            && query.key.as_deref() == Some(key)
+                            && matches(&path, &query.path)
+                        {
+                            *slot = Some(at);
+                        }
+                    }
+                }
+                Some(Here::Opaque)
+            }
+            Some(Frame::Map { value_step, .. }) => {
+                Some(std::mem::replace(value_step, Here::Opaque))
+            }
+        };
+        if step.as_ref() != Some(&Here::Opaque) {
+            let depth = path.len();
+            path.extend(step.clone());
+            for (query, slot) in queries.iter().zip(&mut nodes) {
+                if slot.is_none() && matches(&path, &query.path) {
+                    *slot = Some(at);
+                }
+            }
+            path.truncate(depth);
+        }
+        if is_collection {
+            if !stack.is_empty() {
+                path.push(step.unwrap_or(Here::Opaque));
+            }
+            stack.push(match event {
+                Event::SequenceStart(..) => Frame::Seq { next: 0 },
+                _ => Frame::Map {
+                    awaiting_key: true,
+                    value_step: Here::Opaque,
+                },
+            });
+        } else {
+            complete(&mut stack);
+        }
+    }
+
+    /// A node ended: its parent moves on to the next item, key or value.
+    fn complete(stack: &mut [Frame]) {
+        match stack.last_mut() {
+            Some(Frame::Seq { next }) => *next += 1,
+            Some(Frame::Map { awaiting_key, .. }) => *awaiting_key = !*awaiting_key,
+            None => {}
+        }
+    }
+
+    keys.into_iter()
+        .zip(nodes)
+        .map(|(key, node)| key.or(node).unwrap_or_default())
+        .collect()
 }
 
 /// Reads any YAML document as JSON (for checking files against the JSON Schema).
@@ -318,5 +484,89 @@ mod tests {
             ));
         }
         assert!(from_str::<serde_json::Value>(&bomb).is_err());
+    }
+
+    fn query(path: &[Step], key: Option<&str>) -> Query {
+        Query {
+            path: path.to_vec(),
+            key: key.map(str::to_owned),
+        }
+    }
+
+    fn at(line: u32, column: u32) -> Location {
+        Location { line, column }
+    }
+
+    #[test]
+    fn locate_finds_keys_and_values_in_block_and_flow_style() {
+        let source = "\
+# comment
+top: 1
+list:
+  - a: 1
+    b: {c: 2, 'd e': [3, {f: 4}]}
+  - [x, {g: 5}]
+";
+        let list = Step::Key("list");
+        let queries = [
+            query(&[], Some("top")),
+            query(&[], None),
+            query(&[list, Step::Index(0)], Some("b")),
+            query(&[list, Step::Index(0), Step::Key("b")], Some("d e")),
+            query(&[list, Step::Index(0), Step::Key("b")], None),
+            query(&[list, Step::Index(1), Step::Index(1)], Some("g")),
+            query(&[list, Step::Index(1)], None),
+            query(&[list, Step::Index(0)], None),
+        ];
+        assert_eq!(
+            locate(source, &queries),
+            [
+                at(2, 1),
+                at(2, 1),
+                at(5, 5),
+                at(5, 15),
+                at(5, 8),
+                at(6, 10),
+                at(6, 5),
+                at(4, 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn locate_falls_back_to_the_mapping_then_to_the_whole_file() {
+        let source = "\
+base: &base {x: 1}
+one:
+  <<: *base
+  y: 2
+two: *base
+? [k]
+: {z: 3}
+";
+        let queries = [
+            // Merged in: not written in `one`, which is pointed at instead.
+            query(&[Step::Key("one")], Some("x")),
+            query(&[Step::Key("one")], Some("y")),
+            // Reached through an alias: the alias.
+            query(&[Step::Key("two")], Some("x")),
+            // Nothing under a key that is not a plain scalar is named by a path.
+            query(&[Step::Key("k")], Some("z")),
+            query(&[Step::Key("nowhere")], None),
+        ];
+        assert_eq!(
+            locate(source, &queries),
+            [at(3, 3), at(4, 3), at(5, 6), at(0, 0), at(0, 0)]
+        );
+    }
+
+    #[test]
+    fn empty_means_no_document() {
+        assert!(is_empty(""));
+        assert!(is_empty("# only\n\n# comments\n"));
+        assert!(!is_empty("~\n"));
+        assert!(!is_empty("{}"));
+        assert!(!is_empty("# c\nversion: 1\n"));
+        assert!(!is_empty("version: [\n"));
     }
 }
