@@ -3,7 +3,8 @@
 //! Within a prefix the steps run one at a time in plan order; prefixes run in parallel up to
 //! the concurrency limit. On the first failure that prefix stops, no new step starts anywhere,
 //! and steps already in flight finish; the same happens when the caller raises the [`Stop`]
-//! signal (Ctrl-C). The result is an [`ApplyReport`] saying what was done, what failed and
+//! signal (Ctrl-C). One exception: the create of a replace whose delete is done still runs, so
+//! no range is left unbound for hours because of a failure elsewhere. The result is an [`ApplyReport`] saying what was done, what failed and
 //! what did not run. Apply is idempotent by re-planning: a new plan shows exactly the rest.
 //! This module decides nothing about output: progress goes to a callback.
 
@@ -85,6 +86,30 @@ pub struct ApplyCounts {
 }
 
 impl ApplyReport {
+    /// The report of an apply that ran no step of `plan` (it was refused).
+    pub fn not_run(plan: &Plan) -> Self {
+        Self {
+            prefixes: plan
+                .prefixes
+                .iter()
+                .filter(|p| !p.is_unchanged())
+                .map(|p| PrefixReport {
+                    id: p.id.clone(),
+                    cidr: p.cidr,
+                    steps: p
+                        .steps
+                        .iter()
+                        .map(|step| StepReport {
+                            step: step.clone(),
+                            status: StepStatus::NotRun,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            interrupted: false,
+        }
+    }
+
     /// The report of an apply with nothing to do.
     pub fn empty() -> Self {
         Self {
@@ -169,9 +194,21 @@ impl Shared<'_> {
 }
 
 async fn run_prefix<A: Api>(api: &A, plan: &PrefixPlan, shared: &Shared<'_>) -> PrefixReport {
-    let mut steps = Vec::with_capacity(plan.steps.len());
+    let mut steps: Vec<StepReport> = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
-        if shared.halted() {
+        // A replace is not left half-done because another prefix failed or Ctrl-C came: its
+        // create runs right after its delete, so the range's gap stays one call long.
+        let completes_replace = matches!(
+            (steps.last(), step),
+            (
+                Some(StepReport {
+                    step: Step::Delete { cidr: deleted, .. },
+                    status: StepStatus::Done { .. },
+                }),
+                Step::Create { cidr, .. },
+            ) if deleted == cidr
+        );
+        if shared.halted() && !completes_replace {
             steps.push(StepReport {
                 step: step.clone(),
                 status: StepStatus::NotRun,
@@ -467,6 +504,32 @@ mod tests {
             ),
             "{last:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_replace_is_finished_even_when_interrupted_between_its_halves() {
+        let em = emulator();
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        // 10.0.0.8/29 moves from CDN to Spectrum: delete then create.
+        let mut f = desired();
+        f.prefixes.truncate(1);
+        f.prefixes[0].bindings = vec![
+            f.prefixes[0].bindings[0].clone(),
+            DesiredBinding {
+                cidr: net("10.0.0.8/29"),
+                service: "Spectrum".into(),
+                id: None,
+                state: None,
+                location: Location::default(),
+            },
+        ];
+        let resolved = resolve(&api, &f, &[], 8).await.unwrap();
+        let plan = crate::plan::plan(AccountId::new(ACCOUNT).unwrap(), &resolved.prefixes).unwrap();
+        assert_eq!(plan.prefixes[0].steps.len(), 2);
+        let stop = Stop::default();
+        let report = apply(&api, &plan, 1, &stop, &|_| stop.interrupt()).await;
+        assert_eq!(statuses(&report), [vec!["done", "done"]]);
+        assert!(!report.interrupted, "everything ran: {report:?}");
     }
 
     #[tokio::test]

@@ -2,10 +2,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::apply::{self, Stop};
+use crate::apply::{self, ApplyReport, Stop};
 use crate::cli::{ApplyArgs, Format};
 use crate::exit::ExitCode;
 use crate::model::StateFile;
+use crate::plan::Plan;
 use crate::render::{self, Context};
 use crate::settings::Settings;
 
@@ -24,76 +25,33 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
         max_deletes: max_deletes(args.limits.max_deletes, prepared.state()),
     };
     let plan = &prepared.plan;
-    let json = settings.format == Format::Json;
-    {
-        // With JSON the one document on stdout is the report; the plan goes to stderr.
-        let mut out: Box<dyn Write> = if json {
-            Box::new(std::io::stderr().lock())
-        } else {
-            Box::new(std::io::stdout().lock())
-        };
-        let format = if json { Format::Text } else { settings.format };
-        let color = if json {
-            settings.color_stderr
-        } else {
-            settings.color
-        };
-        render::plan(&mut out, format, plan, &ctx, color)?;
+
+    // The plan first. With `--format json` or `markdown`, stdout carries one document (the
+    // report), so the plan goes to stderr as text, unless -q.
+    if settings.format == Format::Text {
+        let mut out = std::io::stdout().lock();
+        render::plan(&mut out, Format::Text, plan, &ctx, settings.color)?;
         out.flush()?;
+    } else if !settings.quiet {
+        let mut err = std::io::stderr().lock();
+        render::plan(&mut err, Format::Text, plan, &ctx, settings.color_stderr)?;
+        err.flush()?;
     }
     if !plan.summary().has_changes() {
-        if json {
-            render::json::write_apply_report(
-                &mut std::io::stdout().lock(),
-                plan,
-                &apply::ApplyReport::empty(),
-                &ctx,
-            )?;
-        }
+        report(settings, plan, &ApplyReport::empty(), &ctx, None)?;
         return Ok(ExitCode::Success);
     }
 
-    let safety = plan.safety(ctx.max_deletes);
-    if safety.needs_force() && !args.force {
-        let mut reasons = Vec::new();
-        for cidr in &safety.prefix_wide {
-            reasons.push(format!(
-                "the prefix-wide binding of {cidr} is deleted or replaced"
-            ));
-        }
-        if let Some((n, limit)) = safety.too_many_deletes {
-            reasons.push(format!(
-                "{} deleted or replaced, more than max_deletes ({limit})",
-                render::count(n, "binding is", "bindings are")
-            ));
-        }
-        eprintln!(
-            "error: apply refused: {}; review the plan, then run again with --force",
-            reasons.join("; ")
-        );
+    if let Some(reason) = refusal(plan, &ctx, args)? {
+        eprintln!("error: apply refused: {reason}");
+        report(
+            settings,
+            plan,
+            &ApplyReport::not_run(plan),
+            &ctx,
+            Some(reason),
+        )?;
         return Ok(ExitCode::Refused);
-    }
-
-    if !args.yes {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            eprintln!(
-                "error: apply refused: no terminal to confirm on; review the plan, then run again with --yes"
-            );
-            return Ok(ExitCode::Refused);
-        }
-        let steps = plan.summary().steps;
-        eprint!(
-            "\nApply {} to account {}? Only `yes` is accepted: ",
-            render::count(steps, "step", "steps"),
-            plan.account_id
-        );
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            eprintln!("Apply cancelled; nothing was changed.");
-            return Ok(ExitCode::Refused);
-        }
     }
 
     let stop = Stop::default();
@@ -124,7 +82,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
             None => {}
         }
     };
-    let report = apply::apply(
+    let outcome = apply::apply(
         &prepared.backend,
         plan,
         settings.concurrency,
@@ -137,28 +95,85 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
         bar.finish_and_clear();
     }
 
-    let mut out = std::io::stdout().lock();
-    match settings.format {
-        Format::Json => render::json::write_apply_report(&mut out, plan, &report, &ctx)?,
-        Format::Markdown => render::markdown::apply_report(&mut out, &report, &ctx)?,
-        Format::Text => {
-            writeln!(out)?;
-            render::text::apply_report(&mut out, &report, &ctx, settings.color)?;
-        }
-    }
+    report(settings, plan, &outcome, &ctx, None)?;
     if let (Some(seed), false) = (&settings.emulate, settings.quiet) {
         eprintln!(
             "note: --emulate: these changes were made to an in-memory account seeded from {}; they are gone when svcbind exits",
             seed.display()
         );
     }
-    Ok(if report.interrupted {
+    Ok(if outcome.interrupted {
         ExitCode::Interrupted
-    } else if report.failed() {
+    } else if outcome.failed() {
         ExitCode::Failure
     } else {
         ExitCode::Success
     })
+}
+
+/// Why apply must not go on, if it must not: a safety rule without `--force`, or no
+/// confirmation (`--yes`, or `yes` typed on a terminal).
+fn refusal(plan: &Plan, ctx: &Context<'_>, args: &ApplyArgs) -> anyhow::Result<Option<String>> {
+    let safety = plan.safety(ctx.max_deletes);
+    if safety.needs_force() && !args.force {
+        let mut reasons = Vec::new();
+        for cidr in &safety.prefix_wide {
+            reasons.push(format!(
+                "the prefix-wide binding of {cidr} is deleted or replaced"
+            ));
+        }
+        if let Some((n, limit)) = safety.too_many_deletes {
+            reasons.push(format!(
+                "{} deleted or replaced, more than max_deletes ({limit})",
+                render::count(n, "binding is", "bindings are")
+            ));
+        }
+        return Ok(Some(format!(
+            "{}; review the plan, then run again with --force",
+            reasons.join("; ")
+        )));
+    }
+    if args.yes {
+        return Ok(None);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(Some(
+            "no terminal to confirm on; review the plan, then run again with --yes".into(),
+        ));
+    }
+    eprint!(
+        "\nApply {} to account {}? Only `yes` is accepted: ",
+        render::count(plan.summary().steps, "step", "steps"),
+        plan.account_id
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok((answer.trim() != "yes").then(|| "not confirmed; nothing was changed".to_owned()))
+}
+
+/// Writes the outcome on stdout in the chosen format (text only when steps ran).
+fn report(
+    settings: &Settings,
+    plan: &Plan,
+    outcome: &ApplyReport,
+    ctx: &Context<'_>,
+    refused: Option<String>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match settings.format {
+        Format::Json => render::json::write_apply_report(&mut out, plan, outcome, ctx, refused)?,
+        Format::Markdown => {
+            render::markdown::apply_report(&mut out, outcome, ctx, refused.as_deref())?
+        }
+        Format::Text if refused.is_none() && !outcome.prefixes.is_empty() => {
+            writeln!(out)?;
+            render::text::apply_report(&mut out, outcome, ctx, settings.color)?;
+        }
+        Format::Text => {}
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn progress_bar(settings: &Settings, steps: usize) -> Option<indicatif::ProgressBar> {

@@ -258,23 +258,26 @@ fn span_end(start: u128, bits: u32) -> u128 {
 }
 
 /// The ranges that briefly route elsewhere while `steps` run: for each delete immediately
-/// followed by a create of the same CIDR (a replace), the service of the nearest binding that
-/// still covers it at that moment.
+/// followed by a create of the same CIDR (a replace), the addresses the deleted binding routed
+/// (not those of more-specific bindings inside it) fall back to the nearest binding that still
+/// covers them, or to nothing. Returned as minimal CIDR blocks; a replace whose fallback is
+/// its own old service has no gap.
 pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
-    // Binding count per (CIDR, service), replayed step by step.
-    let mut current: BTreeMap<IpNet, Vec<ServiceId>> = BTreeMap::new();
+    let is_replace = |pair: &[Step]| matches!(pair, [Step::Delete { cidr: a, .. }, Step::Create { cidr: b, .. }] if a == b);
+    if !steps.windows(2).any(is_replace) {
+        return Vec::new();
+    }
+    // The bindings of each CIDR, replayed step by step.
+    let mut current: BTreeMap<IpNet, Vec<&ServiceId>> = BTreeMap::new();
     for b in &state.live {
-        current
-            .entry(b.cidr)
-            .or_default()
-            .push(b.service_id.clone());
+        current.entry(b.cidr).or_default().push(&b.service_id);
     }
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Delete { cidr, service, .. } => {
                 if let Some(services) = current.get_mut(cidr) {
-                    if let Some(at) = services.iter().position(|s| s == service) {
+                    if let Some(at) = services.iter().position(|s| *s == service) {
                         services.remove(at);
                     }
                     if services.is_empty() {
@@ -288,25 +291,49 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
                     && next == cidr
                     && !current.contains_key(cidr)
                 {
-                    out.push(Gap {
-                        cidr: *cidr,
-                        from: service.clone(),
-                        to: to.clone(),
-                        during: covering(&current, cidr),
-                    });
+                    gap_of(&current, *cidr, service, to, &mut out);
                 }
             }
             Step::Create { cidr, service } => {
-                current.entry(*cidr).or_default().push(service.clone());
+                current.entry(*cidr).or_default().push(service);
             }
         }
     }
     out
 }
 
-fn covering(current: &BTreeMap<IpNet, Vec<ServiceId>>, cidr: &IpNet) -> Option<ServiceId> {
-    std::iter::successors(cidr.supernet(), IpNet::supernet)
-        .find_map(|net| current.get(&net).and_then(|s| s.first().cloned()))
+/// The gap of replacing `cidr` (bound to `from`) once its binding is gone from `current`.
+fn gap_of(
+    current: &BTreeMap<IpNet, Vec<&ServiceId>>,
+    cidr: IpNet,
+    from: &ServiceId,
+    to: &ServiceId,
+    out: &mut Vec<Gap>,
+) {
+    let during = std::iter::successors(cidr.supernet(), IpNet::supernet)
+        .find_map(|net| current.get(&net).and_then(|s| s.first().copied()));
+    let inside: Vec<(IpNet, &ServiceId)> = current
+        .range(cidr..)
+        .take_while(|(net, _)| cidr.contains(&net.network()))
+        .filter(|(net, _)| covers(&cidr, net))
+        .filter_map(|(net, s)| Some((*net, *s.first()?)))
+        .collect();
+    let before: Vec<(IpNet, &ServiceId)> = std::iter::once((cidr, from))
+        .chain(inside.iter().copied())
+        .collect();
+    let after: Vec<(IpNet, &ServiceId)> = during
+        .map(|d| (cidr, d))
+        .into_iter()
+        .chain(inside.iter().copied())
+        .collect();
+    for range in changed_ranges(cidr, &before, &after) {
+        out.push(Gap {
+            cidr: range.cidr,
+            from: from.clone(),
+            to: to.clone(),
+            during: during.cloned(),
+        });
+    }
 }
 
 /// Which binding routes `addr`: the most specific CIDR of `table` that contains it.
@@ -475,25 +502,65 @@ mod tests {
             "192.0.2.0/24",
             &[
                 ("192.0.2.0/24", "mt"),
-                ("192.0.2.0/25", "cdn"),
-                ("192.0.2.64/27", "spectrum"),
+                ("192.0.2.0/25", "spectrum"),
+                ("192.0.2.64/27", "other"),
+            ],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.0/25", "spectrum"),
+                live("b3", "192.0.2.64/27", "cdn"),
+            ],
+        );
+        let ordered = order_steps(&s, &diff(&s)).unwrap();
+        // The nearest cover is the /25, not the prefix-wide binding.
+        assert_eq!(
+            gaps(&s, &ordered.steps),
+            vec![Gap {
+                cidr: net("192.0.2.64/27"),
+                from: svc("cdn"),
+                to: svc("other"),
+                during: Some(svc("spectrum")),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_gap_spares_what_more_specific_bindings_inside_keep() {
+        // /25 CDN → Spectrum while the /26 inside it stays: only 192.0.2.64/26 falls back.
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.0/24", "mt"),
+                ("192.0.2.0/25", "spectrum"),
+                ("192.0.2.0/26", "cdn"),
             ],
             vec![
                 live("b1", "192.0.2.0/24", "mt"),
                 live("b2", "192.0.2.0/25", "cdn"),
-                live("b3", "192.0.2.64/27", "cdn"),
+                live("b3", "192.0.2.0/26", "cdn"),
             ],
         );
         let ordered = order_steps(&s, &diff(&s)).unwrap();
         assert_eq!(
             gaps(&s, &ordered.steps),
             vec![Gap {
-                cidr: net("192.0.2.64/27"),
+                cidr: net("192.0.2.64/26"),
                 from: svc("cdn"),
                 to: svc("spectrum"),
-                during: Some(svc("cdn")),
+                during: Some(svc("mt")),
             }]
         );
+        // Falling back to the same service is no gap at all.
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "cdn"), ("192.0.2.0/25", "spectrum")],
+            vec![
+                live("b1", "192.0.2.0/24", "cdn"),
+                live("b2", "192.0.2.0/25", "cdn"),
+            ],
+        );
+        let ordered = order_steps(&s, &diff(&s)).unwrap();
+        assert_eq!(gaps(&s, &ordered.steps), vec![]);
     }
 
     #[test]

@@ -194,6 +194,8 @@ pub struct ApplyReportDocument {
     pub summary: ApplySummaryDoc,
     /// Stopped by Ctrl-C before every step ran.
     pub interrupted: bool,
+    /// Why apply refused to run any step (a safety rule, or no confirmation), if it did.
+    pub refused: Option<String>,
     pub prefixes: Vec<PrefixReportDoc>,
 }
 
@@ -370,7 +372,12 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>) -> PlanDocument {
 }
 
 /// The apply report as an [`ApplyReportDocument`].
-pub fn apply_document(plan: &Plan, report: &ApplyReport, ctx: &Context<'_>) -> ApplyReportDocument {
+pub fn apply_document(
+    plan: &Plan,
+    report: &ApplyReport,
+    ctx: &Context<'_>,
+    refused: Option<String>,
+) -> ApplyReportDocument {
     let c = report.counts();
     ApplyReportDocument {
         format_version: FORMAT_VERSION,
@@ -383,6 +390,7 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, ctx: &Context<'_>) -> A
             not_run: c.not_run,
         },
         interrupted: report.interrupted,
+        refused,
         prefixes: report
             .prefixes
             .iter()
@@ -447,8 +455,9 @@ pub fn write_apply_report(
     plan: &Plan,
     report: &ApplyReport,
     ctx: &Context<'_>,
+    refused: Option<String>,
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &apply_document(plan, report, ctx))?;
+    serde_json::to_writer_pretty(&mut *out, &apply_document(plan, report, ctx, refused))?;
     writeln!(out)
 }
 

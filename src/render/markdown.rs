@@ -200,6 +200,7 @@ pub fn apply_report(
     out: &mut impl Write,
     report: &ApplyReport,
     ctx: &Context<'_>,
+    refused: Option<&str>,
 ) -> io::Result<()> {
     let mut md = String::new();
     let c = report.counts();
@@ -209,7 +210,9 @@ pub fn apply_report(
         "### svcbind apply: {} done, {} failed, {} not run\n",
         c.done, c.failed, c.not_run
     );
-    if report.interrupted {
+    if let Some(reason) = refused {
+        let _ = writeln!(md, "> [!CAUTION]\n> Refused: {}\n", escape(reason));
+    } else if report.interrupted {
         let _ = writeln!(
             md,
             "> [!WARNING]\n> Interrupted: run `svcbind plan` to see what remains.\n"

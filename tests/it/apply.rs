@@ -310,3 +310,41 @@ fn the_json_report_follows_its_schema() {
     // The plan went to stderr, so stdout stays one document.
     assert!(out.stderr.contains("Plan: 2 to create"), "{}", out.stderr);
 }
+
+#[test]
+fn machine_formats_put_one_document_on_stdout_even_when_refused() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let bindings = example("bindings.yaml");
+    // Refused (no --yes, no terminal): the JSON report says why and that nothing ran.
+    let out = env.run(&["apply", "-c", &bindings, "--format", "json"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        doc["refused"],
+        "no terminal to confirm on; review the plan, then run again with --yes"
+    );
+    assert_eq!(
+        doc["summary"],
+        json!({"done": 0, "failed": 0, "not_run": 6})
+    );
+    assert!(out.stderr.contains("Plan: 2 to create"), "{}", out.stderr);
+    // Markdown: only the apply report, under its own marker, so a CI job updating the plan's
+    // comment never overwrites it.
+    let out = env.run(&[
+        "apply", "-c", &bindings, "--format", "markdown", "--yes", "-q",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with("<!-- svcbind:apply -->\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("<!-- svcbind:plan -->"));
+    assert!(
+        out.stdout
+            .contains("### svcbind apply: 6 done, 0 failed, 0 not run")
+    );
+    // -q: no plan on stderr either.
+    assert_eq!(out.stderr, "");
+}
