@@ -267,8 +267,8 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
     if !steps.windows(2).any(is_replace) {
         return Vec::new();
     }
-    // The bindings of each CIDR, replayed step by step.
-    let mut current: BTreeMap<IpNet, Vec<&ServiceId>> = BTreeMap::new();
+    // The live bindings by CIDR (duplicates kept), replayed step by step.
+    let mut current: BTreeMap<IpNet, Bound<'_>> = BTreeMap::new();
     for b in &state.live {
         current.entry(b.cidr).or_default().push(&b.service_id);
     }
@@ -276,13 +276,10 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
     for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Delete { cidr, service, .. } => {
-                if let Some(services) = current.get_mut(cidr) {
-                    if let Some(at) = services.iter().position(|s| *s == service) {
-                        services.remove(at);
-                    }
-                    if services.is_empty() {
-                        current.remove(cidr);
-                    }
+                if let Some(bound) = current.get_mut(cidr)
+                    && bound.remove(service)
+                {
+                    current.remove(cidr);
                 }
                 if let Some(Step::Create {
                     cidr: next,
@@ -302,22 +299,63 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
     out
 }
 
+/// The services bound to one CIDR: almost always one, so without an allocation then.
+#[derive(Debug, Default)]
+struct Bound<'a> {
+    first: Option<&'a ServiceId>,
+    more: Vec<&'a ServiceId>,
+}
+
+impl<'a> Bound<'a> {
+    fn push(&mut self, service: &'a ServiceId) {
+        if self.first.is_none() {
+            self.first = Some(service);
+        } else {
+            self.more.push(service);
+        }
+    }
+
+    /// Removes one binding of `service`; true when none is left.
+    fn remove(&mut self, service: &ServiceId) -> bool {
+        if self.first == Some(service) {
+            self.first = self.more.pop();
+        } else if let Some(at) = self.more.iter().position(|s| *s == service) {
+            self.more.remove(at);
+        }
+        self.first.is_none()
+    }
+}
+
 /// The gap of replacing `cidr` (bound to `from`) once its binding is gone from `current`.
 fn gap_of(
-    current: &BTreeMap<IpNet, Vec<&ServiceId>>,
+    current: &BTreeMap<IpNet, Bound<'_>>,
     cidr: IpNet,
     from: &ServiceId,
     to: &ServiceId,
     out: &mut Vec<Gap>,
 ) {
     let during = std::iter::successors(cidr.supernet(), IpNet::supernet)
-        .find_map(|net| current.get(&net).and_then(|s| s.first().copied()));
-    let inside: Vec<(IpNet, &ServiceId)> = current
+        .find_map(|net| current.get(&net).and_then(|b| b.first));
+    if during == Some(from) {
+        return;
+    }
+    let mut inside = current
         .range(cidr..)
         .take_while(|(net, _)| cidr.contains(&net.network()))
         .filter(|(net, _)| covers(&cidr, net))
-        .filter_map(|(net, s)| Some((*net, *s.first()?)))
-        .collect();
+        .filter_map(|(net, b)| Some((*net, b.first?)))
+        .peekable();
+    if inside.peek().is_none() {
+        // Nothing inside: the whole range falls back.
+        out.push(Gap {
+            cidr,
+            from: from.clone(),
+            to: to.clone(),
+            during: during.cloned(),
+        });
+        return;
+    }
+    let inside: Vec<(IpNet, &ServiceId)> = inside.collect();
     let before: Vec<(IpNet, &ServiceId)> = std::iter::once((cidr, from))
         .chain(inside.iter().copied())
         .collect();

@@ -10,7 +10,7 @@ pub mod impact;
 pub mod order;
 pub mod rehearse;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
@@ -287,22 +287,41 @@ fn list(cidrs: &[IpNet]) -> String {
 
 /// SHA-256 over the sorted live (CIDR, service id, binding id) list, hex-encoded.
 ///
-/// `apply` of a saved plan compares it with a fresh read to detect that the account changed.
+/// Each row is hashed as the CIDR's family, address bytes and prefix length, then the two ids,
+/// each ended by a zero byte (ids never contain one). `apply` of a saved plan compares it with
+/// a fresh read to detect that the account changed.
 pub fn live_fingerprint(live: &[Binding]) -> String {
     let mut rows: Vec<(IpNet, &str, &str)> = live
         .iter()
         .map(|b| (b.cidr, b.service_id.as_str(), b.id.as_str()))
         .collect();
-    rows.sort();
+    rows.sort_unstable();
     let mut hasher = Sha256::new();
     for (cidr, service, id) in rows {
-        hasher.update(format!("{cidr}\t{service}\t{id}\n").as_bytes());
+        match cidr {
+            IpNet::V4(n) => {
+                hasher.update([4]);
+                hasher.update(n.addr().octets());
+            }
+            IpNet::V6(n) => {
+                hasher.update([6]);
+                hasher.update(n.addr().octets());
+            }
+        }
+        hasher.update([cidr.prefix_len()]);
+        hasher.update(service.as_bytes());
+        hasher.update([0]);
+        hasher.update(id.as_bytes());
+        hasher.update([0]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// Whether `inner` lies inside (or equals) `outer`.
@@ -319,52 +338,56 @@ pub fn covers(outer: &IpNet, inner: &IpNet) -> bool {
 ///
 /// Changes come out sorted by CIDR; [`order::order_steps`] decides when each runs.
 pub fn diff(state: &PrefixState) -> Vec<Change> {
-    let mut live_by_cidr: BTreeMap<IpNet, Vec<&Binding>> = BTreeMap::new();
-    for b in &state.live {
-        if !is_ignored(&state.ignore, &b.cidr) {
-            live_by_cidr.entry(b.cidr).or_default().push(b);
-        }
-    }
-    let cidrs: BTreeSet<IpNet> = live_by_cidr
-        .keys()
-        .chain(state.desired.keys())
-        .copied()
+    // Live bindings by CIDR, the keeper of each CIDR first: bound to the desired service,
+    // then active, then by id.
+    let mut ranked: Vec<(IpNet, bool, bool, &Binding)> = state
+        .live
+        .iter()
+        .filter(|b| !is_ignored(&state.ignore, &b.cidr))
+        .map(|b| {
+            let keep_service = state.desired.get(&b.cidr) == Some(&b.service_id);
+            (b.cidr, !keep_service, !b.state.is_active(), b)
+        })
         .collect();
+    ranked.sort_unstable_by(|a, b| (a.0, a.1, a.2, &a.3.id).cmp(&(b.0, b.1, b.2, &b.3.id)));
+    let live: Vec<&Binding> = ranked.into_iter().map(|(.., b)| b).collect();
 
+    // Walk the live runs and the desired map together, both sorted by CIDR.
     let mut changes = Vec::new();
-    for cidr in cidrs {
-        let desired = state.desired.get(&cidr);
-        let mut live = live_by_cidr.remove(&cidr).unwrap_or_default();
-        // The keeper first: bound to the desired service, then active, then by id.
-        live.sort_by(|a, b| {
-            let rank = |x: &Binding| {
-                (
-                    Some(&x.service_id) != desired,
-                    !x.state.is_active(),
-                    x.id.clone(),
-                )
-            };
-            rank(a).cmp(&rank(b))
-        });
-        let mut live = live.into_iter();
-        match (desired, live.next()) {
+    let mut desired = state.desired.iter().peekable();
+    let mut live = live.as_slice();
+    loop {
+        let next_live = live.first().map(|b| b.cidr);
+        let next_desired = desired.peek().map(|(c, _)| **c);
+        let cidr = match (next_live, next_desired) {
+            (Some(l), Some(d)) => l.min(d),
+            (Some(c), None) | (None, Some(c)) => c,
+            (None, None) => break,
+        };
+        let run = live.iter().take_while(|b| b.cidr == cidr).count();
+        let (same, rest) = live.split_at(run);
+        live = rest;
+        let wanted = desired.next_if(|(c, _)| **c == cidr).map(|(_, s)| s);
+        let mut same = same.iter();
+        match (wanted, same.next()) {
             (Some(service), None) => changes.push(Change::Create {
                 cidr,
                 service: service.clone(),
             }),
             (Some(service), Some(keep)) if keep.service_id != *service => {
                 changes.push(Change::Replace {
-                    from: keep.clone(),
+                    from: (*keep).clone(),
                     to: service.clone(),
                 });
             }
-            (Some(_), Some(_)) => {}
+            (Some(_), Some(_)) | (None, None) => {}
             (None, Some(first)) => changes.push(Change::Delete {
-                binding: first.clone(),
+                binding: (*first).clone(),
             }),
-            (None, None) => {}
         }
-        changes.extend(live.map(|b| Change::Delete { binding: b.clone() }));
+        changes.extend(same.map(|b| Change::Delete {
+            binding: (*b).clone(),
+        }));
     }
     changes
 }
@@ -454,16 +477,45 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
 }
 
 /// Plans every prefix, keeping their order.
+///
+/// Prefixes are independent, so a large account is planned on every core (in chunks of at
+/// least [`PARALLEL_CHUNK`] prefixes); the result is the same as planning one by one.
 pub fn plan(account_id: AccountId, prefixes: &[PrefixState]) -> Result<Plan, PlanError> {
-    let prefixes = prefixes
-        .iter()
-        .map(plan_prefix)
-        .collect::<Result<Vec<_>, _>>()?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(prefixes.len() / PARALLEL_CHUNK).max(1);
+    let plan_all =
+        |chunk: &[PrefixState]| chunk.iter().map(plan_prefix).collect::<Result<Vec<_>, _>>();
+    let prefixes = if threads == 1 {
+        plan_all(prefixes)?
+    } else {
+        let size = prefixes.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<PrefixPlan>, PlanError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = prefixes
+                .chunks(size)
+                .map(|chunk| scope.spawn(move || plan_all(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut all = Vec::with_capacity(prefixes.len());
+        for part in parts {
+            all.extend(part?);
+        }
+        all
+    };
     Ok(Plan {
         account_id,
         prefixes,
     })
 }
+
+/// The fewest prefixes worth a thread of their own.
+pub const PARALLEL_CHUNK: usize = 64;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -701,6 +753,32 @@ pub(crate) mod tests {
                 prefix: net("192.0.2.0/24")
             }
         );
+    }
+
+    #[test]
+    fn planning_in_parallel_gives_the_plan_of_planning_one_by_one() {
+        let states: Vec<PrefixState> = (0..PARALLEL_CHUNK * 3 + 5)
+            .map(|i| {
+                let mut s = state(
+                    &format!("10.{}.{}.0/24", i / 256, i % 256),
+                    &[],
+                    vec![live(
+                        "b1",
+                        &format!("10.{}.{}.0/24", i / 256, i % 256),
+                        "mt",
+                    )],
+                );
+                if i % 3 == 0 {
+                    s.desired.insert(s.cidr, svc("mt"));
+                }
+                s
+            })
+            .collect();
+        let account = AccountId::new("acc").unwrap();
+        let together = plan(account.clone(), &states).unwrap();
+        let one_by_one: Vec<PrefixPlan> = states.iter().map(|s| plan_prefix(s).unwrap()).collect();
+        assert_eq!(together.prefixes, one_by_one);
+        assert_eq!(together.summary().unchanged_prefixes, 66);
     }
 
     #[test]

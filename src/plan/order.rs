@@ -2,12 +2,13 @@
 //!
 //! This is the one place that decides it; [`order_steps`] documents the rules and the reasons.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 
 use super::{Change, PlanError, PrefixState, Step, covers};
-use crate::model::Binding;
+use crate::model::{Binding, BindingId};
 
 /// Changes in execution order, and the API calls that carry them out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
         }
         // Rule 2: clear the prefix, swap the prefix-wide binding, rebuild.
         let mut specifics: Vec<&Binding> = state.live.iter().filter(|b| b.cidr != wide).collect();
-        specifics.sort_by_key(|b| longest_first(b));
+        specifics.sort_unstable_by(|a, b| longest_first(a, b));
         steps.extend(specifics.into_iter().map(delete));
         let mut wides: Vec<&Binding> = state.live.iter().filter(|b| b.cidr == wide).collect();
         // The binding the replace names goes last; surplus duplicates before it.
@@ -90,7 +91,7 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
             Change::Replace { from, .. } if from.cidr == wide => Some(&from.id),
             _ => None,
         });
-        wides.sort_by_key(|b| (Some(&b.id) == replaced_id, b.id.clone()));
+        wides.sort_unstable_by_key(|b| (Some(&b.id) == replaced_id, &b.id));
         steps.extend(wides.into_iter().map(delete));
         steps.push(Step::Create {
             cidr: wide,
@@ -124,16 +125,21 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
             service: service.clone(),
         }));
         // Rule 3's replaces, each with the surplus duplicates of its CIDR just before it.
-        replaces.sort_by_key(|(from, _)| shortest_first(&from.cidr));
+        replaces.sort_unstable_by_key(|(from, _)| shortest_first(&from.cidr));
+        let mut replaced: Vec<IpNet> = replaces.iter().map(|(from, _)| from.cidr).collect();
+        replaced.sort_unstable();
+        let mut dups: BTreeMap<IpNet, Vec<&Binding>> = BTreeMap::new();
+        deletes.retain(|b| {
+            let dup = replaced.binary_search(&b.cidr).is_ok();
+            if dup {
+                dups.entry(b.cidr).or_default().push(b);
+            }
+            !dup
+        });
         for (from, to) in replaces {
-            let mut dups: Vec<&Binding> = deletes
-                .iter()
-                .copied()
-                .filter(|b| b.cidr == from.cidr)
-                .collect();
-            dups.sort_by_key(|b| b.id.clone());
-            deletes.retain(|b| b.cidr != from.cidr);
-            steps.extend(dups.into_iter().map(delete));
+            let mut before = dups.remove(&from.cidr).unwrap_or_default();
+            before.sort_unstable_by_key(|b| &b.id);
+            steps.extend(before.into_iter().map(delete));
             steps.push(delete(from));
             steps.push(Step::Create {
                 cidr: from.cidr,
@@ -141,7 +147,11 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
             });
         }
         // Rule 3's deletes, longest first; rule 4: the prefix-wide binding's last.
-        deletes.sort_by_key(|b| (b.cidr == wide, longest_first(b)));
+        deletes.sort_unstable_by(|a, b| {
+            (a.cidr == wide)
+                .cmp(&(b.cidr == wide))
+                .then_with(|| longest_first(a, b))
+        });
         steps.extend(deletes.into_iter().map(delete));
     }
 
@@ -165,20 +175,40 @@ fn shortest_first(cidr: &IpNet) -> (u8, IpNet) {
 }
 
 /// Longest prefix first; ties by address, then binding id.
-fn longest_first(b: &Binding) -> (Reverse<u8>, IpNet, crate::model::BindingId) {
-    (Reverse(b.cidr.prefix_len()), b.cidr, b.id.clone())
+fn longest_first(a: &Binding, b: &Binding) -> Ordering {
+    (Reverse(a.cidr.prefix_len()), a.cidr, &a.id).cmp(&(
+        Reverse(b.cidr.prefix_len()),
+        b.cidr,
+        &b.id,
+    ))
 }
 
 /// Sorts changes by the index of the first step that carries them out.
 fn by_first_step(changes: &[Change], steps: &[Step]) -> Vec<Change> {
-    let position = |c: &Change| {
-        steps.iter().position(|s| match (c, s) {
-            (Change::Create { cidr, .. }, Step::Create { cidr: at, .. }) => cidr == at,
-            (Change::Delete { binding: b }, Step::Delete { binding, .. })
-            | (Change::Replace { from: b, .. }, Step::Delete { binding, .. }) => b.id == *binding,
-            (Change::Create { .. }, Step::Delete { .. })
-            | (Change::Delete { .. } | Change::Replace { .. }, Step::Create { .. }) => false,
-        })
+    // (key, first index) lists, sorted by key; the sort is stable, so the first index of a
+    // key comes first among equals.
+    let mut creates: Vec<(IpNet, usize)> = Vec::new();
+    let mut deletes: Vec<(&BindingId, usize)> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        match step {
+            Step::Create { cidr, .. } => creates.push((*cidr, i)),
+            Step::Delete { binding, .. } => deletes.push((binding, i)),
+        }
+    }
+    creates.sort_by_key(|(cidr, _)| *cidr);
+    deletes.sort_by_key(|(id, _)| *id);
+    let position = |c: &Change| match c {
+        Change::Create { cidr, .. } => {
+            let at = creates.partition_point(|(k, _)| k < cidr);
+            creates.get(at).filter(|(k, _)| k == cidr).map(|(_, i)| *i)
+        }
+        Change::Delete { binding: b } | Change::Replace { from: b, .. } => {
+            let at = deletes.partition_point(|(k, _)| *k < &b.id);
+            deletes
+                .get(at)
+                .filter(|(k, _)| *k == &b.id)
+                .map(|(_, i)| *i)
+        }
     };
     let mut ordered: Vec<(Option<usize>, &Change)> =
         changes.iter().map(|c| (position(c), c)).collect();
