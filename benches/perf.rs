@@ -736,8 +736,7 @@ fn planner(report: &mut Report) -> anyhow::Result<()> {
     let figure = median(runs.wall.clone());
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(PREFIXES / svcbind::plan::PARALLEL_CHUNK)
-        .max(1);
+        .clamp(1, PREFIXES / svcbind::plan::PARALLEL_CHUNK);
     report.time(
         &format!(
             "planner + impact, {PREFIXES} prefixes x 256 bindings ({live} live, {wanted} desired; {} changes, {} steps, {impact_ranges} impact ranges)",
