@@ -282,3 +282,29 @@ fn services_lists_the_catalog() {
     );
     assert_eq!(emu.counts()["total"], 1);
 }
+
+#[test]
+fn the_token_never_appears_even_at_the_highest_verbosity() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    for args in [
+        vec![
+            "plan",
+            "-vvv",
+            "-c",
+            &example("bindings.yaml"),
+            "--format",
+            "json",
+        ],
+        vec!["apply", "-vvv", "--yes", "-c", &example("bindings.yaml")],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains("DEBUG"),
+            "-vvv logs requests: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains(crate::TOKEN) && !out.stderr.contains(crate::TOKEN));
+    }
+}
