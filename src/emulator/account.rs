@@ -7,7 +7,7 @@
 //! The answers are the API's own JSON shapes ([`crate::api::wire`]); the HTTP server and the
 //! in-process [`crate::api::Api`] both use them, and so does the planner's rehearsal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::Duration;
 
@@ -189,17 +189,69 @@ impl BindingRecord {
     }
 }
 
+/// The order in which the account received a binding: the account's bindings are numbered
+/// from 0 as they are inserted or created, and a number is never reused.
+type Sequence = u64;
+
 #[derive(Debug, Clone)]
 struct PrefixRecord {
     prefix: Prefix,
-    /// In creation order, which is the order List Bindings answers in.
-    bindings: Vec<BindingRecord>,
+    /// By sequence, so in creation order, which is the order List Bindings answers in.
+    bindings: BTreeMap<Sequence, BindingRecord>,
+    /// Every binding as (CIDR, sequence): a CIDR's bindings, oldest first, are one range (a
+    /// mirrored account may bind one CIDR more than once).
+    by_cidr: BTreeSet<(IpNet, Sequence)>,
 }
 
 impl PrefixRecord {
-    fn has_prefix_wide(&self) -> bool {
-        self.bindings.iter().any(|b| b.cidr == self.prefix.cidr)
+    fn new(prefix: Prefix) -> Self {
+        Self {
+            prefix,
+            bindings: BTreeMap::new(),
+            by_cidr: BTreeSet::new(),
+        }
     }
+
+    /// The sequences of `cidr`'s bindings, oldest first.
+    fn with_cidr(&self, cidr: IpNet) -> impl Iterator<Item = Sequence> + '_ {
+        self.by_cidr
+            .range((cidr, Sequence::MIN)..=(cidr, Sequence::MAX))
+            .map(|&(_, sequence)| sequence)
+    }
+
+    /// How many bindings `cidr` has: O(log n) plus that count, which is 1 but for a mirrored
+    /// account that repeats a CIDR.
+    fn count(&self, cidr: IpNet) -> usize {
+        self.with_cidr(cidr).count()
+    }
+
+    fn has_prefix_wide(&self) -> bool {
+        self.with_cidr(self.prefix.cidr).next().is_some()
+    }
+
+    /// The oldest binding of `cidr`.
+    fn first_with(&self, cidr: IpNet) -> Option<&BindingRecord> {
+        let sequence = self.with_cidr(cidr).next()?;
+        self.bindings.get(&sequence)
+    }
+
+    fn push(&mut self, sequence: Sequence, binding: BindingRecord) {
+        self.by_cidr.insert((binding.cidr, sequence));
+        self.bindings.insert(sequence, binding);
+    }
+
+    fn remove(&mut self, sequence: Sequence) -> Option<BindingRecord> {
+        let binding = self.bindings.remove(&sequence)?;
+        self.by_cidr.remove(&(binding.cidr, sequence));
+        Some(binding)
+    }
+}
+
+/// Where a binding lives: its prefix (an index into [`Account::prefixes`]) and its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    prefix: usize,
+    sequence: Sequence,
 }
 
 /// One emulated account: its catalog, prefixes and bindings, and the API's rules.
@@ -209,11 +261,24 @@ impl PrefixRecord {
 /// Calls that read or create bindings take `now`, the time since an arbitrary start; the
 /// account remembers the latest `now` it was given, and [`Account::snapshot`] reports states
 /// as of then.
+///
+/// Every call costs O(1) or O(log n) in the number of prefixes and bindings (listings aside,
+/// which are linear in what they list): prefixes and bindings are found through indexes, never
+/// by scanning the account, so a rehearsal of a plan over thousands of prefixes stays linear.
 #[derive(Debug, Clone)]
 pub struct Account {
     id: AccountId,
     services: Vec<Service>,
+    /// In creation order, which is the order List Prefixes answers in. Never shrinks, so an
+    /// index into it stays valid.
     prefixes: Vec<PrefixRecord>,
+    /// Each prefix id → its index in `prefixes`. Only looked up, never iterated.
+    prefix_index: HashMap<String, usize>,
+    /// Each binding id in the account → where the binding lives. Binding ids are unique across
+    /// the account. Only looked up, never iterated.
+    binding_index: HashMap<String, Slot>,
+    /// The sequence the next binding gets.
+    next_sequence: Sequence,
     provisioning_delay: Duration,
     clock: Duration,
     /// Bindings created so far: a counter that makes generated ids unique and reproducible.
@@ -228,6 +293,9 @@ impl Account {
             id: account_id,
             services,
             prefixes: Vec::new(),
+            prefix_index: HashMap::new(),
+            binding_index: HashMap::new(),
+            next_sequence: 0,
             provisioning_delay: Duration::ZERO,
             clock: Duration::ZERO,
             created: 0,
@@ -318,17 +386,16 @@ impl Account {
 
     /// Adds a prefix, keeping its id. Fails only when the id is already taken.
     pub fn add_prefix(&mut self, prefix: Prefix) -> Result<(), SeedError> {
-        if let Some(other) = self.prefixes.iter().find(|r| r.prefix.id == prefix.id) {
+        if let Some(&other) = self.prefix_index.get(prefix.id.as_str()) {
             return Err(SeedError::DuplicatePrefixId {
                 id: prefix.id,
-                first: other.prefix.cidr,
+                first: self.prefixes[other].prefix.cidr,
                 second: prefix.cidr,
             });
         }
-        self.prefixes.push(PrefixRecord {
-            prefix,
-            bindings: Vec::new(),
-        });
+        self.prefix_index
+            .insert(prefix.id.as_str().to_owned(), self.prefixes.len());
+        self.prefixes.push(PrefixRecord::new(prefix));
         Ok(())
     }
 
@@ -336,25 +403,27 @@ impl Account {
     /// even break them). Its state never changes. Fails only on an unknown prefix or a binding
     /// id already in use.
     pub fn insert_binding(&mut self, prefix: &PrefixId, binding: Binding) -> Result<(), SeedError> {
-        if let Some(other) = self.find_binding_anywhere(&binding.id) {
+        if let Some(other) = self.find_binding_anywhere(binding.id.as_str()) {
             return Err(SeedError::DuplicateBindingId {
                 id: binding.id,
                 first: other.cidr,
                 second: binding.cidr,
             });
         }
-        let record = self
-            .prefixes
-            .iter_mut()
-            .find(|r| r.prefix.id == *prefix)
+        let index = *self
+            .prefix_index
+            .get(prefix.as_str())
             .ok_or_else(|| SeedError::UnknownPrefix(prefix.clone()))?;
-        record.bindings.push(BindingRecord {
-            id: binding.id,
-            cidr: binding.cidr,
-            service_id: binding.service_id,
-            service_name: binding.service_name,
-            state: StateRecord::Fixed(binding.state),
-        });
+        self.push_binding(
+            index,
+            BindingRecord {
+                id: binding.id,
+                cidr: binding.cidr,
+                service_id: binding.service_id,
+                service_name: binding.service_name,
+                state: StateRecord::Fixed(binding.state),
+            },
+        );
         Ok(())
     }
 
@@ -400,7 +469,7 @@ impl Account {
         let record = self.prefix(prefix)?;
         Ok(record
             .bindings
-            .iter()
+            .values()
             .map(|b| self.wire_binding(b, b.state_at(now)))
             .collect())
     }
@@ -418,11 +487,11 @@ impl Account {
             &format!("addressing/prefixes/{prefix}/bindings/{binding}"),
         )?;
         self.advance_to(now);
-        let record = self.prefix(prefix)?;
-        let b = record
+        let index = self.prefix_index(prefix)?;
+        let slot = self.slot_in(index, binding)?;
+        let b = self.prefixes[index]
             .bindings
-            .iter()
-            .find(|b| b.id.as_str() == binding)
+            .get(&slot.sequence)
             .ok_or_else(Rejection::binding_not_found)?;
         Ok(self.wire_binding(b, b.state_at(now)))
     }
@@ -481,7 +550,7 @@ impl Account {
                 Some("/service_id"),
             ));
         }
-        if let Some(existing) = record.bindings.iter().find(|b| b.cidr == net) {
+        if let Some(existing) = record.first_with(net) {
             return Err(Rejection::unsupported(
                 format!(
                     "{net} already has a binding (`{}`); a binding cannot be changed: delete it, then create the new one",
@@ -502,7 +571,7 @@ impl Account {
             state: StateRecord::ActiveAt(now + self.provisioning_delay),
         };
         let answer = self.wire_binding(&binding, ProvisioningState::Provisioning);
-        self.prefixes[index].bindings.push(binding);
+        self.push_binding(index, binding);
         Ok(answer)
     }
 
@@ -524,25 +593,18 @@ impl Account {
         )?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
-        let record = &mut self.prefixes[index];
-        let position = record
+        let slot = self.slot_in(index, binding)?;
+        let record = &self.prefixes[index];
+        let cidr = record
             .bindings
-            .iter()
-            .position(|b| b.id.as_str() == binding)
-            .ok_or_else(Rejection::binding_not_found)?;
+            .get(&slot.sequence)
+            .ok_or_else(Rejection::binding_not_found)?
+            .cidr;
         let prefix_cidr = record.prefix.cidr;
-        if record.bindings[position].cidr == prefix_cidr {
-            let other_wide = record
-                .bindings
-                .iter()
-                .filter(|b| b.cidr == prefix_cidr)
-                .count()
-                - 1;
-            let specific = record
-                .bindings
-                .iter()
-                .filter(|b| b.cidr != prefix_cidr)
-                .count();
+        if cidr == prefix_cidr {
+            let wide = record.count(prefix_cidr);
+            let other_wide = wide - 1;
+            let specific = record.bindings.len() - wide;
             if other_wide == 0 && specific > 0 {
                 return Err(Rejection::unsupported(
                     format!(
@@ -555,7 +617,8 @@ impl Account {
                 ));
             }
         }
-        record.bindings.remove(position);
+        self.prefixes[index].remove(slot.sequence);
+        self.binding_index.remove(binding);
         Ok(())
     }
 
@@ -576,7 +639,7 @@ impl Account {
                 ignore: Vec::new(),
                 bindings: r
                     .bindings
-                    .iter()
+                    .values()
                     .map(|b| DesiredBinding {
                         cidr: b.cidr,
                         service: self.service_label(&b.service_id),
@@ -607,9 +670,9 @@ impl Account {
     }
 
     fn prefix_index(&self, prefix: &str) -> Result<usize, Rejection> {
-        self.prefixes
-            .iter()
-            .position(|r| r.prefix.id.as_str() == prefix)
+        self.prefix_index
+            .get(prefix)
+            .copied()
             .ok_or_else(Rejection::prefix_not_found)
     }
 
@@ -617,11 +680,31 @@ impl Account {
         self.prefix_index(prefix).map(|i| &self.prefixes[i])
     }
 
-    fn find_binding_anywhere(&self, id: &BindingId) -> Option<&BindingRecord> {
-        self.prefixes
-            .iter()
-            .flat_map(|r| &r.bindings)
-            .find(|b| b.id == *id)
+    /// Where binding `id` lives, if it lives in the prefix at `index`: a binding of another
+    /// prefix is as unknown as one that does not exist.
+    fn slot_in(&self, index: usize, id: &str) -> Result<Slot, Rejection> {
+        match self.binding_index.get(id) {
+            Some(&slot) if slot.prefix == index => Ok(slot),
+            _ => Err(Rejection::binding_not_found()),
+        }
+    }
+
+    fn find_binding_anywhere(&self, id: &str) -> Option<&BindingRecord> {
+        let slot = self.binding_index.get(id)?;
+        self.prefixes[slot.prefix].bindings.get(&slot.sequence)
+    }
+
+    /// Adds `binding` as the newest of the prefix at `index`, keeping the indexes in step.
+    /// The caller has checked that its id is not in use.
+    fn push_binding(&mut self, index: usize, binding: BindingRecord) {
+        let slot = Slot {
+            prefix: index,
+            sequence: self.next_sequence,
+        };
+        self.next_sequence += 1;
+        self.binding_index
+            .insert(binding.id.as_str().to_owned(), slot);
+        self.prefixes[index].push(slot.sequence, binding);
     }
 
     /// A service written in a seed: a catalog name first, else a catalog id.
@@ -711,7 +794,7 @@ impl Account {
                 format!("{base} #{attempt}")
             };
             let id = BindingId::new(hash_id(&text)).expect("32 hex digits are a valid id");
-            if self.find_binding_anywhere(&id).is_none() {
+            if !self.binding_index.contains_key(id.as_str()) {
                 return id;
             }
             attempt += 1;
