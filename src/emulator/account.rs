@@ -231,8 +231,16 @@ impl PrefixRecord {
 
     /// The oldest binding of `cidr`.
     fn first_with(&self, cidr: IpNet) -> Option<&BindingRecord> {
-        let sequence = self.with_cidr(cidr).next()?;
+        self.get(self.with_cidr(cidr).next()?)
+    }
+
+    fn get(&self, sequence: Sequence) -> Option<&BindingRecord> {
         self.bindings.get(&sequence)
+    }
+
+    /// The bindings in creation order.
+    fn iter(&self) -> impl Iterator<Item = &BindingRecord> + '_ {
+        self.bindings.values()
     }
 
     fn push(&mut self, sequence: Sequence, binding: BindingRecord) {
@@ -244,6 +252,29 @@ impl PrefixRecord {
         let binding = self.bindings.remove(&sequence)?;
         self.by_cidr.remove(&(binding.cidr, sequence));
         Some(binding)
+    }
+}
+
+/// A binding id as a key of [`Account::binding_index`], held inline and padded with NULs: a
+/// binding id has at most 32 characters and no NUL, so the index needs no allocation of its own
+/// per binding and two ids never share a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct IdKey([u8; 32]);
+
+impl IdKey {
+    /// The key of `id`; `None` when `id` cannot be a binding id (too long, or with a NUL), so
+    /// is in no index.
+    fn new(id: &str) -> Option<Self> {
+        if id.bytes().any(|b| b == 0) {
+            return None;
+        }
+        let mut bytes = [0; 32];
+        bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+        Some(Self(bytes))
+    }
+
+    fn of(id: &BindingId) -> Self {
+        Self::new(id.as_str()).expect("a binding id is 1 to 32 letters and digits")
     }
 }
 
@@ -276,7 +307,7 @@ pub struct Account {
     prefix_index: HashMap<String, usize>,
     /// Each binding id in the account → where the binding lives. Binding ids are unique across
     /// the account. Only looked up, never iterated.
-    binding_index: HashMap<String, Slot>,
+    binding_index: HashMap<IdKey, Slot>,
     /// The sequence the next binding gets.
     next_sequence: Sequence,
     provisioning_delay: Duration,
@@ -429,7 +460,7 @@ impl Account {
 
     /// `GET /accounts/{account_id}/addressing/services`
     pub fn list_services(&self, account: &str) -> Result<Vec<WireService>, Rejection> {
-        self.check_account(account, "addressing/services")?;
+        self.check_account(account, || "addressing/services".to_owned())?;
         Ok(self
             .services
             .iter()
@@ -442,7 +473,7 @@ impl Account {
 
     /// `GET /accounts/{account_id}/addressing/prefixes`
     pub fn list_prefixes(&self, account: &str) -> Result<Vec<WirePrefix>, Rejection> {
-        self.check_account(account, "addressing/prefixes")?;
+        self.check_account(account, || "addressing/prefixes".to_owned())?;
         Ok(self
             .prefixes
             .iter()
@@ -452,7 +483,7 @@ impl Account {
 
     /// `GET /accounts/{account_id}/addressing/prefixes/{prefix_id}`
     pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<WirePrefix, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}"))?;
         let record = self.prefix(prefix)?;
         Ok(self.wire_prefix(&record.prefix))
     }
@@ -464,12 +495,11 @@ impl Account {
         prefix: &str,
         now: Duration,
     ) -> Result<Vec<WireBinding>, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
         self.advance_to(now);
         let record = self.prefix(prefix)?;
         Ok(record
-            .bindings
-            .values()
+            .iter()
             .map(|b| self.wire_binding(b, b.state_at(now)))
             .collect())
     }
@@ -482,16 +512,14 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(
-            account,
-            &format!("addressing/prefixes/{prefix}/bindings/{binding}"),
-        )?;
+        self.check_account(account, || {
+            format!("addressing/prefixes/{prefix}/bindings/{binding}")
+        })?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let slot = self.slot_in(index, binding)?;
         let b = self.prefixes[index]
-            .bindings
-            .get(&slot.sequence)
+            .get(slot.sequence)
             .ok_or_else(Rejection::binding_not_found)?;
         Ok(self.wire_binding(b, b.state_at(now)))
     }
@@ -512,7 +540,7 @@ impl Account {
         service_id: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let record = &self.prefixes[index];
@@ -587,17 +615,15 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<(), Rejection> {
-        self.check_account(
-            account,
-            &format!("addressing/prefixes/{prefix}/bindings/{binding}"),
-        )?;
+        self.check_account(account, || {
+            format!("addressing/prefixes/{prefix}/bindings/{binding}")
+        })?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let slot = self.slot_in(index, binding)?;
         let record = &self.prefixes[index];
         let cidr = record
-            .bindings
-            .get(&slot.sequence)
+            .get(slot.sequence)
             .ok_or_else(Rejection::binding_not_found)?
             .cidr;
         let prefix_cidr = record.prefix.cidr;
@@ -617,8 +643,9 @@ impl Account {
                 ));
             }
         }
-        self.prefixes[index].remove(slot.sequence);
-        self.binding_index.remove(binding);
+        if let Some(removed) = self.prefixes[index].remove(slot.sequence) {
+            self.binding_index.remove(&IdKey::of(&removed.id));
+        }
         Ok(())
     }
 
@@ -638,8 +665,7 @@ impl Account {
                 id: Some(r.prefix.id.clone()),
                 ignore: Vec::new(),
                 bindings: r
-                    .bindings
-                    .values()
+                    .iter()
                     .map(|b| DesiredBinding {
                         cidr: b.cidr,
                         service: self.service_label(&b.service_id),
@@ -659,12 +685,15 @@ impl Account {
         }
     }
 
-    fn check_account(&self, account: &str, rest: &str) -> Result<(), Rejection> {
+    /// Refuses an account id that is not this account's; `rest` is the path after the account
+    /// id, only built for the refusal.
+    fn check_account(&self, account: &str, rest: impl FnOnce() -> String) -> Result<(), Rejection> {
         if account == self.id.as_str() {
             Ok(())
         } else {
             Err(Rejection::no_route(&format!(
-                "/client/v4/accounts/{account}/{rest}"
+                "/client/v4/accounts/{account}/{}",
+                rest()
             )))
         }
     }
@@ -683,15 +712,20 @@ impl Account {
     /// Where binding `id` lives, if it lives in the prefix at `index`: a binding of another
     /// prefix is as unknown as one that does not exist.
     fn slot_in(&self, index: usize, id: &str) -> Result<Slot, Rejection> {
-        match self.binding_index.get(id) {
-            Some(&slot) if slot.prefix == index => Ok(slot),
+        match self.slot(id) {
+            Some(slot) if slot.prefix == index => Ok(slot),
             _ => Err(Rejection::binding_not_found()),
         }
     }
 
+    /// Where binding `id` lives, in whichever prefix.
+    fn slot(&self, id: &str) -> Option<Slot> {
+        self.binding_index.get(&IdKey::new(id)?).copied()
+    }
+
     fn find_binding_anywhere(&self, id: &str) -> Option<&BindingRecord> {
-        let slot = self.binding_index.get(id)?;
-        self.prefixes[slot.prefix].bindings.get(&slot.sequence)
+        let slot = self.slot(id)?;
+        self.prefixes[slot.prefix].get(slot.sequence)
     }
 
     /// Adds `binding` as the newest of the prefix at `index`, keeping the indexes in step.
@@ -702,8 +736,8 @@ impl Account {
             sequence: self.next_sequence,
         };
         self.next_sequence += 1;
-        self.binding_index
-            .insert(binding.id.as_str().to_owned(), slot);
+        let previous = self.binding_index.insert(IdKey::of(&binding.id), slot);
+        debug_assert!(previous.is_none(), "binding id {} is in use", binding.id);
         self.prefixes[index].push(slot.sequence, binding);
     }
 
@@ -794,7 +828,7 @@ impl Account {
                 format!("{base} #{attempt}")
             };
             let id = BindingId::new(hash_id(&text)).expect("32 hex digits are a valid id");
-            if !self.binding_index.contains_key(id.as_str()) {
+            if !self.binding_index.contains_key(&IdKey::of(&id)) {
                 return id;
             }
             attempt += 1;
@@ -809,8 +843,16 @@ pub fn seed_prefix_id(cidr: &IpNet) -> PrefixId {
 
 /// 32 lowercase hex digits: the first half of the SHA-256 of `text`.
 fn hash_id(text: &str) -> String {
-    let digest = Sha256::digest(format!("svcbind emulator: {text}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new()
+        .chain_update("svcbind emulator: ")
+        .chain_update(text)
+        .finalize();
+    digest[..16]
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect()
 }
 
 /// The `cidr` of a create request: present, a CIDR, no host bits, inside the prefix.
@@ -1259,6 +1301,133 @@ mod tests {
         let later = Duration::from_secs(86_400);
         let b = a.get_binding(ACCOUNT, "p4", "seeded", later).unwrap();
         assert_eq!(b.provisioning.unwrap().state, "provisioning");
+    }
+
+    fn mirrored(id: &str, cidr: &str) -> Binding {
+        Binding {
+            id: BindingId::new(id).unwrap(),
+            cidr: net(cidr),
+            service_id: ServiceId::new(CDN_ID).unwrap(),
+            service_name: None,
+            state: ProvisioningState::Active,
+        }
+    }
+
+    #[test]
+    fn a_binding_is_found_only_under_its_own_prefix() {
+        let mut a = account();
+        let b = create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+        let r = a.get_binding(ACCOUNT, "p6", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::BINDING_NOT_FOUND]));
+        let r = a.delete_binding(ACCOUNT, "p6", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::BINDING_NOT_FOUND]));
+        let r = a.get_binding(ACCOUNT, "nope", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::PREFIX_NOT_FOUND]));
+        assert_eq!(a.get_binding(ACCOUNT, "p4", &b.id, T0).unwrap().id, b.id);
+        // Strings that cannot be binding ids are simply unknown.
+        let long = format!("{}0", b.id);
+        for id in [long.as_str(), "", "a\0", "192.0.2.0/24"] {
+            let r = a.get_binding(ACCOUNT, "p4", id, T0).unwrap_err();
+            assert_eq!(r.codes(), vec![codes::BINDING_NOT_FOUND], "{id:?}");
+        }
+    }
+
+    #[test]
+    fn listings_keep_creation_order_across_deletes() {
+        let mut a = account();
+        let mut ids = Vec::new();
+        for cidr in [
+            "192.0.2.0/24",
+            "192.0.2.128/25",
+            "192.0.2.0/25",
+            "192.0.2.64/26",
+        ] {
+            ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+        }
+        a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();
+        let again = create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
+        assert_eq!(
+            cidrs(&mut a, "p4"),
+            [
+                "192.0.2.0/24",
+                "192.0.2.0/25",
+                "192.0.2.64/26",
+                "192.0.2.128/25"
+            ]
+        );
+        let listed: Vec<_> = a
+            .list_bindings(ACCOUNT, "p4", T0)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(
+            listed,
+            [ids[0].clone(), ids[2].clone(), ids[3].clone(), again.id]
+        );
+        let snapshot = a.snapshot();
+        let snapped: Vec<_> = snapshot.prefixes[0]
+            .bindings
+            .iter()
+            .map(|b| b.id.as_ref().unwrap().as_str())
+            .collect();
+        assert_eq!(snapped, listed);
+    }
+
+    #[test]
+    fn a_deleted_binding_frees_its_id_and_its_cidr() {
+        let mut a = account();
+        let p4 = PrefixId::new("p4").unwrap();
+        a.insert_binding(&p4, mirrored("w1", "192.0.2.0/24"))
+            .unwrap();
+        a.insert_binding(&p4, mirrored("s1", "192.0.2.0/25"))
+            .unwrap();
+        assert!(matches!(
+            a.insert_binding(&p4, mirrored("s1", "192.0.2.128/25")),
+            Err(SeedError::DuplicateBindingId { .. })
+        ));
+        a.delete_binding(ACCOUNT, "p4", "s1", T0).unwrap();
+        let r = a.delete_binding(ACCOUNT, "p4", "s1", T0).unwrap_err();
+        assert_eq!(r.codes(), vec![1002]);
+        create(&mut a, "192.0.2.0/25", SPECTRUM_ID).unwrap();
+        a.insert_binding(&p4, mirrored("s1", "192.0.2.128/25"))
+            .unwrap();
+        assert_eq!(
+            a.get_binding(ACCOUNT, "p4", "s1", T0).unwrap().cidr,
+            "192.0.2.128/25"
+        );
+    }
+
+    #[test]
+    fn a_repeated_cidr_is_reported_by_its_oldest_binding() {
+        let mut a = account();
+        let p4 = PrefixId::new("p4").unwrap();
+        for id in ["w1", "w2"] {
+            a.insert_binding(&p4, mirrored(id, "192.0.2.0/24")).unwrap();
+        }
+        let message = |a: &mut Account| {
+            create(a, "192.0.2.0/24", CDN_ID).unwrap_err().errors[0]
+                .message
+                .clone()
+        };
+        assert!(message(&mut a).contains("(`w1`)"), "{}", message(&mut a));
+        a.delete_binding(ACCOUNT, "p4", "w1", T0).unwrap();
+        assert!(message(&mut a).contains("(`w2`)"), "{}", message(&mut a));
+        a.delete_binding(ACCOUNT, "p4", "w2", T0).unwrap();
+        create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+    }
+
+    #[test]
+    fn generated_ids_keep_their_values() {
+        // The first 16 bytes of SHA-256("svcbind emulator: " + what the id is derived from),
+        // in hex: ids already written to seeds and snapshots must not change.
+        assert_eq!(
+            seed_prefix_id(&net("192.0.2.0/24")).as_str(),
+            "78f9e1a92e8ac05e80a6447b8ff3eb16"
+        );
+        let mut a = account();
+        let first = create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+        assert_eq!(first.id, "77db3c4d707afa1a3a3da0e760ea9009");
     }
 
     #[test]
