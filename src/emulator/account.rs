@@ -7,7 +7,7 @@
 //! The answers are the API's own JSON shapes ([`crate::api::wire`]); the HTTP server and the
 //! in-process [`crate::api::Api`] both use them, and so does the planner's rehearsal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::Duration;
 
@@ -189,17 +189,100 @@ impl BindingRecord {
     }
 }
 
+/// The order in which the account received a binding: the account's bindings are numbered
+/// from 0 as they are inserted or created, and a number is never reused.
+type Sequence = u64;
+
 #[derive(Debug, Clone)]
 struct PrefixRecord {
     prefix: Prefix,
-    /// In creation order, which is the order List Bindings answers in.
-    bindings: Vec<BindingRecord>,
+    /// By sequence, so in creation order, which is the order List Bindings answers in.
+    bindings: BTreeMap<Sequence, BindingRecord>,
+    /// Every binding as (CIDR, sequence): a CIDR's bindings, oldest first, are one range (a
+    /// mirrored account may bind one CIDR more than once).
+    by_cidr: BTreeSet<(IpNet, Sequence)>,
 }
 
 impl PrefixRecord {
-    fn has_prefix_wide(&self) -> bool {
-        self.bindings.iter().any(|b| b.cidr == self.prefix.cidr)
+    fn new(prefix: Prefix) -> Self {
+        Self {
+            prefix,
+            bindings: BTreeMap::new(),
+            by_cidr: BTreeSet::new(),
+        }
     }
+
+    /// The sequences of `cidr`'s bindings, oldest first.
+    fn with_cidr(&self, cidr: IpNet) -> impl Iterator<Item = Sequence> + '_ {
+        self.by_cidr
+            .range((cidr, Sequence::MIN)..=(cidr, Sequence::MAX))
+            .map(|&(_, sequence)| sequence)
+    }
+
+    /// How many bindings `cidr` has: O(log n) plus that count, which is 1 but for a mirrored
+    /// account that repeats a CIDR.
+    fn count(&self, cidr: IpNet) -> usize {
+        self.with_cidr(cidr).count()
+    }
+
+    fn has_prefix_wide(&self) -> bool {
+        self.with_cidr(self.prefix.cidr).next().is_some()
+    }
+
+    /// The oldest binding of `cidr`.
+    fn first_with(&self, cidr: IpNet) -> Option<&BindingRecord> {
+        self.get(self.with_cidr(cidr).next()?)
+    }
+
+    fn get(&self, sequence: Sequence) -> Option<&BindingRecord> {
+        self.bindings.get(&sequence)
+    }
+
+    /// The bindings in creation order.
+    fn iter(&self) -> impl Iterator<Item = &BindingRecord> + '_ {
+        self.bindings.values()
+    }
+
+    fn push(&mut self, sequence: Sequence, binding: BindingRecord) {
+        self.by_cidr.insert((binding.cidr, sequence));
+        self.bindings.insert(sequence, binding);
+    }
+
+    fn remove(&mut self, sequence: Sequence) -> Option<BindingRecord> {
+        let binding = self.bindings.remove(&sequence)?;
+        self.by_cidr.remove(&(binding.cidr, sequence));
+        Some(binding)
+    }
+}
+
+/// A binding id as a key of [`Account::binding_index`], held inline and padded with NULs: a
+/// binding id has at most 32 characters and no NUL, so the index needs no allocation of its own
+/// per binding and two ids never share a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct IdKey([u8; 32]);
+
+impl IdKey {
+    /// The key of `id`; `None` when `id` cannot be a binding id (too long, or with a NUL), so
+    /// is in no index.
+    fn new(id: &str) -> Option<Self> {
+        if id.bytes().any(|b| b == 0) {
+            return None;
+        }
+        let mut bytes = [0; 32];
+        bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+        Some(Self(bytes))
+    }
+
+    fn of(id: &BindingId) -> Self {
+        Self::new(id.as_str()).expect("a binding id is 1 to 32 letters and digits")
+    }
+}
+
+/// Where a binding lives: its prefix (an index into [`Account::prefixes`]) and its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    prefix: usize,
+    sequence: Sequence,
 }
 
 /// One emulated account: its catalog, prefixes and bindings, and the API's rules.
@@ -209,11 +292,24 @@ impl PrefixRecord {
 /// Calls that read or create bindings take `now`, the time since an arbitrary start; the
 /// account remembers the latest `now` it was given, and [`Account::snapshot`] reports states
 /// as of then.
+///
+/// Every call costs O(1) or O(log n) in the number of prefixes and bindings (listings aside,
+/// which are linear in what they list): prefixes and bindings are found through indexes, never
+/// by scanning the account, so a rehearsal of a plan over thousands of prefixes stays linear.
 #[derive(Debug, Clone)]
 pub struct Account {
     id: AccountId,
     services: Vec<Service>,
+    /// In creation order, which is the order List Prefixes answers in. Never shrinks, so an
+    /// index into it stays valid.
     prefixes: Vec<PrefixRecord>,
+    /// Each prefix id → its index in `prefixes`. Only looked up, never iterated.
+    prefix_index: HashMap<String, usize>,
+    /// Each binding id in the account → where the binding lives. Binding ids are unique across
+    /// the account. Only looked up, never iterated.
+    binding_index: HashMap<IdKey, Slot>,
+    /// The sequence the next binding gets.
+    next_sequence: Sequence,
     provisioning_delay: Duration,
     clock: Duration,
     /// Bindings created so far: a counter that makes generated ids unique and reproducible.
@@ -228,6 +324,9 @@ impl Account {
             id: account_id,
             services,
             prefixes: Vec::new(),
+            prefix_index: HashMap::new(),
+            binding_index: HashMap::new(),
+            next_sequence: 0,
             provisioning_delay: Duration::ZERO,
             clock: Duration::ZERO,
             created: 0,
@@ -318,17 +417,16 @@ impl Account {
 
     /// Adds a prefix, keeping its id. Fails only when the id is already taken.
     pub fn add_prefix(&mut self, prefix: Prefix) -> Result<(), SeedError> {
-        if let Some(other) = self.prefixes.iter().find(|r| r.prefix.id == prefix.id) {
+        if let Some(&other) = self.prefix_index.get(prefix.id.as_str()) {
             return Err(SeedError::DuplicatePrefixId {
                 id: prefix.id,
-                first: other.prefix.cidr,
+                first: self.prefixes[other].prefix.cidr,
                 second: prefix.cidr,
             });
         }
-        self.prefixes.push(PrefixRecord {
-            prefix,
-            bindings: Vec::new(),
-        });
+        self.prefix_index
+            .insert(prefix.id.as_str().to_owned(), self.prefixes.len());
+        self.prefixes.push(PrefixRecord::new(prefix));
         Ok(())
     }
 
@@ -336,31 +434,33 @@ impl Account {
     /// even break them). Its state never changes. Fails only on an unknown prefix or a binding
     /// id already in use.
     pub fn insert_binding(&mut self, prefix: &PrefixId, binding: Binding) -> Result<(), SeedError> {
-        if let Some(other) = self.find_binding_anywhere(&binding.id) {
+        if let Some(other) = self.find_binding_anywhere(binding.id.as_str()) {
             return Err(SeedError::DuplicateBindingId {
                 id: binding.id,
                 first: other.cidr,
                 second: binding.cidr,
             });
         }
-        let record = self
-            .prefixes
-            .iter_mut()
-            .find(|r| r.prefix.id == *prefix)
+        let index = *self
+            .prefix_index
+            .get(prefix.as_str())
             .ok_or_else(|| SeedError::UnknownPrefix(prefix.clone()))?;
-        record.bindings.push(BindingRecord {
-            id: binding.id,
-            cidr: binding.cidr,
-            service_id: binding.service_id,
-            service_name: binding.service_name,
-            state: StateRecord::Fixed(binding.state),
-        });
+        self.push_binding(
+            index,
+            BindingRecord {
+                id: binding.id,
+                cidr: binding.cidr,
+                service_id: binding.service_id,
+                service_name: binding.service_name,
+                state: StateRecord::Fixed(binding.state),
+            },
+        );
         Ok(())
     }
 
     /// `GET /accounts/{account_id}/addressing/services`
     pub fn list_services(&self, account: &str) -> Result<Vec<WireService>, Rejection> {
-        self.check_account(account, "addressing/services")?;
+        self.check_account(account, || "addressing/services".to_owned())?;
         Ok(self
             .services
             .iter()
@@ -373,7 +473,7 @@ impl Account {
 
     /// `GET /accounts/{account_id}/addressing/prefixes`
     pub fn list_prefixes(&self, account: &str) -> Result<Vec<WirePrefix>, Rejection> {
-        self.check_account(account, "addressing/prefixes")?;
+        self.check_account(account, || "addressing/prefixes".to_owned())?;
         Ok(self
             .prefixes
             .iter()
@@ -383,7 +483,7 @@ impl Account {
 
     /// `GET /accounts/{account_id}/addressing/prefixes/{prefix_id}`
     pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<WirePrefix, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}"))?;
         let record = self.prefix(prefix)?;
         Ok(self.wire_prefix(&record.prefix))
     }
@@ -395,11 +495,10 @@ impl Account {
         prefix: &str,
         now: Duration,
     ) -> Result<Vec<WireBinding>, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
         self.advance_to(now);
         let record = self.prefix(prefix)?;
         Ok(record
-            .bindings
             .iter()
             .map(|b| self.wire_binding(b, b.state_at(now)))
             .collect())
@@ -413,16 +512,14 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(
-            account,
-            &format!("addressing/prefixes/{prefix}/bindings/{binding}"),
-        )?;
+        self.check_account(account, || {
+            format!("addressing/prefixes/{prefix}/bindings/{binding}")
+        })?;
         self.advance_to(now);
-        let record = self.prefix(prefix)?;
-        let b = record
-            .bindings
-            .iter()
-            .find(|b| b.id.as_str() == binding)
+        let index = self.prefix_index(prefix)?;
+        let slot = self.slot_in(index, binding)?;
+        let b = self.prefixes[index]
+            .get(slot.sequence)
             .ok_or_else(Rejection::binding_not_found)?;
         Ok(self.wire_binding(b, b.state_at(now)))
     }
@@ -443,7 +540,7 @@ impl Account {
         service_id: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(account, &format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let record = &self.prefixes[index];
@@ -481,7 +578,7 @@ impl Account {
                 Some("/service_id"),
             ));
         }
-        if let Some(existing) = record.bindings.iter().find(|b| b.cidr == net) {
+        if let Some(existing) = record.first_with(net) {
             return Err(Rejection::unsupported(
                 format!(
                     "{net} already has a binding (`{}`); a binding cannot be changed: delete it, then create the new one",
@@ -502,7 +599,7 @@ impl Account {
             state: StateRecord::ActiveAt(now + self.provisioning_delay),
         };
         let answer = self.wire_binding(&binding, ProvisioningState::Provisioning);
-        self.prefixes[index].bindings.push(binding);
+        self.push_binding(index, binding);
         Ok(answer)
     }
 
@@ -518,31 +615,22 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<(), Rejection> {
-        self.check_account(
-            account,
-            &format!("addressing/prefixes/{prefix}/bindings/{binding}"),
-        )?;
+        self.check_account(account, || {
+            format!("addressing/prefixes/{prefix}/bindings/{binding}")
+        })?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
-        let record = &mut self.prefixes[index];
-        let position = record
-            .bindings
-            .iter()
-            .position(|b| b.id.as_str() == binding)
-            .ok_or_else(Rejection::binding_not_found)?;
+        let slot = self.slot_in(index, binding)?;
+        let record = &self.prefixes[index];
+        let cidr = record
+            .get(slot.sequence)
+            .ok_or_else(Rejection::binding_not_found)?
+            .cidr;
         let prefix_cidr = record.prefix.cidr;
-        if record.bindings[position].cidr == prefix_cidr {
-            let other_wide = record
-                .bindings
-                .iter()
-                .filter(|b| b.cidr == prefix_cidr)
-                .count()
-                - 1;
-            let specific = record
-                .bindings
-                .iter()
-                .filter(|b| b.cidr != prefix_cidr)
-                .count();
+        if cidr == prefix_cidr {
+            let wide = record.count(prefix_cidr);
+            let other_wide = wide - 1;
+            let specific = record.bindings.len() - wide;
             if other_wide == 0 && specific > 0 {
                 return Err(Rejection::unsupported(
                     format!(
@@ -555,7 +643,9 @@ impl Account {
                 ));
             }
         }
-        record.bindings.remove(position);
+        if let Some(removed) = self.prefixes[index].remove(slot.sequence) {
+            self.binding_index.remove(&IdKey::of(&removed.id));
+        }
         Ok(())
     }
 
@@ -575,7 +665,6 @@ impl Account {
                 id: Some(r.prefix.id.clone()),
                 ignore: Vec::new(),
                 bindings: r
-                    .bindings
                     .iter()
                     .map(|b| DesiredBinding {
                         cidr: b.cidr,
@@ -596,20 +685,23 @@ impl Account {
         }
     }
 
-    fn check_account(&self, account: &str, rest: &str) -> Result<(), Rejection> {
+    /// Refuses an account id that is not this account's; `rest` is the path after the account
+    /// id, only built for the refusal.
+    fn check_account(&self, account: &str, rest: impl FnOnce() -> String) -> Result<(), Rejection> {
         if account == self.id.as_str() {
             Ok(())
         } else {
             Err(Rejection::no_route(&format!(
-                "/client/v4/accounts/{account}/{rest}"
+                "/client/v4/accounts/{account}/{}",
+                rest()
             )))
         }
     }
 
     fn prefix_index(&self, prefix: &str) -> Result<usize, Rejection> {
-        self.prefixes
-            .iter()
-            .position(|r| r.prefix.id.as_str() == prefix)
+        self.prefix_index
+            .get(prefix)
+            .copied()
             .ok_or_else(Rejection::prefix_not_found)
     }
 
@@ -617,11 +709,36 @@ impl Account {
         self.prefix_index(prefix).map(|i| &self.prefixes[i])
     }
 
-    fn find_binding_anywhere(&self, id: &BindingId) -> Option<&BindingRecord> {
-        self.prefixes
-            .iter()
-            .flat_map(|r| &r.bindings)
-            .find(|b| b.id == *id)
+    /// Where binding `id` lives, if it lives in the prefix at `index`: a binding of another
+    /// prefix is as unknown as one that does not exist.
+    fn slot_in(&self, index: usize, id: &str) -> Result<Slot, Rejection> {
+        match self.slot(id) {
+            Some(slot) if slot.prefix == index => Ok(slot),
+            _ => Err(Rejection::binding_not_found()),
+        }
+    }
+
+    /// Where binding `id` lives, in whichever prefix.
+    fn slot(&self, id: &str) -> Option<Slot> {
+        self.binding_index.get(&IdKey::new(id)?).copied()
+    }
+
+    fn find_binding_anywhere(&self, id: &str) -> Option<&BindingRecord> {
+        let slot = self.slot(id)?;
+        self.prefixes[slot.prefix].get(slot.sequence)
+    }
+
+    /// Adds `binding` as the newest of the prefix at `index`, keeping the indexes in step.
+    /// The caller has checked that its id is not in use.
+    fn push_binding(&mut self, index: usize, binding: BindingRecord) {
+        let slot = Slot {
+            prefix: index,
+            sequence: self.next_sequence,
+        };
+        self.next_sequence += 1;
+        let previous = self.binding_index.insert(IdKey::of(&binding.id), slot);
+        debug_assert!(previous.is_none(), "binding id {} is in use", binding.id);
+        self.prefixes[index].push(slot.sequence, binding);
     }
 
     /// A service written in a seed: a catalog name first, else a catalog id.
@@ -711,7 +828,7 @@ impl Account {
                 format!("{base} #{attempt}")
             };
             let id = BindingId::new(hash_id(&text)).expect("32 hex digits are a valid id");
-            if self.find_binding_anywhere(&id).is_none() {
+            if !self.binding_index.contains_key(&IdKey::of(&id)) {
                 return id;
             }
             attempt += 1;
@@ -726,8 +843,16 @@ pub fn seed_prefix_id(cidr: &IpNet) -> PrefixId {
 
 /// 32 lowercase hex digits: the first half of the SHA-256 of `text`.
 fn hash_id(text: &str) -> String {
-    let digest = Sha256::digest(format!("svcbind emulator: {text}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new()
+        .chain_update("svcbind emulator: ")
+        .chain_update(text)
+        .finalize();
+    digest[..16]
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect()
 }
 
 /// The `cidr` of a create request: present, a CIDR, no host bits, inside the prefix.
@@ -1176,6 +1301,133 @@ mod tests {
         let later = Duration::from_secs(86_400);
         let b = a.get_binding(ACCOUNT, "p4", "seeded", later).unwrap();
         assert_eq!(b.provisioning.unwrap().state, "provisioning");
+    }
+
+    fn mirrored(id: &str, cidr: &str) -> Binding {
+        Binding {
+            id: BindingId::new(id).unwrap(),
+            cidr: net(cidr),
+            service_id: ServiceId::new(CDN_ID).unwrap(),
+            service_name: None,
+            state: ProvisioningState::Active,
+        }
+    }
+
+    #[test]
+    fn a_binding_is_found_only_under_its_own_prefix() {
+        let mut a = account();
+        let b = create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+        let r = a.get_binding(ACCOUNT, "p6", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::BINDING_NOT_FOUND]));
+        let r = a.delete_binding(ACCOUNT, "p6", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::BINDING_NOT_FOUND]));
+        let r = a.get_binding(ACCOUNT, "nope", &b.id, T0).unwrap_err();
+        assert_eq!((r.status, r.codes()), (404, vec![codes::PREFIX_NOT_FOUND]));
+        assert_eq!(a.get_binding(ACCOUNT, "p4", &b.id, T0).unwrap().id, b.id);
+        // Strings that cannot be binding ids are simply unknown.
+        let long = format!("{}0", b.id);
+        for id in [long.as_str(), "", "a\0", "192.0.2.0/24"] {
+            let r = a.get_binding(ACCOUNT, "p4", id, T0).unwrap_err();
+            assert_eq!(r.codes(), vec![codes::BINDING_NOT_FOUND], "{id:?}");
+        }
+    }
+
+    #[test]
+    fn listings_keep_creation_order_across_deletes() {
+        let mut a = account();
+        let mut ids = Vec::new();
+        for cidr in [
+            "192.0.2.0/24",
+            "192.0.2.128/25",
+            "192.0.2.0/25",
+            "192.0.2.64/26",
+        ] {
+            ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+        }
+        a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();
+        let again = create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
+        assert_eq!(
+            cidrs(&mut a, "p4"),
+            [
+                "192.0.2.0/24",
+                "192.0.2.0/25",
+                "192.0.2.64/26",
+                "192.0.2.128/25"
+            ]
+        );
+        let listed: Vec<_> = a
+            .list_bindings(ACCOUNT, "p4", T0)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(
+            listed,
+            [ids[0].clone(), ids[2].clone(), ids[3].clone(), again.id]
+        );
+        let snapshot = a.snapshot();
+        let snapped: Vec<_> = snapshot.prefixes[0]
+            .bindings
+            .iter()
+            .map(|b| b.id.as_ref().unwrap().as_str())
+            .collect();
+        assert_eq!(snapped, listed);
+    }
+
+    #[test]
+    fn a_deleted_binding_frees_its_id_and_its_cidr() {
+        let mut a = account();
+        let p4 = PrefixId::new("p4").unwrap();
+        a.insert_binding(&p4, mirrored("w1", "192.0.2.0/24"))
+            .unwrap();
+        a.insert_binding(&p4, mirrored("s1", "192.0.2.0/25"))
+            .unwrap();
+        assert!(matches!(
+            a.insert_binding(&p4, mirrored("s1", "192.0.2.128/25")),
+            Err(SeedError::DuplicateBindingId { .. })
+        ));
+        a.delete_binding(ACCOUNT, "p4", "s1", T0).unwrap();
+        let r = a.delete_binding(ACCOUNT, "p4", "s1", T0).unwrap_err();
+        assert_eq!(r.codes(), vec![1002]);
+        create(&mut a, "192.0.2.0/25", SPECTRUM_ID).unwrap();
+        a.insert_binding(&p4, mirrored("s1", "192.0.2.128/25"))
+            .unwrap();
+        assert_eq!(
+            a.get_binding(ACCOUNT, "p4", "s1", T0).unwrap().cidr,
+            "192.0.2.128/25"
+        );
+    }
+
+    #[test]
+    fn a_repeated_cidr_is_reported_by_its_oldest_binding() {
+        let mut a = account();
+        let p4 = PrefixId::new("p4").unwrap();
+        for id in ["w1", "w2"] {
+            a.insert_binding(&p4, mirrored(id, "192.0.2.0/24")).unwrap();
+        }
+        let message = |a: &mut Account| {
+            create(a, "192.0.2.0/24", CDN_ID).unwrap_err().errors[0]
+                .message
+                .clone()
+        };
+        assert!(message(&mut a).contains("(`w1`)"), "{}", message(&mut a));
+        a.delete_binding(ACCOUNT, "p4", "w1", T0).unwrap();
+        assert!(message(&mut a).contains("(`w2`)"), "{}", message(&mut a));
+        a.delete_binding(ACCOUNT, "p4", "w2", T0).unwrap();
+        create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+    }
+
+    #[test]
+    fn generated_ids_keep_their_values() {
+        // The first 16 bytes of SHA-256("svcbind emulator: " + what the id is derived from),
+        // in hex: ids already written to seeds and snapshots must not change.
+        assert_eq!(
+            seed_prefix_id(&net("192.0.2.0/24")).as_str(),
+            "78f9e1a92e8ac05e80a6447b8ff3eb16"
+        );
+        let mut a = account();
+        let first = create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
+        assert_eq!(first.id, "77db3c4d707afa1a3a3da0e760ea9009");
     }
 
     #[test]

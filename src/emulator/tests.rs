@@ -82,6 +82,9 @@ async fn start_default() -> Server {
 }
 
 fn client(timeout: Duration) -> reqwest::Client {
+    // reqwest is built without a default TLS provider: install svcbind's (as `api::client`
+    // does), or these tests pass only when one of those ran first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(timeout)
