@@ -832,8 +832,7 @@ fn rehearsal() -> anyhow::Result<()> {
     let account = default_account_id();
     let services = Services::new(default_services());
     let mut previous: Option<(usize, Duration)> = None;
-    let mut heap_per_prefix = 0;
-    for prefixes in [50, 100, 200] {
+    for prefixes in [100, 200, 1000] {
         let input = planner_input(prefixes);
         let planned = plan(account.clone(), &input)?;
         let steps = planned.summary().steps;
@@ -852,7 +851,6 @@ fn rehearsal() -> anyhow::Result<()> {
                 outcome.context("the rehearsal rejected the plan")?;
                 let cpu = cpu.unwrap_or(wall);
                 let heap = Counting::peak() - before;
-                heap_per_prefix = heap / prefixes;
                 let growth = previous.map_or(String::new(), |(n, t)| {
                     format!(
                         "; {:.1}x the time of {n} prefixes for {:.1}x the size",
@@ -873,15 +871,6 @@ fn rehearsal() -> anyhow::Result<()> {
                 break;
             }
         }
-    }
-    // 1,000 prefixes would take minutes; say how long rather than wait.
-    if let Some((n, t)) = previous {
-        let factor = (1000.0 / n as f64).powi(2);
-        println!(
-            "rehearse (no target), 1000 prefixes x 256 bindings: about {:.0} s CPU and {} of heap (not run: extrapolated from {n} prefixes, time as size squared, heap linearly)",
-            t.as_secs_f64() * factor,
-            mb(heap_per_prefix * 1000)
-        );
     }
     Ok(())
 }
