@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::{PrefixState, Step, covers};
-use crate::model::{Binding, ServiceId};
+use crate::model::{Binding, BindingId, ServiceId};
 
 /// A range whose service changes: `from` → `to` (`None`: no binding covers it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,19 +67,19 @@ fn live_table<'a>(
     live: &'a [Binding],
     desired: &BTreeMap<IpNet, ServiceId>,
 ) -> Vec<(IpNet, &'a ServiceId)> {
-    let rank = |b: &'a Binding| (desired.get(&b.cidr) != Some(&b.service_id), &b.id);
-    let mut table: BTreeMap<IpNet, &Binding> = BTreeMap::new();
-    for b in live {
-        table
-            .entry(b.cidr)
-            .and_modify(|cur| {
-                if rank(b) < rank(cur) {
-                    *cur = b;
-                }
-            })
-            .or_insert(b);
-    }
-    table.into_iter().map(|(c, b)| (c, &b.service_id)).collect()
+    let mut ranked: Vec<(IpNet, bool, &'a BindingId, &'a ServiceId)> = live
+        .iter()
+        .map(|b| {
+            let kept = desired.get(&b.cidr) == Some(&b.service_id);
+            (b.cidr, !kept, &b.id, &b.service_id)
+        })
+        .collect();
+    ranked.sort_unstable();
+    ranked.dedup_by_key(|(cidr, ..)| *cidr);
+    ranked
+        .into_iter()
+        .map(|(cidr, _, _, service)| (cidr, service))
+        .collect()
 }
 
 /// A run of addresses `[start, end]` and the service that gets it.
@@ -206,19 +206,18 @@ fn emit(
     (start, end, from, to): (u128, u128, Option<&ServiceId>, Option<&ServiceId>),
     out: &mut Vec<ImpactRange>,
 ) {
-    for cidr in blocks(domain, start, end) {
+    blocks(domain, start, end, |cidr| {
         out.push(ImpactRange {
             cidr,
             from: from.cloned(),
             to: to.cloned(),
         });
-    }
+    });
 }
 
-/// The minimal CIDR blocks covering `[start, end]` in `domain`'s address family.
-fn blocks(domain: IpNet, mut start: u128, end: u128) -> Vec<IpNet> {
+/// Calls `each` with the minimal CIDR blocks covering `[start, end]` in `domain`'s family.
+fn blocks(domain: IpNet, mut start: u128, end: u128, mut each: impl FnMut(IpNet)) {
     let width = u32::from(domain.max_prefix_len());
-    let mut out = Vec::new();
     loop {
         // The largest aligned block at `start` that stays within `end`.
         let mut bits = if start == 0 {
@@ -230,7 +229,7 @@ fn blocks(domain: IpNet, mut start: u128, end: u128) -> Vec<IpNet> {
             bits -= 1;
         }
         let len = (width - bits) as u8;
-        out.push(match domain {
+        each(match domain {
             IpNet::V4(_) => IpNet::V4(
                 Ipv4Net::new(std::net::Ipv4Addr::from(start as u32), len)
                     .expect("prefix length is at most 32"),
@@ -242,7 +241,7 @@ fn blocks(domain: IpNet, mut start: u128, end: u128) -> Vec<IpNet> {
         });
         let last = span_end(start, bits);
         if last >= end {
-            return out;
+            return;
         }
         start = last + 1;
     }

@@ -478,39 +478,51 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
 
 /// Plans every prefix, keeping their order.
 ///
-/// Prefixes are independent, so a large account is planned on every core (in chunks of at
-/// least [`PARALLEL_CHUNK`] prefixes); the result is the same as planning one by one.
+/// Prefixes are independent, so a large account (at least [`PARALLEL_CHUNK`] prefixes per
+/// core) is planned on every core, each thread taking the next small batch of prefixes until
+/// none is left; the result is the same as planning one by one.
 pub fn plan(account_id: AccountId, prefixes: &[PrefixState]) -> Result<Plan, PlanError> {
+    const BATCH: usize = 16;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = cores.min(prefixes.len() / PARALLEL_CHUNK).max(1);
-    let plan_all =
-        |chunk: &[PrefixState]| chunk.iter().map(plan_prefix).collect::<Result<Vec<_>, _>>();
-    let prefixes = if threads == 1 {
-        plan_all(prefixes)?
+    let planned = if threads == 1 {
+        prefixes
+            .iter()
+            .map(plan_prefix)
+            .collect::<Result<Vec<_>, _>>()?
     } else {
-        let size = prefixes.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<PrefixPlan>, PlanError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = prefixes
-                .chunks(size)
-                .map(|chunk| scope.spawn(move || plan_all(chunk)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let mut all = Vec::with_capacity(prefixes.len());
-        for part in parts {
-            all.extend(part?);
-        }
-        all
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                if start >= prefixes.len() {
+                    return done;
+                }
+                let end = (start + BATCH).min(prefixes.len());
+                done.extend((start..end).map(|i| (i, plan_prefix(&prefixes[i]))));
+            }
+        };
+        let mut results: Vec<(usize, Result<PrefixPlan, PlanError>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            });
+        results.sort_unstable_by_key(|(i, _)| *i);
+        results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?
     };
     Ok(Plan {
         account_id,
-        prefixes,
+        prefixes: planned,
     })
 }
 
