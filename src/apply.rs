@@ -163,11 +163,23 @@ pub async fn apply<A: Api>(
         stop,
         progress,
     };
-    let prefixes = futures::stream::iter(plan.prefixes.iter().filter(|p| !p.is_unchanged()))
-        .map(|p| run_prefix(api, p, &shared))
-        .buffered(concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
+    // Up to `concurrency` prefixes at a time, a new one as soon as any finishes; the report
+    // keeps plan order.
+    let mut prefixes: Vec<(usize, PrefixReport)> = futures::stream::iter(
+        plan.prefixes
+            .iter()
+            .filter(|p| !p.is_unchanged())
+            .enumerate(),
+    )
+    .map(|(i, p)| {
+        let shared = &shared;
+        async move { (i, run_prefix(api, p, shared).await) }
+    })
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    prefixes.sort_unstable_by_key(|(i, _)| *i);
+    let prefixes: Vec<PrefixReport> = prefixes.into_iter().map(|(_, p)| p).collect();
     let interrupted = stop.is_interrupted()
         && prefixes
             .iter()
