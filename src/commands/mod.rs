@@ -55,6 +55,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 eprintln!("error: {reported}");
             } else {
                 eprintln!("error: {}", crate::sanitize::controls(&format!("{e:#}")));
+                let api_error = e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<crate::api::ApiError>());
+                if let Some(hint) = api_error.and_then(api_hint) {
+                    eprintln!("  = hint: {hint}");
+                }
             }
             ExitCode::Failure
         }
@@ -174,6 +180,23 @@ fn problem_diagnostics(file: &Loaded, problems: &[resolve::Problem]) -> Diagnost
         ));
     }
     d
+}
+
+/// What to do about an API error whose cause is predictable.
+fn api_hint(e: &crate::api::ApiError) -> Option<&'static str> {
+    use crate::api::error::codes;
+    let codes = e.codes();
+    if codes.contains(&codes::NO_ROUTE) {
+        Some(
+            "the API does not know this account: check `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID",
+        )
+    } else if e.is_auth() {
+        Some(
+            "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\"",
+        )
+    } else {
+        None
+    }
 }
 
 /// Loads the `--emulate` seed, if any, printing its diagnostics.

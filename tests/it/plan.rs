@@ -131,6 +131,12 @@ fn a_bad_token_is_a_clear_authentication_error() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("= hint: the API refused the credentials: check CLOUDFLARE_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("wrong-token-value"));
     assert!(!out.stdout.contains("wrong-token-value"));
     assert_eq!(out.stdout, "");
