@@ -55,16 +55,7 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -
         writeln!(out)?;
         if prefix.is_unchanged() {
             writeln!(out, "{bold}{}{bold:#}: no changes", prefix.cidr)?;
-            for warning in &prefix.warnings {
-                writeln!(
-                    out,
-                    "  {warn}warning:{warn:#} {}",
-                    warning_text(warning, prefix, ctx)
-                )?;
-            }
-            for note in &prefix.notes {
-                writeln!(out, "  {}", note_text(note, ctx))?;
-            }
+            remarks(out, prefix, ctx, &p)?;
             continue;
         }
         prefix_plan(out, prefix, ctx, &p)?;
@@ -105,7 +96,7 @@ fn prefix_plan(
     ctx: &Context<'_>,
     p: &Palette,
 ) -> io::Result<()> {
-    let (bold, dim, warn) = (p.bold, p.dim, p.warn);
+    let (bold, dim) = (p.bold, p.dim);
     writeln!(
         out,
         "{bold}{}{bold:#} {dim}(prefix {}){dim:#}",
@@ -174,6 +165,17 @@ fn prefix_plan(
     for gap in &prefix.gaps {
         writeln!(out, "  {}", gap_text(gap, ctx))?;
     }
+    remarks(out, prefix, ctx, p)
+}
+
+/// A prefix's warnings, then its notes.
+fn remarks(
+    out: &mut impl Write,
+    prefix: &PrefixPlan,
+    ctx: &Context<'_>,
+    p: &Palette,
+) -> io::Result<()> {
+    let warn = p.warn;
     for warning in &prefix.warnings {
         writeln!(
             out,
