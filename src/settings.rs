@@ -70,8 +70,8 @@ impl Settings {
         }
     }
 
-    /// The account to work on: the flag or environment, the file, and (with `--emulate`) the
-    /// seed's; any two that are given must agree.
+    /// The account to work on: the flag or environment, else the file (the two must agree
+    /// when both are given), else with `--emulate` the seed's or the emulator's default.
     pub fn account_id(
         &self,
         file: &StateFile,
@@ -122,13 +122,10 @@ impl Backend {
     ) -> anyhow::Result<Self> {
         if let Some(seed) = seed {
             let account = emulator::Account::from_seed(&seed).with_context(|| {
+                let path = settings.emulate.as_deref().map(std::path::Path::display);
                 format!(
                     "cannot seed the emulator from {}",
-                    settings
-                        .emulate
-                        .as_deref()
-                        .unwrap_or_else(|| "".as_ref())
-                        .display()
+                    path.map_or_else(String::new, |p| p.to_string())
                 )
             })?;
             let emulator = Emulator::new(account, EmulatorOptions::new(String::new()));
