@@ -312,17 +312,7 @@ pub fn resolve_service(value: &str, services: &Services) -> Result<ServiceId, Pr
     }
     let mut names: Vec<&str> = services.iter().map(|(_, n)| n).collect();
     names.sort_unstable();
-    let closest = names
-        .iter()
-        .map(|n| {
-            (
-                strsim::jaro_winkler(&n.to_lowercase(), &value.to_lowercase()),
-                *n,
-            )
-        })
-        .filter(|(score, _)| *score > 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n);
+
     let list = names
         .iter()
         .map(|n| format!("`{}`", crate::sanitize::text(n)))
@@ -334,7 +324,7 @@ pub fn resolve_service(value: &str, services: &Services) -> Result<ServiceId, Pr
             "unknown service `{}`; the account's services are {list}",
             crate::sanitize::text(value)
         ),
-        hint: closest.map(|n| format!("did you mean `{}`?", crate::sanitize::text(n))),
+        hint: crate::config::did_you_mean(value, names.iter().copied()),
     })
 }
 

@@ -11,11 +11,9 @@ pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         settings.color_stderr,
         settings.github_actions,
     )?;
-    let state = &loaded.state;
     println!(
-        "ok: {}, {}{}",
-        crate::render::count(state.prefixes.len(), "prefix", "prefixes"),
-        crate::render::count(state.binding_count(), "binding", "bindings"),
+        "ok: {}{}",
+        crate::config::summary(&loaded.state),
         match loaded.warnings.warning_count() {
             0 => String::new(),
             n => format!(" ({})", crate::render::count(n, "warning", "warnings")),

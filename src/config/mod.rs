@@ -205,13 +205,10 @@ fn drop_null_defaults(value: &mut serde_json::Value) {
 
 /// `3 prefixes, 12 bindings`.
 pub fn summary(state: &StateFile) -> String {
-    fn count(n: usize, one: &str, many: &str) -> String {
-        format!("{n} {}", if n == 1 { one } else { many })
-    }
     format!(
         "{}, {}",
-        count(state.prefixes.len(), "prefix", "prefixes"),
-        count(state.binding_count(), "binding", "bindings")
+        crate::render::count(state.prefixes.len(), "prefix", "prefixes"),
+        crate::render::count(state.binding_count(), "binding", "bindings")
     )
 }
 
