@@ -40,6 +40,15 @@ Plan: 0 to create, 0 to replace, 1 to delete; 0 prefixes unchanged.
 Binding changes take 4 to 6 hours to spread over Cloudflare's network, and the addresses they touch may be disrupted meanwhile.
 ";
 
+/// The report of an apply whose delete was done.
+const DONE: &str = "192.0.2.0/24
+  done      1. delete 192.0.2.16/29 (CDN)
+
+Apply: 1 done, 0 failed, 0 not run.
+
+Binding changes take 4 to 6 hours to spread over Cloudflare's network, and the addresses they touch may be disrupted meanwhile.
+";
+
 /// The emulator seeded with [`SEED`], the file written, and the next DELETE faulted.
 fn setup(fault: Value) -> (Emu, TestEnv) {
     let emu = Emu::start(SEED, &[]);
@@ -49,13 +58,13 @@ fn setup(fault: Value) -> (Emu, TestEnv) {
     (emu, env)
 }
 
-/// `apply --yes` failed its one step with `error`: exit 1, the report on stdout, the progress
+/// `apply --yes` fails its one step with `error`: exit 1, the report on stdout, the progress
 /// line on stderr.
-fn assert_failed_with(out: &Output, error: &str) {
-    assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(
-        out.stdout,
-        format!(
+fn apply_fails_with(env: &TestEnv, error: &str) {
+    let out = env
+        .cmd(&["apply", "--yes"])
+        .status(1)
+        .stdout(&format!(
             "{PLAN}
 192.0.2.0/24
   FAILED    1. delete 192.0.2.16/29 (CDN)
@@ -64,10 +73,11 @@ fn assert_failed_with(out: &Output, error: &str) {
 Apply: 0 done, 1 failed, 0 not run.
 Stopped at the first failure. Fix the cause, then run `svcbind plan` to see exactly what remains and apply again.
 "
-        )
-    );
+        ))
+        .stderr_any()
+        .run();
     assert_eq!(
-        progress(out),
+        progress(&out),
         format!("[1/1] 192.0.2.0/24: FAILED to delete 192.0.2.16/29 (CDN): {DELETE_CALL}: {error}")
     );
 }
@@ -94,21 +104,14 @@ fn assert_delete_remains(emu: &Emu, env: &TestEnv) {
             ("192.0.2.16/29".into(), "CDN".into()),
         ]
     );
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 2, "{plan:?}");
-    assert_eq!(plan.stdout, PLAN);
-    assert_eq!(plan.stderr, "");
+    env.cmd(&["plan", "--detailed-exitcode"])
+        .status(2)
+        .stdout(PLAN)
+        .run();
 
-    let again = env.run(&["apply", "--yes", "-q"]);
-    assert_eq!(again.code, 0, "{again:?}");
-    assert_eq!(again.stderr, "");
-    assert!(
-        again
-            .stdout
-            .contains("  done      1. delete 192.0.2.16/29 (CDN)\n"),
-        "{}",
-        again.stdout
-    );
+    env.cmd(&["apply", "--yes", "-q"])
+        .stdout(&format!("{PLAN}\n{DONE}"))
+        .run();
     assert_eq!(
         emu.bindings_of("192.0.2.0/24"),
         [("192.0.2.0/24".into(), "Magic Transit".into())]
@@ -119,17 +122,15 @@ fn assert_delete_remains(emu: &Emu, env: &TestEnv) {
 fn a_delete_answered_404_no_route_fails_the_step() {
     let (emu, env) = setup(json!({"type": "status", "status": 404, "code": 7000,
                                   "message": "No route for that URI"}));
-    let out = env.run(&["apply", "--yes"]);
-    assert_failed_with(&out, "HTTP 404: No route for that URI (7000)");
+    apply_fails_with(&env, "HTTP 404: No route for that URI (7000)");
     assert_delete_remains(&emu, &env);
 }
 
 #[test]
 fn a_delete_answered_by_a_proxys_html_404_fails_the_step() {
     let (emu, env) = setup(json!({"type": "malformed", "status": 404}));
-    let out = env.run(&["apply", "--yes"]);
-    assert_failed_with(
-        &out,
+    apply_fails_with(
+        &env,
         r#"HTTP 404 with a body that is not JSON: "<!DOCTYPE html> <html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><p>The upstream answered something that is not JSON.</p></body></html>""#,
     );
     assert_delete_remains(&emu, &env);
@@ -139,28 +140,19 @@ fn a_delete_answered_by_a_proxys_html_404_fails_the_step() {
 fn a_delete_answered_binding_not_found_by_the_api_is_already_done() {
     let (_emu, env) = setup(json!({"type": "status", "status": 404, "code": 1002,
                                   "message": "binding not found"}));
-    let out = env.run(&["apply", "--yes"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = env
+        .cmd(&["apply", "--yes"])
+        .stdout(&format!("{PLAN}\n{DONE}"))
+        .stderr_any()
+        .run();
     assert_eq!(
         progress(&out),
         "[1/1] 192.0.2.0/24: deleted 192.0.2.16/29 (CDN, already gone)"
     );
-    assert_eq!(
-        out.stdout,
-        format!(
-            "{PLAN}
-192.0.2.0/24
-  done      1. delete 192.0.2.16/29 (CDN)
-
-Apply: 1 done, 0 failed, 0 not run.
-
-Binding changes take 4 to 6 hours to spread over Cloudflare's network, and the addresses they touch may be disrupted meanwhile.
-"
-        )
-    );
     // The fault answered without deleting: the API said the binding was gone, and svcbind
     // takes its word; the next plan shows what is really there.
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 2, "{plan:?}");
-    assert_eq!(plan.stdout, PLAN);
+    env.cmd(&["plan", "--detailed-exitcode"])
+        .status(2)
+        .stdout(PLAN)
+        .run();
 }
