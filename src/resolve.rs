@@ -115,7 +115,7 @@ pub async fn resolve<A: Api>(
             .map(|(i, (_, id, _))| async move {
                 match api.list_bindings(id).await {
                     Ok(live) => Ok((i, Some(live))),
-                    Err(e) if e.is_not_found() => Ok((i, None)),
+                    Err(e) if e.is_prefix_not_found() => Ok((i, None)),
                     Err(e) => Err(e),
                 }
             }),
@@ -377,8 +377,9 @@ mod tests {
 #[cfg(test)]
 mod account_tests {
     use super::*;
+    use crate::api::Route;
     use crate::emulator::{
-        Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, default_services, route,
+        Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, default_services,
     };
     use crate::model::{
         AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, ProvisioningState,
@@ -469,9 +470,9 @@ mod account_tests {
             assert_eq!(resolved.prefixes.len(), 12);
             let counts = em.request_counts();
             assert_eq!(counts.total, expected, "pinned: {pinned}: {counts:?}");
-            assert_eq!(counts.get(route::LIST_SERVICES), 1);
-            assert_eq!(counts.get(route::LIST_PREFIXES), u64::from(!pinned));
-            assert_eq!(counts.get(route::LIST_BINDINGS), 12);
+            assert_eq!(counts.get(Route::ListServices), 1);
+            assert_eq!(counts.get(Route::ListPrefixes), u64::from(!pinned));
+            assert_eq!(counts.get(Route::ListBindings), 12);
             // File order is kept, with the desired services resolved to ids.
             assert_eq!(resolved.prefixes[3].cidr, net("10.3.0.0/24"));
             assert_eq!(
@@ -525,7 +526,7 @@ mod account_tests {
             Some("the account's prefixes: 10.0.0.0/24, 10.1.0.0/24")
         );
         // Nothing per prefix is read when the file does not resolve.
-        assert_eq!(em.request_counts().get(route::LIST_BINDINGS), 0);
+        assert_eq!(em.request_counts().get(Route::ListBindings), 0);
     }
 
     #[tokio::test]
@@ -556,6 +557,29 @@ mod account_tests {
     }
 
     #[tokio::test]
+    async fn a_404_that_is_not_prefix_not_found_is_an_error_not_a_missing_prefix() {
+        use crate::emulator::{FaultAction, FaultRule};
+        let em = emulator(1);
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        for action in [
+            FaultAction::Status {
+                status: 404,
+                retry_after_secs: None,
+                code: Some(crate::api::error::codes::UNKNOWN_ROUTE),
+                message: Some("No route for that URI".into()),
+            },
+            FaultAction::Malformed { status: Some(404) },
+        ] {
+            em.add_fault(FaultRule::new(action.clone()).path_contains("/bindings"));
+            let err = resolve(&api, &file(1, true), &[], 8).await.unwrap_err();
+            let ResolveError::Api(e) = err else {
+                panic!("{action:?}: expected an API error, got {err:?}")
+            };
+            assert_eq!(e.status(), Some(404), "{action:?}");
+        }
+    }
+
+    #[tokio::test]
     async fn the_prefix_filter_narrows_and_rejects_unknown_values() {
         let em = emulator(3);
         let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
@@ -565,7 +589,7 @@ mod account_tests {
             .unwrap();
         let cidrs: Vec<String> = r.prefixes.iter().map(|p| p.cidr.to_string()).collect();
         assert_eq!(cidrs, ["10.0.0.0/24", "10.2.0.0/24"]);
-        assert_eq!(em.request_counts().get(route::LIST_BINDINGS), 2);
+        assert_eq!(em.request_counts().get(Route::ListBindings), 2);
         let err = resolve(&api, &f, &["10.9.0.0/24".into()], 8)
             .await
             .unwrap_err();

@@ -6,6 +6,7 @@
 
 mod apply;
 mod emulator;
+mod not_found;
 mod plan;
 mod plan_props;
 mod validate;
