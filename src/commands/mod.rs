@@ -8,9 +8,13 @@
 //! exit codes; the stages below return values and never print.
 
 mod apply;
+mod drift;
 mod emulator;
+mod export;
 mod plan;
+mod route;
 mod services;
+mod show;
 mod steps;
 mod validate;
 
@@ -39,6 +43,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(s) => block_on(plan::run(output, s)),
         Command::Apply(s) => block_on(apply::run(output, s)),
         Command::Services(s) => block_on(services::run(output, s)),
+        Command::Drift(s) => block_on(drift::run(output, s)),
+        Command::Export(s) => block_on(export::run(output, s)),
+        Command::Show(s) => block_on(show::run(output, s)),
+        Command::Route(s) => block_on(route::run(output, s)),
         Command::Emulator(s) => block_on(emulator::run(output, s)),
         Command::Completions(shell) => {
             clap_complete::generate(

@@ -1,5 +1,5 @@
 //! The JSON contract: the versioned documents svcbind writes for programs (the plan, the apply
-//! report, the service catalog), and the way back from a document to domain types.
+//! report, the service catalog, the drift report, the routing of `show` and `route`), and the way back from a document to domain types.
 //!
 //! Every document carries `format_version` (1) and a `kind` that tells it apart. Within a
 //! version a field is never removed and never changes meaning; new fields may appear, so
@@ -13,8 +13,10 @@
 //! CIDRs and service names, never a credential.
 
 pub mod apply_report;
+pub mod drift;
 pub mod plan;
 pub mod services;
+pub mod show;
 
 use std::borrow::Cow;
 
@@ -25,8 +27,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::IdError;
 
 pub use apply_report::ApplyReportDocument;
+pub use drift::DriftDocument;
 pub use plan::{PlanDocument, SavedPlan, SavedPrefix, read_plan};
 pub use services::ServicesDocument;
+pub use show::{RouteDocument, ShowDocument};
 
 /// The version of the documents this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -43,6 +47,9 @@ pub enum Kind {
     Plan,
     ApplyReport,
     Services,
+    Drift,
+    Show,
+    Route,
 }
 
 impl Kind {
@@ -51,6 +58,9 @@ impl Kind {
             Kind::Plan => "plan",
             Kind::ApplyReport => "apply_report",
             Kind::Services => "services",
+            Kind::Drift => "drift",
+            Kind::Show => "show",
+            Kind::Route => "route",
         }
     }
 
@@ -219,6 +229,18 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         (
             "services.schema.json",
             value(schemars::schema_for!(ServicesDocument)),
+        ),
+        (
+            "drift.schema.json",
+            value(schemars::schema_for!(DriftDocument)),
+        ),
+        (
+            "show.schema.json",
+            value(schemars::schema_for!(ShowDocument)),
+        ),
+        (
+            "route.schema.json",
+            value(schemars::schema_for!(RouteDocument)),
         ),
     ]
 }

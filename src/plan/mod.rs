@@ -6,9 +6,11 @@
 //! emulator's rules before anyone sees the plan. Everything here is deterministic: the same
 //! input always yields the same plan.
 
+pub mod drift;
 pub mod impact;
 pub mod order;
 pub mod rehearse;
+pub mod routing;
 
 use std::collections::BTreeMap;
 

@@ -260,7 +260,7 @@ pub fn write_services(
     write(out, &services_document(account_id, services))
 }
 
-fn write(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
+pub(crate) fn write(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, doc)?;
     writeln!(out)
 }
