@@ -6,11 +6,15 @@
 
 mod apply;
 mod cli;
+mod drift;
 mod emulator;
+mod export;
 mod not_found;
 mod plan;
 mod plan_props;
+mod route;
 mod services;
+mod show;
 mod validate;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -426,6 +430,10 @@ fn help_reads_well_and_names_every_command() {
         "plan",
         "apply",
         "services",
+        "drift",
+        "export",
+        "show",
+        "route",
         "emulator",
         "completions",
     ] {
