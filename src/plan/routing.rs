@@ -559,3 +559,214 @@ mod tests {
         assert_eq!(size(&net("2001:db8::/64")), 1 << 64);
     }
 }
+
+/// The three views of routing agree: for random live and desired states of a prefix and
+/// random addresses, the service `route` gives (the winner of the chain), the one `show`'s
+/// effective table implies (the row that holds the address), and the one the planner's impact
+/// assumes (its `from` before the plan, its `to` after; outside the impact, no change) are the
+/// same, and so is what the impact's phrases say.
+#[cfg(test)]
+mod props {
+    use std::collections::BTreeMap;
+    use std::net::IpAddr;
+
+    use ipnet::IpNet;
+    use proptest::prelude::*;
+
+    use super::{PrefixRouting, RoutedBinding, TableRow, bounds, table_row};
+    use crate::model::{
+        Binding, BindingId, Prefix, PrefixId, ProvisioningState, Service, ServiceId, Services,
+    };
+    use crate::plan::impact::{impact, phrases};
+    use crate::plan::{PrefixState, covers};
+
+    fn services() -> Services {
+        Services::new(["mt", "cdn", "sp"].map(|s| Service {
+            id: ServiceId::new(s).unwrap(),
+            name: s.to_uppercase(),
+        }))
+    }
+
+    fn service(i: u8) -> ServiceId {
+        ServiceId::new(["mt", "cdn", "sp"][usize::from(i % 3)]).unwrap()
+    }
+
+    /// CIDRs inside `prefix` (1 to 10 bits longer), each with a service.
+    fn cidrs(prefix: IpNet) -> impl Strategy<Value = Vec<(IpNet, u8)>> {
+        let extra = (prefix.max_prefix_len() - prefix.prefix_len()).min(10);
+        prop::collection::vec((1..=extra, any::<u128>(), 0u8..3), 0..12).prop_map(move |picks| {
+            picks
+                .into_iter()
+                .map(|(more, pick, service)| {
+                    let host_bits = u32::from(prefix.max_prefix_len() - prefix.prefix_len() - more);
+                    let (start, _) = bounds(&prefix);
+                    let offset = (pick % (1u128 << more)) << host_bits;
+                    (super::block(prefix, start + offset, host_bits), service)
+                })
+                .collect()
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        state: PrefixState,
+        addresses: Vec<IpAddr>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let prefix = prop_oneof![
+            Just("192.0.2.0/24".parse::<IpNet>().unwrap()),
+            Just("2001:db8:beef::/48".parse::<IpNet>().unwrap()),
+        ];
+        prefix.prop_flat_map(|prefix| {
+            (
+                Just(prefix),
+                (any::<bool>(), 0u8..3, cidrs(prefix)),
+                (any::<bool>(), 0u8..3, cidrs(prefix)),
+                prop::collection::vec(any::<u128>(), 0..24),
+                cidrs(prefix),
+            )
+                .prop_map(|(prefix, live, desired, picks, ignore)| {
+                    let (live_wide, live_service, live) = live;
+                    let (desired_wide, desired_service, desired_more) = desired;
+                    // One live binding per CIDR, as the API keeps them; maybe no prefix-wide one.
+                    let mut live_by_cidr: BTreeMap<IpNet, ServiceId> =
+                        live.into_iter().map(|(c, s)| (c, service(s))).collect();
+                    if live_wide {
+                        live_by_cidr.insert(prefix, service(live_service));
+                    }
+                    let live: Vec<Binding> = live_by_cidr
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (cidr, service_id))| Binding {
+                            id: BindingId::new(format!("b{i}")).unwrap(),
+                            cidr,
+                            service_id,
+                            service_name: None,
+                            state: ProvisioningState::Active,
+                        })
+                        .collect();
+                    // At most one `ignore` range, never the whole prefix.
+                    let ignore: Vec<IpNet> = ignore.into_iter().take(1).map(|(c, _)| c).collect();
+                    // Empty, or the prefix-wide binding and more-specific ones, none ignored.
+                    let mut desired: BTreeMap<IpNet, ServiceId> = BTreeMap::new();
+                    if desired_wide {
+                        desired.extend(desired_more.into_iter().map(|(c, s)| (c, service(s))));
+                        desired.retain(|c, _| !ignore.iter().any(|r| covers(r, c)));
+                        desired.insert(prefix, service(desired_service));
+                    }
+                    let (start, end) = bounds(&prefix);
+                    let mut addresses: Vec<u128> = picks
+                        .into_iter()
+                        .map(|p| start + p % (end - start + 1))
+                        .collect();
+                    // The edges of every binding, and the addresses just outside them.
+                    for cidr in live.iter().map(|b| b.cidr).chain(desired.keys().copied()) {
+                        let (a, b) = bounds(&cidr);
+                        addresses.extend([a, b]);
+                        if a > start {
+                            addresses.push(a - 1);
+                        }
+                        if b < end {
+                            addresses.push(b + 1);
+                        }
+                    }
+                    let addresses = addresses
+                        .into_iter()
+                        .map(|a| match prefix {
+                            IpNet::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(a as u32)),
+                            IpNet::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(a)),
+                        })
+                        .collect();
+                    Case {
+                        state: PrefixState {
+                            id: PrefixId::new("p1").unwrap(),
+                            cidr: prefix,
+                            desired,
+                            ignore,
+                            live,
+                        },
+                        addresses,
+                    }
+                })
+        })
+    }
+
+    /// The service of the winner of the chain, as `route` gives it.
+    fn routed(r: &PrefixRouting, addr: IpAddr) -> Option<ServiceId> {
+        r.chain(addr)
+            .last()
+            .and_then(|&i| r.bindings[i].service_id.clone())
+    }
+
+    /// The service `show`'s effective table gives the row that holds `addr`.
+    fn shown(r: &PrefixRouting, table: &[TableRow], addr: IpAddr) -> Option<ServiceId> {
+        let row = table_row(table, addr).expect("the table covers the prefix");
+        row.winner.and_then(|i| r.bindings[i].service_id.clone())
+    }
+
+    fn routing_of(
+        cidr: IpNet,
+        bindings: impl IntoIterator<Item = (IpNet, ServiceId)>,
+    ) -> PrefixRouting {
+        PrefixRouting::new(
+            None,
+            cidr,
+            bindings
+                .into_iter()
+                .map(|(cidr, s)| RoutedBinding {
+                    cidr,
+                    service: s.to_string(),
+                    service_id: Some(s),
+                    binding_id: None,
+                    state: None,
+                })
+                .collect(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn route_show_and_impact_agree(case in case()) {
+            let state = &case.state;
+            let prefix = Prefix { id: state.id.clone(), cidr: state.cidr, description: None };
+            // Before: the live account, as `route` and `show` read it.
+            let before = PrefixRouting::live(&prefix, &state.live, &services());
+            // After: the desired bindings, and the live ones the plan leaves alone.
+            let ignored = state
+                .live
+                .iter()
+                .filter(|b| state.ignore.iter().any(|r| covers(r, &b.cidr)))
+                .map(|b| (b.cidr, b.service_id.clone()));
+            let after = routing_of(
+                state.cidr,
+                state.desired.iter().map(|(c, s)| (*c, s.clone())).chain(ignored),
+            );
+            let (before_table, after_table) = (before.table(), after.table());
+            let ranges = impact(state);
+            let said = phrases(ranges.iter().map(|r| (r.cidr, (r.from.clone(), r.to.clone()))));
+            for &addr in &case.addresses {
+                let (was, will) = (routed(&before, addr), routed(&after, addr));
+                prop_assert_eq!(&was, &shown(&before, &before_table, addr), "before, {}", addr);
+                prop_assert_eq!(&will, &shown(&after, &after_table, addr), "after, {}", addr);
+                match ranges.iter().find(|r| r.cidr.contains(&addr)) {
+                    Some(r) => {
+                        prop_assert_eq!(&r.from, &was, "impact from, {}", addr);
+                        prop_assert_eq!(&r.to, &will, "impact to, {}", addr);
+                    }
+                    None => prop_assert_eq!(&was, &will, "no impact at {}", addr),
+                }
+                let in_phrase: Vec<_> = said
+                    .iter()
+                    .filter(|p| p.cidr.contains(&addr) && !p.except.iter().any(|h| h.contains(&addr)))
+                    .collect();
+                prop_assert!(in_phrase.len() <= 1, "{} is in {:?}", addr, in_phrase);
+                let key = in_phrase.first().map(|p| p.key.clone());
+                let expected = (was != will).then(|| (was.clone(), will.clone()));
+                prop_assert_eq!(key, expected, "phrases at {}", addr);
+            }
+        }
+    }
+}
