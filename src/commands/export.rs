@@ -53,15 +53,22 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
             broken,
         })
         .collect();
-    let header = vec![
-        format!(
-            "Exported by svcbind {} from account {} at {}.",
-            env!("CARGO_PKG_VERSION"),
-            connected.account_id,
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        ),
-        "`svcbind plan` on this file shows no changes; edit it, then plan and apply.".to_owned(),
-    ];
+    let mut header = vec![format!(
+        "Exported by svcbind {} from account {} at {}.",
+        env!("CARGO_PKG_VERSION"),
+        connected.account_id,
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    )];
+    if broken.iter().flatten().all(Option::is_none) {
+        header.push(
+            "`svcbind plan` on this file shows no changes; edit it, then plan and apply."
+                .to_owned(),
+        );
+    } else {
+        header.push(
+            "Some live bindings break the API's rules (commented below): `svcbind validate` reports them; fix the file, then plan and apply.".to_owned(),
+        );
+    }
     let exported = config::export(&connected.account_id, &account.services, &inputs, header);
     let text = config::to_yaml_with(&exported.state, &exported.comments);
     match &settings.output {

@@ -289,3 +289,20 @@ fn an_unwritable_report_is_an_error() {
         .stderr_has("error: cannot write the drift report to no/such/dir/report.json")
         .run();
 }
+
+#[test]
+fn the_readme_shows_real_output() {
+    let args = [
+        "drift",
+        "-c",
+        "examples/bindings.yaml",
+        "--emulate",
+        "examples/live.yaml",
+    ];
+    let out = crate::with_examples().cmd(&args).status(2).run();
+    assert!(
+        crate::readme_shows(&format!("svcbind {}", args.join(" ")), &out.stdout),
+        "the README's drift example is not what drift prints:\n{}",
+        out.stdout
+    );
+}

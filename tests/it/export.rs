@@ -191,3 +191,18 @@ fn the_prefix_filter_exports_only_what_it_names() {
         .stderr("error: --prefix 10.0.0.0/8 matches no prefix of the account; use the CIDR or the id of one of its prefixes: 192.0.2.0/24, 198.51.100.0/24, 2001:db8:1000::/48\n")
         .run();
 }
+
+#[test]
+fn the_readme_shows_real_output() {
+    let args = ["export", "--emulate", "examples/live.yaml"];
+    let out = crate::with_examples().cmd(&args).run();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let shown = readme
+        .split_once(&format!("$ svcbind {}\n", args.join(" ")))
+        .expect("the README's export example")
+        .1
+        .split_once("```")
+        .unwrap()
+        .0;
+    assert_eq!(stable(shown), stable(&out.stdout));
+}

@@ -31,6 +31,24 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A directory with a copy of `examples/`, to run commands as the README shows them.
+pub fn with_examples() -> TestEnv {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.dir.path().join("examples")).expect("an examples directory");
+    for name in ["bindings.yaml", "live.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples").join(name)).expect("example");
+        env.write(&format!("examples/{name}"), &text);
+    }
+    env
+}
+
+/// Whether the README shows `command` (as typed after `$ `) followed by `output` in one of
+/// its console blocks.
+pub fn readme_shows(command: &str, output: &str) -> bool {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    readme.contains(&format!("$ {command}\n{output}"))
+}
+
 /// The output of one run of the binary.
 #[derive(Debug)]
 pub struct Output {

@@ -139,3 +139,36 @@ fn an_address_that_is_not_one_is_a_usage_error() {
         .stderr_has("the following required arguments were not provided")
         .run();
 }
+
+#[test]
+fn the_readme_shows_real_output() {
+    let env = crate::with_examples();
+    for args in [
+        &[
+            "route",
+            "--emulate",
+            "examples/live.yaml",
+            "192.0.2.70",
+            "2001:db8:1000:20::1",
+        ][..],
+        &[
+            "route",
+            "--emulate",
+            "examples/live.yaml",
+            "192.0.2.70",
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = env.cmd(args).run();
+        let shown = out.stdout.replace(
+            &format!("\"svcbind_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+            "\"svcbind_version\": \"0.1.0\"",
+        );
+        assert!(
+            crate::readme_shows(&format!("svcbind {}", args.join(" ")), &shown),
+            "the README's route example is not what route prints:\n{}",
+            out.stdout
+        );
+    }
+}

@@ -132,3 +132,20 @@ fn the_file_offline_with_desired() {
     .stderr_has("error: --prefix 10.0.0.0/8 matches no prefix in the file")
     .run();
 }
+
+#[test]
+fn the_readme_shows_real_output() {
+    let args = [
+        "show",
+        "--emulate",
+        "examples/live.yaml",
+        "--prefix",
+        "192.0.2.0/24",
+    ];
+    let out = crate::with_examples().cmd(&args).run();
+    assert!(
+        crate::readme_shows(&format!("svcbind {}", args.join(" ")), &out.stdout),
+        "the README's show example is not what show prints:\n{}",
+        out.stdout
+    );
+}
