@@ -555,6 +555,30 @@ mod tests {
     }
 
     #[test]
+    fn route_and_export_list_only_their_own_flags() {
+        assert_eq!(
+            help_flags("route"),
+            [
+                "--account-id",
+                "--api-token-file",
+                "--api-url",
+                "--color",
+                "--config",
+                "--desired",
+                "--emulate",
+                "--format",
+                "--help",
+                "--quiet",
+                "--timeout",
+                "--verbose"
+            ]
+        );
+        let export = help_flags("export");
+        assert!(export.contains(&"--force".to_owned()) && export.contains(&"--output".to_owned()));
+        assert!(!export.contains(&"--format".to_owned()));
+    }
+
+    #[test]
     fn every_flag_is_documented() {
         let cli = Cli::command();
         for sub in cli.get_subcommands() {

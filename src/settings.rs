@@ -457,6 +457,49 @@ mod tests {
     }
 
     #[test]
+    fn the_views_take_their_own_settings() {
+        let s = settings(
+            &["drift", "--report", "r.json", "--format", "markdown"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.output.format, Format::Markdown);
+        let Command::Drift(d) = s.command else {
+            panic!("not drift")
+        };
+        assert_eq!(d.report, Some(PathBuf::from("r.json")));
+        let s = settings(
+            &[
+                "export",
+                "-o",
+                "out.yaml",
+                "--force",
+                "--prefix",
+                "192.0.2.0/24",
+            ],
+            &[],
+        )
+        .unwrap();
+        let Command::Export(e) = s.command else {
+            panic!("not export")
+        };
+        assert_eq!((e.output, e.force), (Some(PathBuf::from("out.yaml")), true));
+        assert_eq!(e.scope.prefixes.len(), 1);
+        let s = settings(&["show", "--desired", "--format", "json"], &[]).unwrap();
+        assert!(matches!(
+            s.command,
+            Command::Show(ShowSettings { desired: true, .. })
+        ));
+        let s = settings(&["route", "192.0.2.1", "2001:db8::1"], &[]).unwrap();
+        let Command::Route(r) = s.command else {
+            panic!("not route")
+        };
+        assert_eq!(r.addresses.len(), 2);
+        assert!(!r.desired);
+        assert_eq!(r.concurrency, ROUTE_CONCURRENCY);
+    }
+
+    #[test]
     fn max_deletes_is_the_flag_else_the_file_else_ten() {
         let file = StateFile {
             max_deletes: Some(4),
