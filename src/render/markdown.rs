@@ -186,7 +186,7 @@ fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
     }
     let gaps = super::text::gap_phrases(prefix);
     for gap in &gaps {
-        let _ = writeln!(md, "- {}", escape(&super::text::gap_text(gap, ctx)));
+        let _ = writeln!(md, "- {}", escape(&super::text::gap_phrase_text(gap, ctx)));
     }
     for note in &prefix.notes {
         let _ = writeln!(md, "- {}", escape(&super::text::note_text(note, ctx)));

@@ -588,6 +588,37 @@ mod tests {
     }
 
     #[test]
+    fn holes_are_listed_as_a_sentence() {
+        use crate::render::text::ranges_text;
+        let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+        let show = |except: &[&str]| {
+            let holes: Vec<ipnet::IpNet> = except.iter().map(|s| net(s)).collect();
+            ranges_text(&net("2001:db8:beef::/48"), &holes, |c| c.to_string())
+        };
+        assert_eq!(show(&[]), "2001:db8:beef::/48");
+        assert_eq!(
+            show(&["2001:db8:beef:10::/64"]),
+            "2001:db8:beef::/48 except 2001:db8:beef:10::/64"
+        );
+        assert_eq!(
+            show(&["2001:db8:beef:10::/64", "2001:db8:beef:20::/64"]),
+            "2001:db8:beef::/48 except 2001:db8:beef:10::/64 and 2001:db8:beef:20::/64"
+        );
+        assert_eq!(
+            ranges_text(
+                &net("192.0.2.0/24"),
+                &[
+                    net("192.0.2.0/29"),
+                    net("192.0.2.64/27"),
+                    net("192.0.2.128/28")
+                ],
+                |c| format!("`{c}`")
+            ),
+            "`192.0.2.0/24` except `192.0.2.0/29`, `192.0.2.64/27` and `192.0.2.128/28`"
+        );
+    }
+
+    #[test]
     fn the_documents_fit_their_schemas() {
         let p = sample();
         let address: IpAddr = "192.0.2.130".parse().unwrap();

@@ -167,7 +167,7 @@ fn prefix_plan(
         }
     }
     for gap in gap_phrases(prefix) {
-        writeln!(out, "  {}", gap_text(&gap, ctx))?;
+        writeln!(out, "  {}", gap_phrase_text(&gap, ctx))?;
     }
     remarks(out, prefix, ctx, p)
 }
@@ -276,7 +276,20 @@ pub fn ranges_text(block: &IpNet, except: &[IpNet], cidr: impl Fn(&IpNet) -> Str
 }
 
 /// What happens to a replaced range between its delete and its create, as one sentence.
-pub fn gap_text(gap: &GapPhrase, ctx: &Context<'_>) -> String {
+pub fn gap_text(gap: &crate::plan::impact::Gap, ctx: &Context<'_>) -> String {
+    gap_phrase_text(
+        &Phrase {
+            cidr: gap.cidr,
+            except: Vec::new(),
+            key: (gap.from.clone(), gap.to.clone(), gap.during.clone()),
+            addresses: crate::plan::routing::size(&gap.cidr),
+        },
+        ctx,
+    )
+}
+
+/// [`gap_text`] of the ranges of a [`GapPhrase`].
+pub fn gap_phrase_text(gap: &GapPhrase, ctx: &Context<'_>) -> String {
     let (from, to, during) = &gap.key;
     let between = format!(
         "between deleting the {} binding and creating the {} one",
