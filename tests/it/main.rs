@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod emulator;
 mod export;
+mod impact;
 mod not_found;
 mod plan;
 mod plan_props;
