@@ -19,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod rules;
 pub mod sanitize;
 pub mod settings;
 
