@@ -3,8 +3,9 @@
 //! Each rule is a check that answers `Ok(())` or a [`Violation`]: the create checks
 //! ([`PrefixBindings::check_create`]) and the delete check ([`PrefixBindings::check_delete`])
 //! over a [`PrefixBindings`], the bindings of one prefix held in memory. The single checks
-//! ([`check_host_bits`], [`check_inside`], [`check_prefix_wide`], [`check_magic_transit`],
-//! [`check_unique`]) are public too, for callers that hold bindings their own way.
+//! ([`check_host_bits`], [`check_family`], [`check_inside`], [`check_prefix_wide`],
+//! [`check_magic_transit`], [`check_unique`]) are public too, for callers that hold bindings
+//! their own way, such as a desired-state file, whose bindings have no ids yet.
 //!
 //! Pure: domain types in ([`IpNet`], [`ServiceId`], [`Services`]), typed answers out; no
 //! strings to parse, no I/O, no clock. This module imports `model` only. Three stages use it:
@@ -155,14 +156,22 @@ pub fn check_host_bits(cidr: IpNet) -> Result<(), Violation> {
     }
 }
 
-/// Rules 2 and 3: `cidr` is of `prefix`'s family and lies inside it (or is it).
-pub fn check_inside(prefix: IpNet, cidr: IpNet) -> Result<(), Violation> {
-    if family(&cidr) != family(&prefix) {
-        Err(Violation::WrongFamily { cidr, prefix })
-    } else if !prefix.contains(&cidr) {
-        Err(Violation::OutsidePrefix { cidr, prefix })
-    } else {
+/// Rule 2: `cidr` is of `prefix`'s address family.
+pub fn check_family(prefix: IpNet, cidr: IpNet) -> Result<(), Violation> {
+    if family(&cidr) == family(&prefix) {
         Ok(())
+    } else {
+        Err(Violation::WrongFamily { cidr, prefix })
+    }
+}
+
+/// Rule 3: `cidr` lies inside `prefix` (or is it). A CIDR of the other family lies outside;
+/// [`check_cidr`] asks [`check_family`] first, to say so.
+pub fn check_inside(prefix: IpNet, cidr: IpNet) -> Result<(), Violation> {
+    if prefix.contains(&cidr) {
+        Ok(())
+    } else {
+        Err(Violation::OutsidePrefix { cidr, prefix })
     }
 }
 
@@ -170,6 +179,7 @@ pub fn check_inside(prefix: IpNet, cidr: IpNet) -> Result<(), Violation> {
 /// holds.
 pub fn check_cidr(prefix: IpNet, cidr: IpNet) -> Result<(), Violation> {
     check_host_bits(cidr)?;
+    check_family(prefix, cidr)?;
     check_inside(prefix, cidr)
 }
 
@@ -773,5 +783,14 @@ mod tests {
                 prefix
             })
         );
+        assert_eq!(check_family(prefix, net("10.0.0.0/8")), Ok(()));
+        assert!(matches!(
+            check_inside(prefix, net("2001:db8::/32")),
+            Err(Violation::OutsidePrefix { .. })
+        ));
+        assert!(matches!(
+            check_cidr(prefix, net("2001:db8::/32")),
+            Err(Violation::WrongFamily { .. })
+        ));
     }
 }
