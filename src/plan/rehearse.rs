@@ -54,7 +54,7 @@ pub enum RehearsalError {
         expected: Vec<(IpNet, ServiceId)>,
         actual: Vec<(IpNet, ServiceId)>,
     },
-    /// The plan has a prefix whose live state was not given.
+    /// The plan has a prefix (id and CIDR) whose live state was not given.
     #[error("{prefix}: the plan has prefix id `{id}`, whose live bindings were not read")]
     NoLiveState { prefix: IpNet, id: PrefixId },
 }
@@ -66,17 +66,19 @@ pub fn rehearse(
     states: &[PrefixState],
     services: &Services,
 ) -> Result<(), RehearsalError> {
-    let by_id: HashMap<&PrefixId, &PrefixState> = states.iter().map(|s| (&s.id, s)).collect();
+    let by_id: HashMap<(&PrefixId, IpNet), &PrefixState> =
+        states.iter().map(|s| ((&s.id, s.cidr), s)).collect();
     // Bindings the plan creates have no id until the API answers; these stand in for them.
     let mut created = 0u64;
     for prefix in &plan.prefixes {
-        let state = by_id
-            .get(&prefix.id)
-            .ok_or_else(|| RehearsalError::NoLiveState {
-                prefix: prefix.cidr,
-                id: prefix.id.clone(),
-            })?;
-        let mut bindings = PrefixBindings::new(state.cidr);
+        let state =
+            by_id
+                .get(&(&prefix.id, prefix.cidr))
+                .ok_or_else(|| RehearsalError::NoLiveState {
+                    prefix: prefix.cidr,
+                    id: prefix.id.clone(),
+                })?;
+        let mut bindings = PrefixBindings::new(prefix.cidr);
         for b in &state.live {
             bindings.insert(
                 b.cidr,
