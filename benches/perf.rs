@@ -37,12 +37,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use ipnet::IpNet;
 
+use svcbind::api::Route;
 use svcbind::api::client::{ClientConfig, HttpClient};
 use svcbind::api::credentials::{Credentials, Secret};
 use svcbind::apply::{Progress, Stop, apply};
 use svcbind::emulator::{
     Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, SPECTRUM_ID, default_account_id,
-    default_services, route, seed_prefix_id, serve,
+    default_services, seed_prefix_id, serve,
 };
 use svcbind::model::{
     AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Location, MAGIC_TRANSIT,
@@ -518,9 +519,9 @@ async fn calls(report: &mut Report) -> anyhow::Result<()> {
             plan.summary().steps
         );
         let counts = server.emulator.request_counts();
-        let services = counts.get(route::LIST_SERVICES);
-        let prefixes = counts.get(route::LIST_PREFIXES);
-        let bindings = counts.get(route::LIST_BINDINGS);
+        let services = counts.get(Route::ListServices);
+        let prefixes = counts.get(Route::ListPrefixes);
+        let bindings = counts.get(Route::ListBindings);
         let other = counts.total - services - prefixes - bindings;
         let (label, expected, per_route_ok) = if pin {
             (
@@ -608,8 +609,8 @@ async fn apply_time(report: &mut Report) -> anyhow::Result<()> {
         );
         let calls = server.emulator.request_counts();
         ensure!(
-            calls.get(route::CREATE_BINDING) == 3 * p as u64
-                && calls.get(route::DELETE_BINDING) == p as u64
+            calls.get(Route::CreateBinding) == 3 * p as u64
+                && calls.get(Route::DeleteBinding) == p as u64
                 && calls.total == 4 * p as u64,
             "the apply made other calls than its steps: {calls:?}"
         );

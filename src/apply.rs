@@ -260,7 +260,9 @@ async fn run_step<A: Api>(api: &A, prefix: &PrefixId, step: &Step) -> StepStatus
             .map(|b| (Some(b.id), false)),
         Step::Delete { binding, .. } => match api.delete_binding(prefix, binding).await {
             Ok(()) => Ok((None, false)),
-            Err(e) if is_binding_gone(&e) => Ok((None, true)),
+            // Gone only when the API says so (404, code 1002): a 404 from a proxy or for a
+            // route the API does not know leaves the binding in place, so the step fails.
+            Err(e) if e.is_binding_not_found() => Ok((None, true)),
             Err(e) => Err(e),
         },
     };
@@ -275,22 +277,14 @@ async fn run_step<A: Api>(api: &A, prefix: &PrefixId, step: &Step) -> StepStatus
     }
 }
 
-/// The binding (not the prefix) no longer exists.
-fn is_binding_gone(e: &ApiError) -> bool {
-    use crate::api::error::codes;
-    let codes = e.codes();
-    codes.contains(&codes::BINDING_NOT_FOUND)
-        || (e.status() == Some(404) && !codes.contains(&codes::PREFIX_NOT_FOUND))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::api::Route;
     use crate::emulator::{
         Account, Emulator, EmulatorOptions, FaultAction, FaultMethod, FaultRule, default_services,
-        route,
     };
     use crate::model::{
         AccountId, Binding, DesiredBinding, DesiredPrefix, Location, Prefix, ProvisioningState,
@@ -431,10 +425,7 @@ mod tests {
                 .path_contains("/prefixes/p0/")
         };
         em.add_fault(create_in_p0(FaultAction::Delay { millis: 0 }));
-        em.add_fault(create_in_p0(FaultAction::Status {
-            status: 500,
-            retry_after_secs: None,
-        }));
+        em.add_fault(create_in_p0(FaultAction::status(500)));
         let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
         assert_eq!(
             statuses(&report),
@@ -454,8 +445,8 @@ mod tests {
             }
         );
         // No call was made for the steps that did not run.
-        assert_eq!(em.request_counts().get(route::CREATE_BINDING), 2);
-        assert_eq!(em.request_counts().get(route::DELETE_BINDING), 0);
+        assert_eq!(em.request_counts().get(Route::CreateBinding), 2);
+        assert_eq!(em.request_counts().get(Route::DeleteBinding), 0);
 
         // Re-planning shows exactly the rest, and applying it finishes the work.
         let rest = plan_for(&api).await;
@@ -516,6 +507,44 @@ mod tests {
             ),
             "{last:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_delete_answered_404_other_than_by_the_api_fails_the_step() {
+        let no_route = FaultAction::Status {
+            status: 404,
+            retry_after_secs: None,
+            code: Some(crate::api::error::codes::UNKNOWN_ROUTE),
+            message: Some("No route for that URI".into()),
+        };
+        let proxy_page = FaultAction::Malformed { status: Some(404) };
+        for action in [no_route, proxy_page] {
+            let em = emulator();
+            let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+            let plan = plan_for(&api).await;
+            em.add_fault(FaultRule::new(action.clone()).method(FaultMethod::Delete));
+            let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+            // p0: create /28, create /30, delete /29: the delete fails, the binding stays.
+            assert_eq!(
+                statuses(&report),
+                [vec!["done", "done", "failed"], vec!["not run"; 3]],
+                "{action:?}"
+            );
+            let StepStatus::Failed { error, .. } = &report.prefixes[0].steps[2].status else {
+                panic!("{report:?}")
+            };
+            assert_eq!(error.status(), Some(404), "{action:?}");
+            assert!(!error.is_binding_not_found(), "{action:?}");
+            // The binding is still there, so a new plan still deletes it.
+            let rest = plan_for(&api).await;
+            assert!(
+                rest.prefixes[0].steps.iter().any(|s| matches!(
+                    s,
+                    Step::Delete { binding, .. } if binding.as_str() == "b01"
+                )),
+                "{rest:?}"
+            );
+        }
     }
 
     #[tokio::test]

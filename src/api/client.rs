@@ -1,7 +1,7 @@
 //! The HTTP implementation of [`super::Api`]: one `reqwest` client per run, talking to the
 //! Cloudflare API (or anything that speaks its envelope, such as `svcbind emulator`).
 //!
-//! This module owns the wire conversation: building URLs from validated ids, the headers
+//! This module owns the wire conversation: URLs from the calls' [`Endpoint`]s, the headers
 //! (credentials marked sensitive), timeouts, and turning every answer into a domain value or an
 //! [`ApiError`] in one place (`decode`). Every request goes through one private method,
 //! `HttpClient::send`, which sees the response headers: that is where pacing and retries belong.
@@ -12,13 +12,13 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
+use reqwest::Url;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::credentials::Credentials;
-use super::error::codes;
+use super::endpoint::{Endpoint, Method, TypedEndpoint};
 use super::wire::{CreateBindingRequest, FieldError, WireBinding, WirePrefix, WireService};
 use super::{Api, ApiError, ApiErrorKind, ApiMessage};
 use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
@@ -84,42 +84,25 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-/// The three methods svcbind uses; `&'static str` names for [`ApiError::method`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Get,
-    Post,
-    Delete,
-}
-
-impl Verb {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Delete => "DELETE",
-        }
-    }
-
-    fn method(self) -> Method {
-        match self {
-            Self::Get => Method::GET,
-            Self::Post => Method::POST,
-            Self::Delete => Method::DELETE,
-        }
+/// reqwest's value of a method.
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Delete => reqwest::Method::DELETE,
     }
 }
 
 /// One call: its method and its path below the base URL; builds the errors that name it.
 #[derive(Debug, Clone)]
 struct Call {
-    verb: Verb,
+    method: Method,
     path: String,
 }
 
 impl Call {
     fn error(&self, kind: ApiErrorKind) -> ApiError {
-        ApiError::new(self.verb.as_str(), self.path.clone(), kind)
+        ApiError::new(self.method.as_str(), self.path.clone(), kind)
     }
 
     fn field_error(&self, e: FieldError) -> ApiError {
@@ -197,12 +180,12 @@ impl HttpClient {
         &self.account_id
     }
 
-    /// A call below `/accounts/{account_id}/addressing/`. `rest` is built only from literals and
+    /// A call of this client's account. Its path holds only the template's literals and
     /// validated id newtypes, so it needs no escaping.
-    fn call(&self, verb: Verb, rest: &str) -> Call {
+    fn call(&self, endpoint: TypedEndpoint<'_>) -> Call {
         Call {
-            verb,
-            path: format!("/accounts/{}/addressing/{rest}", self.account_id),
+            method: endpoint.method(),
+            path: endpoint.path(&self.account_id),
         }
     }
 
@@ -220,7 +203,9 @@ impl HttpClient {
         call: &Call,
         body: Option<&CreateBindingRequest>,
     ) -> Result<Answer, ApiError> {
-        let mut request = self.http.request(call.verb.method(), self.url(&call.path));
+        let mut request = self
+            .http
+            .request(http_method(call.method), self.url(&call.path));
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -241,7 +226,7 @@ impl HttpClient {
         match result {
             Ok(answer) => {
                 tracing::debug!(
-                    method = call.verb.as_str(),
+                    method = call.method.as_str(),
                     path = %call.path,
                     status = answer.status,
                     elapsed_ms,
@@ -252,7 +237,7 @@ impl HttpClient {
             Err(e) => {
                 let kind = self.classify(e);
                 tracing::debug!(
-                    method = call.verb.as_str(),
+                    method = call.method.as_str(),
                     path = %call.path,
                     error = %kind,
                     elapsed_ms,
@@ -307,31 +292,31 @@ impl HttpClient {
 
 impl Api for HttpClient {
     async fn list_services(&self) -> Result<Vec<Service>, ApiError> {
-        let call = self.call(Verb::Get, "services");
+        let call = self.call(Endpoint::ListServices);
         let items: Vec<WireService> = self.fetch(&call, None).await?;
         convert_all(&call, items, WireService::into_service)
     }
 
     async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
-        let call = self.call(Verb::Get, "prefixes");
+        let call = self.call(Endpoint::ListPrefixes);
         let items: Vec<WirePrefix> = self.fetch(&call, None).await?;
         convert_all(&call, items, WirePrefix::into_prefix)
     }
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
-        let call = self.call(Verb::Get, &format!("prefixes/{prefix}"));
+        let call = self.call(Endpoint::GetPrefix(prefix));
         match self.fetch::<WirePrefix>(&call, None).await {
             Ok(wire) => wire
                 .into_prefix("result.")
                 .map(Some)
                 .map_err(|e| call.field_error(e)),
-            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) if e.is_prefix_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     async fn list_bindings(&self, prefix: &PrefixId) -> Result<Vec<Binding>, ApiError> {
-        let call = self.call(Verb::Get, &format!("prefixes/{prefix}/bindings"));
+        let call = self.call(Endpoint::ListBindings(prefix));
         let items: Vec<WireBinding> = self.fetch(&call, None).await?;
         convert_all(&call, items, WireBinding::into_binding)
     }
@@ -341,13 +326,13 @@ impl Api for HttpClient {
         prefix: &PrefixId,
         binding: &BindingId,
     ) -> Result<Option<Binding>, ApiError> {
-        let call = self.call(Verb::Get, &format!("prefixes/{prefix}/bindings/{binding}"));
+        let call = self.call(Endpoint::GetBinding(prefix, binding));
         match self.fetch::<WireBinding>(&call, None).await {
             Ok(wire) => wire
                 .into_binding("result.")
                 .map(Some)
                 .map_err(|e| call.field_error(e)),
-            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) if e.is_binding_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -358,7 +343,7 @@ impl Api for HttpClient {
         cidr: IpNet,
         service: &ServiceId,
     ) -> Result<Binding, ApiError> {
-        let call = self.call(Verb::Post, &format!("prefixes/{prefix}/bindings"));
+        let call = self.call(Endpoint::CreateBinding(prefix));
         let body = CreateBindingRequest {
             cidr: cidr.to_string(),
             service_id: service.to_string(),
@@ -369,23 +354,11 @@ impl Api for HttpClient {
     }
 
     async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
-        let call = self.call(
-            Verb::Delete,
-            &format!("prefixes/{prefix}/bindings/{binding}"),
-        );
+        let call = self.call(Endpoint::DeleteBinding(prefix, binding));
         let answer = self.send(&call, None).await?;
         // The answer is the envelope only; whatever `result` holds, if anything, is not used.
         decode::<IgnoredAny>(&call, &answer).map(drop)
     }
-}
-
-/// A single get found nothing: the API said "not found" in its envelope (404, or codes
-/// 1000/1002). A 404 that is not the envelope, or "no route for that URI" (7000), means the
-/// base URL is wrong, not that the object is missing, so it stays an error.
-fn is_absent(e: &ApiError) -> bool {
-    matches!(e.kind, ApiErrorKind::Status { .. })
-        && e.is_not_found()
-        && !e.codes().contains(&codes::UNKNOWN_ROUTE)
 }
 
 /// Converts wire items to domain values; field errors name the item (`result[3].cidr`).
@@ -502,7 +475,7 @@ fn short_json(value: &serde_json::Value) -> String {
 
 /// The start of a body for an error message: whitespace runs collapsed to one space, control
 /// characters escaped, at most [`EXCERPT_MAX`] characters in all (escapes included), `…` when cut.
-fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     let head = String::from_utf8_lossy(&body[..body.len().min(4 * EXCERPT_MAX)]);
     let collapsed = head.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut width = 0;
@@ -1096,15 +1069,6 @@ mod tests {
             None
         );
 
-        let (url, _) = serve(failure(400, 1002, "binding not found")).await;
-        assert_eq!(
-            client(&url)
-                .get_binding(&prefix(), &binding())
-                .await
-                .unwrap(),
-            None
-        );
-
         let (url, _) = serve(ok(binding_json(BINDING, json!("192.0.2.0/24")))).await;
         let found = client(&url)
             .get_binding(&prefix(), &binding())
@@ -1119,9 +1083,88 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn not_found_is_only_a_404_envelope_with_the_objects_code() {
+        // The code of the other kind of object, or the right code with another status: the
+        // call addressed something else, so it is an error, not an absence.
+        for (status, code, message) in [
+            (404, 1000, "prefix not found"),
+            (400, 1002, "binding not found"),
+        ] {
+            let (url, _) = serve(failure(status, code, message)).await;
+            let err = client(&url)
+                .get_binding(&prefix(), &binding())
+                .await
+                .unwrap_err();
+            assert_eq!((err.status(), err.codes()), (Some(status), vec![code]));
+            assert!(!err.is_binding_not_found(), "{err}");
+        }
+        let (url, _) = serve(failure(404, 1002, "binding not found")).await;
+        let err = client(&url).get_prefix(&prefix()).await.unwrap_err();
+        assert!(!err.is_prefix_not_found(), "{err}");
+        let (url, _) = serve(failure(400, 1000, "prefix not found")).await;
+        let err = client(&url).get_prefix(&prefix()).await.unwrap_err();
+        assert!(!err.is_prefix_not_found(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_delete_answered_not_found_by_the_api_is_a_binding_not_found() {
+        let (url, log) = serve(failure(404, 1002, "binding not found")).await;
+        let err = client(&url)
+            .delete_binding(&prefix(), &binding())
+            .await
+            .unwrap_err();
+        assert!(err.is_binding_not_found(), "{err}");
+        assert!(!err.is_prefix_not_found(), "{err}");
+        assert_eq!(only(&log).method, "DELETE");
+    }
+
+    #[tokio::test]
+    async fn a_delete_answered_404_no_route_is_not_a_binding_not_found() {
+        let (url, _) = serve(failure(404, 7000, "No route for that URI")).await;
+        let err = client(&url)
+            .delete_binding(&prefix(), &binding())
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.codes()), (Some(404), vec![7000]));
+        assert!(!err.is_binding_not_found(), "{err}");
+        assert!(!err.is_prefix_not_found(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "DELETE /accounts/{ACCOUNT}/addressing/prefixes/{PREFIX}/bindings/{BINDING}: HTTP 404: No route for that URI (7000)"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_delete_answered_by_a_proxys_html_404_is_not_a_binding_not_found() {
+        let (url, _) = serve(Canned {
+            status: 404,
+            headers: vec![("content-type", "text/html")],
+            body: "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>".into(),
+        })
+        .await;
+        let err = client(&url)
+            .delete_binding(&prefix(), &binding())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, ApiErrorKind::NotJson { status: 404, .. }),
+            "{err:?}"
+        );
+        assert!(!err.is_binding_not_found(), "{err}");
+        assert!(!err.is_prefix_not_found(), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_wrong_base_url_is_not_mistaken_for_not_found() {
         let (url, _) = serve(failure(404, 7000, "No route for that URI")).await;
         let err = client(&url).get_prefix(&prefix()).await.unwrap_err();
+        assert_eq!(err.codes(), vec![7000]);
+        let err = client(&url)
+            .get_binding(&prefix(), &binding())
+            .await
+            .unwrap_err();
         assert_eq!(err.codes(), vec![7000]);
 
         let (url, _) = serve(Canned {

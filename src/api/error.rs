@@ -140,13 +140,31 @@ impl ApiError {
         }
     }
 
-    /// The object addressed does not exist (404, or the API's not-found codes).
-    pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
-            || self
-                .codes()
-                .iter()
-                .any(|c| matches!(*c, codes::PREFIX_NOT_FOUND | codes::BINDING_NOT_FOUND))
+    /// The prefix addressed does not exist: the API answered 404 with its envelope and code
+    /// 1000. Nothing else means that: a 404 with another code (7000 "No route for that URI":
+    /// a wrong base URL), a 404 page that is not the envelope (a proxy's), or code 1000 with
+    /// another status is an error like any other.
+    pub fn is_prefix_not_found(&self) -> bool {
+        self.is_not_found_with(codes::PREFIX_NOT_FOUND)
+    }
+
+    /// The binding addressed does not exist: the API answered 404 with its envelope and code
+    /// 1002, on the same terms as [`Self::is_prefix_not_found`]. A missing prefix (1000) is
+    /// not a missing binding: the call addressed the wrong place.
+    pub fn is_binding_not_found(&self) -> bool {
+        self.is_not_found_with(codes::BINDING_NOT_FOUND)
+    }
+
+    /// 404 with the envelope, and `code` among its errors.
+    fn is_not_found_with(&self, code: u32) -> bool {
+        match &self.kind {
+            ApiErrorKind::Status {
+                status: 404,
+                errors,
+                ..
+            } => errors.iter().any(|e| e.code == code),
+            _ => false,
+        }
     }
 
     /// The credentials were refused.
@@ -218,10 +236,59 @@ mod tests {
     }
 
     #[test]
+    fn not_found_is_a_404_envelope_with_the_not_found_code() {
+        assert!(status(404, 1002).is_binding_not_found());
+        assert!(!status(404, 1002).is_prefix_not_found());
+        assert!(status(404, 1000).is_prefix_not_found());
+        assert!(!status(404, 1000).is_binding_not_found());
+        // Another status with the code, or a 404 with another code: an error.
+        for other in [status(400, 1002), status(400, 1000), status(410, 1002)] {
+            assert!(
+                !other.is_binding_not_found() && !other.is_prefix_not_found(),
+                "{other}"
+            );
+        }
+        for other in [status(404, 7000), status(404, 1003), status(404, 0)] {
+            assert!(
+                !other.is_binding_not_found() && !other.is_prefix_not_found(),
+                "{other}"
+            );
+        }
+        // The code among others still counts.
+        let mut both = status(404, 7003);
+        if let ApiErrorKind::Status { errors, .. } = &mut both.kind {
+            errors.push(ApiMessage {
+                code: 1002,
+                message: "binding not found".into(),
+            });
+        }
+        assert!(both.is_binding_not_found());
+        // A 404 page that is not the envelope, or no answer at all: an error.
+        let html = ApiError::new(
+            "DELETE",
+            "/x",
+            ApiErrorKind::NotJson {
+                status: 404,
+                excerpt: "<html><title>404 Not Found</title></html>".into(),
+            },
+        );
+        assert!(!html.is_binding_not_found() && !html.is_prefix_not_found());
+        let empty = ApiError::new(
+            "DELETE",
+            "/x",
+            ApiErrorKind::Status {
+                status: 404,
+                errors: Vec::new(),
+                retry_after: None,
+            },
+        );
+        assert!(!empty.is_binding_not_found() && !empty.is_prefix_not_found());
+        let timeout = ApiError::new("DELETE", "/x", ApiErrorKind::Timeout);
+        assert!(!timeout.is_binding_not_found());
+    }
+
+    #[test]
     fn classification() {
-        assert!(status(404, 1002).is_not_found());
-        assert!(status(400, 1002).is_not_found());
-        assert!(!status(400, 1003).is_not_found());
         assert!(status(503, 1).is_retryable());
         assert!(status(429, 1).surely_not_processed());
         assert!(!status(503, 1).surely_not_processed());

@@ -1,6 +1,9 @@
 //! The Cloudflare addressing API as svcbind sees it: one trait, [`Api`], with the seven calls,
 //! and the typed error every implementation returns.
 //!
+//! Each call's method, route template and path live in [`endpoint`], written once for the
+//! client, the emulator and its request counts.
+//!
 //! Two implementations exist: [`client::HttpClient`] (reqwest, the real network) and
 //! `emulator::InProcess` (the emulator's rules core, no sockets). Everything above this
 //! module (resolution, apply) is generic over the trait, so ordering, stop-on-failure and
@@ -8,6 +11,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod endpoint;
 pub mod error;
 pub mod wire;
 
@@ -17,39 +21,42 @@ use ipnet::IpNet;
 
 use crate::model::{Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
 
+pub use endpoint::{Endpoint, Method, Route};
 pub use error::{ApiError, ApiErrorKind, ApiMessage};
 
 /// The calls svcbind makes, all scoped to one account chosen when the implementation is built.
 ///
-/// Not-found on a single get is `Ok(None)`; on delete it is an error the caller may treat as
-/// done (see [`ApiError::is_not_found`]).
+/// Not found on a single get is `Ok(None)`; on delete it is an error the caller may treat as
+/// done. Either way "not found" means one thing only: a 404 with the API's envelope and its
+/// not-found code ([`ApiError::is_prefix_not_found`], [`ApiError::is_binding_not_found`]).
 pub trait Api: Send + Sync {
-    /// `GET /accounts/{account_id}/addressing/services`
+    /// List Services ([`Route::ListServices`]).
     fn list_services(&self) -> impl Future<Output = Result<Vec<Service>, ApiError>> + Send;
 
-    /// `GET /accounts/{account_id}/addressing/prefixes`
+    /// List Prefixes ([`Route::ListPrefixes`]).
     fn list_prefixes(&self) -> impl Future<Output = Result<Vec<Prefix>, ApiError>> + Send;
 
-    /// `GET /accounts/{account_id}/addressing/prefixes/{prefix_id}`
+    /// Get a prefix ([`Route::GetPrefix`]).
     fn get_prefix(
         &self,
         prefix: &PrefixId,
     ) -> impl Future<Output = Result<Option<Prefix>, ApiError>> + Send;
 
-    /// `GET …/prefixes/{prefix_id}/bindings`
+    /// List a prefix's service bindings ([`Route::ListBindings`]).
     fn list_bindings(
         &self,
         prefix: &PrefixId,
     ) -> impl Future<Output = Result<Vec<Binding>, ApiError>> + Send;
 
-    /// `GET …/prefixes/{prefix_id}/bindings/{binding_id}`
+    /// Get a service binding ([`Route::GetBinding`]).
     fn get_binding(
         &self,
         prefix: &PrefixId,
         binding: &BindingId,
     ) -> impl Future<Output = Result<Option<Binding>, ApiError>> + Send;
 
-    /// `POST …/prefixes/{prefix_id}/bindings` with `{"cidr", "service_id"}`; answers 201.
+    /// Create a service binding ([`Route::CreateBinding`]) with `{"cidr", "service_id"}`;
+    /// answers 201.
     fn create_binding(
         &self,
         prefix: &PrefixId,
@@ -57,7 +64,7 @@ pub trait Api: Send + Sync {
         service: &ServiceId,
     ) -> impl Future<Output = Result<Binding, ApiError>> + Send;
 
-    /// `DELETE …/prefixes/{prefix_id}/bindings/{binding_id}`; the answer is the envelope only.
+    /// Delete a service binding ([`Route::DeleteBinding`]); the answer is the envelope only.
     fn delete_binding(
         &self,
         prefix: &PrefixId,

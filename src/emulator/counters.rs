@@ -5,43 +5,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Route keys: the method and the route template, as [`RequestCounts::routes`] names them.
-pub mod route {
-    pub const LIST_SERVICES: &str = "GET /accounts/{account_id}/addressing/services";
-    pub const LIST_PREFIXES: &str = "GET /accounts/{account_id}/addressing/prefixes";
-    pub const GET_PREFIX: &str = "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}";
-    pub const LIST_BINDINGS: &str =
-        "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-    pub const CREATE_BINDING: &str =
-        "POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-    pub const GET_BINDING: &str =
-        "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}";
-    pub const DELETE_BINDING: &str =
-        "DELETE /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}";
-    /// The template of a path that matches no route (the key is `METHOD (no route)`).
-    pub const NO_ROUTE: &str = "(no route)";
-}
+use crate::api::Route;
 
-/// How many API requests arrived, per route key (e.g. [`route::LIST_BINDINGS`]), whatever
-/// their outcome (rejected, faulted, rate-limited included). Admin requests are not counted.
+/// How many API requests arrived, per route key (`METHOD template`, see [`Route::key`]),
+/// whatever their outcome (rejected, faulted, rate-limited included). A request with a method
+/// its path does not take is counted under that method and the path's template; one whose path
+/// matches no route under `METHOD (no route)`. Admin requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCounts {
     /// Every request.
     pub total: u64,
-    /// Per `METHOD /route/template`, in key order.
+    /// Per route key, in key order.
     pub routes: BTreeMap<String, u64>,
 }
 
 impl RequestCounts {
-    /// Counts one request; `key` is `METHOD template`.
+    /// Counts one request under its route key.
     pub(crate) fn record(&mut self, key: String) {
         self.total += 1;
         *self.routes.entry(key).or_default() += 1;
     }
 
-    /// The count of one route key (0 when none arrived).
-    pub fn get(&self, key: &str) -> u64 {
-        self.routes.get(key).copied().unwrap_or(0)
+    /// How many requests of one call arrived (0 when none).
+    pub fn get(&self, route: Route) -> u64 {
+        self.routes.get(&route.key()).copied().unwrap_or(0)
     }
 }
 
@@ -50,16 +37,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_per_key_and_in_total() {
+    fn counts_per_route_and_in_total() {
         let mut c = RequestCounts::default();
-        c.record(route::LIST_BINDINGS.to_owned());
-        c.record(route::LIST_BINDINGS.to_owned());
-        c.record(route::LIST_SERVICES.to_owned());
-        assert_eq!(c.total, 3);
-        assert_eq!(c.get(route::LIST_BINDINGS), 2);
-        assert_eq!(c.get(route::CREATE_BINDING), 0);
+        c.record(Route::ListBindings.key());
+        c.record(Route::ListBindings.key());
+        c.record(Route::ListServices.key());
+        c.record("PUT (no route)".to_owned());
+        assert_eq!(c.total, 4);
+        assert_eq!(c.get(Route::ListBindings), 2);
+        assert_eq!(c.get(Route::CreateBinding), 0);
         let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(json["total"], 3);
-        assert_eq!(json["routes"][route::LIST_SERVICES], 1);
+        assert_eq!(json["total"], 4);
+        assert_eq!(
+            json["routes"],
+            serde_json::json!({
+                "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings": 2,
+                "GET /accounts/{account_id}/addressing/services": 1,
+                "PUT (no route)": 1,
+            })
+        );
     }
 }

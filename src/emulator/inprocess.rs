@@ -2,14 +2,17 @@
 //!
 //! Each call goes through the same steps as over HTTP (latency, counting, budget, faults, the
 //! rules core) and fails the way the HTTP client would report the same answer: a refusal is
-//! an [`ApiErrorKind::Status`] with the path the client would have used, a dropped connection
-//! a transport error, a malformed body a non-JSON error.
+//! an [`ApiErrorKind::Status`] with the path the client would have used (its [`Endpoint`]'s),
+//! a dropped connection a transport error, a malformed body a non-JSON error. Not found on a
+//! single get is `Ok(None)` on the same terms as for the client.
 
 use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::{After, Emulator, Gate, MALFORMED_BODY, Rejection, route};
+use super::server::API_ROOT;
+use super::{After, Emulator, Gate, Rejection};
+use crate::api::endpoint::{Endpoint, TypedEndpoint};
 use crate::api::wire::{FieldError, Message};
 use crate::api::{Api, ApiError, ApiErrorKind, ApiMessage};
 use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
@@ -34,33 +37,36 @@ impl InProcess {
         &self.emulator
     }
 
-    fn path(&self, rest: &str) -> String {
-        format!("/accounts/{}/addressing/{rest}", self.account_id)
+    /// An error of `endpoint`, named by the method and path the HTTP client would use.
+    fn error(&self, endpoint: TypedEndpoint<'_>, kind: ApiErrorKind) -> ApiError {
+        ApiError::new(
+            endpoint.method().as_str(),
+            endpoint.path(&self.account_id),
+            kind,
+        )
     }
 
-    /// One call: `key` is its route key (which starts with `method`), `path` the client's
-    /// path below the base URL.
+    /// One call, counted under its route key.
     async fn call<T>(
         &self,
-        method: &'static str,
-        key: &'static str,
-        path: String,
+        endpoint: TypedEndpoint<'_>,
         op: impl FnOnce(&mut super::Account, &str, Duration) -> Result<T, Rejection>,
     ) -> Result<T, ApiError> {
         let em = &self.emulator;
         em.pause().await;
-        em.count(key.to_owned());
-        let fail = |kind| ApiError::new(method, path.clone(), kind);
-        let after = match em.gate(method, &format!("/client/v4{path}")).await {
+        em.count(endpoint.route().key());
+        let fail = |kind| self.error(endpoint, kind);
+        let path = format!("{API_ROOT}{}", endpoint.path(&self.account_id));
+        let after = match em.gate(endpoint.method().as_str(), &path).await {
             Gate::Proceed(after) => after,
             Gate::Refuse(r) => {
                 return Err(fail(status_kind(r.status, r.errors, r.retry_after)));
             }
             Gate::Drop => return Err(fail(dropped())),
-            Gate::Malformed => {
+            Gate::Malformed { status, body } => {
                 return Err(fail(ApiErrorKind::NotJson {
-                    status: 200,
-                    excerpt: MALFORMED_BODY.chars().take(80).collect(),
+                    status,
+                    excerpt: crate::api::client::excerpt(body.as_bytes()),
                 }));
             }
         };
@@ -68,10 +74,7 @@ impl InProcess {
         let result = em.process(|a, now| op(a, account, now));
         match after {
             None => result.map_err(|r| fail(status_kind(r.status, r.errors, None))),
-            Some(After::Status(status)) => {
-                let r = super::Refusal::injected(status, None);
-                Err(fail(status_kind(r.status, r.errors, None)))
-            }
+            Some(After::Status(r)) => Err(fail(status_kind(r.status, r.errors, None))),
             Some(After::Drop) => Err(fail(dropped())),
         }
     }
@@ -99,78 +102,71 @@ fn dropped() -> ApiErrorKind {
 
 /// A wire object the emulator made that does not convert: impossible by construction, but
 /// reported like the HTTP client would rather than trusted.
-fn decode(method: &'static str, path: &str, e: FieldError) -> ApiError {
-    ApiError::new(
-        method,
-        path,
-        ApiErrorKind::Decode {
-            field: e.field,
-            message: e.message,
-        },
-    )
+fn decode(e: FieldError) -> ApiErrorKind {
+    ApiErrorKind::Decode {
+        field: e.field,
+        message: e.message,
+    }
 }
 
-/// A 404 on a single get is `Ok(None)`.
-fn not_found_is_none<T>(result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+/// A single get that found nothing, as `is_not_found` decides it, is `Ok(None)`.
+fn none_if<T>(
+    result: Result<T, ApiError>,
+    is_not_found: fn(&ApiError) -> bool,
+) -> Result<Option<T>, ApiError> {
     match result {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 impl Api for InProcess {
     async fn list_services(&self) -> Result<Vec<Service>, ApiError> {
-        let path = self.path("services");
+        let endpoint = Endpoint::ListServices;
         let wire = self
-            .call("GET", route::LIST_SERVICES, path.clone(), |a, acc, _| {
-                a.list_services(acc)
-            })
+            .call(endpoint, |a, acc, _| a.list_services(acc))
             .await?;
         wire.into_iter()
             .enumerate()
             .map(|(i, s)| {
                 s.into_service(&format!("result[{i}]."))
-                    .map_err(|e| decode("GET", &path, e))
+                    .map_err(|e| self.error(endpoint, decode(e)))
             })
             .collect()
     }
 
     async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
-        let path = self.path("prefixes");
+        let endpoint = Endpoint::ListPrefixes;
         let wire = self
-            .call("GET", route::LIST_PREFIXES, path.clone(), |a, acc, _| {
-                a.list_prefixes(acc)
-            })
+            .call(endpoint, |a, acc, _| a.list_prefixes(acc))
             .await?;
         wire.into_iter()
             .enumerate()
             .map(|(i, p)| {
                 p.into_prefix(&format!("result[{i}]."))
-                    .map_err(|e| decode("GET", &path, e))
+                    .map_err(|e| self.error(endpoint, decode(e)))
             })
             .collect()
     }
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
-        let path = self.path(&format!("prefixes/{prefix}"));
+        let endpoint = Endpoint::GetPrefix(prefix);
         let result = self
-            .call("GET", route::GET_PREFIX, path.clone(), |a, acc, _| {
-                a.get_prefix(acc, prefix.as_str())
-            })
+            .call(endpoint, |a, acc, _| a.get_prefix(acc, prefix.as_str()))
             .await;
-        not_found_is_none(result)?
+        none_if(result, ApiError::is_prefix_not_found)?
             .map(|p| {
                 p.into_prefix("result.")
-                    .map_err(|e| decode("GET", &path, e))
+                    .map_err(|e| self.error(endpoint, decode(e)))
             })
             .transpose()
     }
 
     async fn list_bindings(&self, prefix: &PrefixId) -> Result<Vec<Binding>, ApiError> {
-        let path = self.path(&format!("prefixes/{prefix}/bindings"));
+        let endpoint = Endpoint::ListBindings(prefix);
         let wire = self
-            .call("GET", route::LIST_BINDINGS, path.clone(), |a, acc, now| {
+            .call(endpoint, |a, acc, now| {
                 a.list_bindings(acc, prefix.as_str(), now)
             })
             .await?;
@@ -178,7 +174,7 @@ impl Api for InProcess {
             .enumerate()
             .map(|(i, b)| {
                 b.into_binding(&format!("result[{i}]."))
-                    .map_err(|e| decode("GET", &path, e))
+                    .map_err(|e| self.error(endpoint, decode(e)))
             })
             .collect()
     }
@@ -188,16 +184,16 @@ impl Api for InProcess {
         prefix: &PrefixId,
         binding: &BindingId,
     ) -> Result<Option<Binding>, ApiError> {
-        let path = self.path(&format!("prefixes/{prefix}/bindings/{binding}"));
+        let endpoint = Endpoint::GetBinding(prefix, binding);
         let result = self
-            .call("GET", route::GET_BINDING, path.clone(), |a, acc, now| {
+            .call(endpoint, |a, acc, now| {
                 a.get_binding(acc, prefix.as_str(), binding.as_str(), now)
             })
             .await;
-        not_found_is_none(result)?
+        none_if(result, ApiError::is_binding_not_found)?
             .map(|b| {
                 b.into_binding("result.")
-                    .map_err(|e| decode("GET", &path, e))
+                    .map_err(|e| self.error(endpoint, decode(e)))
             })
             .transpose()
     }
@@ -208,30 +204,24 @@ impl Api for InProcess {
         cidr: IpNet,
         service: &ServiceId,
     ) -> Result<Binding, ApiError> {
-        let path = self.path(&format!("prefixes/{prefix}/bindings"));
+        let endpoint = Endpoint::CreateBinding(prefix);
         let wire = self
-            .call(
-                "POST",
-                route::CREATE_BINDING,
-                path.clone(),
-                |a, acc, now| {
-                    a.create_binding(
-                        acc,
-                        prefix.as_str(),
-                        &cidr.to_string(),
-                        service.as_str(),
-                        now,
-                    )
-                },
-            )
+            .call(endpoint, |a, acc, now| {
+                a.create_binding(
+                    acc,
+                    prefix.as_str(),
+                    &cidr.to_string(),
+                    service.as_str(),
+                    now,
+                )
+            })
             .await?;
         wire.into_binding("result.")
-            .map_err(|e| decode("POST", &path, e))
+            .map_err(|e| self.error(endpoint, decode(e)))
     }
 
     async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
-        let path = self.path(&format!("prefixes/{prefix}/bindings/{binding}"));
-        self.call("DELETE", route::DELETE_BINDING, path, |a, acc, now| {
+        self.call(Endpoint::DeleteBinding(prefix, binding), |a, acc, now| {
             a.delete_binding(acc, prefix.as_str(), binding.as_str(), now)
         })
         .await

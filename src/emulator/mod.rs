@@ -44,16 +44,21 @@
 //!
 //! | call | what |
 //! |---|---|
-//! | `GET /__svcbind/requests` | `{"total": N, "routes": {"GET /accounts/{account_id}/addressing/services": 1, …}}` |
+//! | `GET /__svcbind/requests` | `{"total": N, "routes": {"<METHOD> <template>": N, …}}`: requests per route key (`crate::api::Route::key`; `<METHOD> (no route)` for a path of no call) |
 //! | `DELETE /__svcbind/requests` | resets the counts |
 //! | `POST /__svcbind/faults` | adds one fault rule (below) |
 //! | `GET /__svcbind/faults` | the pending rules, as a JSON array |
-//! | `DELETE /__svcbind/faults` | removes every pending rule |
+//! | `DELETE /__svcbind/faults` | removes every pending rule and lets every held request go on |
+//! | `POST /__svcbind/release` | `{"count": N}` (optional, default 1): lets the N longest-held requests go on; answers `{"success": true, "result": {"released": R, "held": H, "ahead": A}}` |
+//! | `GET /__svcbind/held` | `{"released": 0, "held": H, "ahead": A}` |
 //! | `GET /__svcbind/state` | `{"account_id", "services": [{id, name}], "prefixes": [{id, cidr, bindings: [binding objects]}]}` |
 //! | `POST /__svcbind/clock` | `{"advance_secs": N}`: moves the emulated clock forward (provisioning) |
 //!
 //! Admin answers are JSON: `{"success": true, …}` or the failure envelope; they are neither
-//! counted nor delayed, and faults and the budget do not apply to them.
+//! counted nor delayed, and faults and the budget do not apply to them. In a release's answer,
+//! `released` is how many held requests it let go on, `held` how many still wait, and `ahead`
+//! how many releases were given before their request arrived: that many holds to come pass at
+//! once, so a test may release a request before it reaches its hold.
 //!
 //! # Fault rules
 //!
@@ -66,11 +71,14 @@
 //!  "action": {"type": "status", "status": 429, "retry_after_secs": 30}}
 //! ```
 //!
-//! Actions (`type`): `status` (`status`, optional `retry_after_secs`: answer that status
-//! without processing; 429 carries code 971, others code 9000), `status_after_processing`
-//! (`status`: process, then answer it), `delay` (`millis`: wait, then go on), `drop` (close the
-//! connection without an answer), `drop_after_processing` (process, then close), `malformed`
-//! (answer 200 with an HTML page, without processing). In process, a drop is a transport
+//! Actions (`type`): `status` (`status`, optional `retry_after_secs`, `code`, `message`: answer
+//! that status without processing; the error is `code` and `message` when given, else 429
+//! carries code 971 and others code 9000), `status_after_processing` (`status`, optional
+//! `code`, `message`: process, then answer it), `delay` (`millis`: wait, then go on), `drop`
+//! (close the connection without an answer), `drop_after_processing` (process, then close),
+//! `malformed` (optional `status`: answer an HTML page instead of JSON, without processing;
+//! 200 with a 502 page by default), `hold` (wait until released by `POST /__svcbind/release`,
+//! then go on; the request is counted before it waits). In process, a drop is a transport
 //! error and a malformed answer a non-JSON error, as the HTTP client would report them.
 
 mod account;
@@ -99,25 +107,21 @@ pub use account::Account;
 pub use catalog::{
     CDN_ID, DEFAULT_ACCOUNT_ID, MAGIC_TRANSIT_ID, SPECTRUM_ID, default_account_id, default_services,
 };
-pub use counters::{RequestCounts, route};
-pub use faults::{FaultAction, FaultMethod, FaultRule};
+pub use counters::RequestCounts;
+pub use faults::{FaultAction, FaultMethod, FaultRule, HoldCounts};
 pub use inprocess::InProcess;
 pub use limit::{DEFAULT_QUOTA, DEFAULT_WINDOW};
 pub use server::{PrefixView, StateView, serve};
 pub use store::SeedError;
 pub use wire::{Rejection, seed_prefix_id};
 
-use faults::Faults;
+use faults::{Faults, Holds};
 use limit::RateLimiter;
 
 /// Error code of a 429 answer: the API's own.
 pub const RATE_LIMITED: u32 = 971;
 /// Error code of an injected failure status other than 429.
 pub const INJECTED_FAULT: u32 = 9000;
-
-/// The body of a `malformed` fault: what a proxy's error page looks like.
-pub(crate) const MALFORMED_BODY: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\
-<body><h1>502 Bad Gateway</h1><p>The upstream answered something that is not JSON.</p></body></html>\n";
 
 /// How the emulator behaves, beyond its account.
 #[derive(Clone)]
@@ -144,17 +148,6 @@ impl EmulatorOptions {
     }
 }
 
-impl From<&crate::cli::EmulatorArgs> for EmulatorOptions {
-    fn from(args: &crate::cli::EmulatorArgs) -> Self {
-        Self {
-            token: args.token.clone(),
-            provisioning_delay: args.provisioning_delay,
-            latency: args.latency,
-            rate_limit: args.rate_limit,
-        }
-    }
-}
-
 impl fmt::Debug for EmulatorOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorOptions")
@@ -177,6 +170,7 @@ struct Shared {
     account: Mutex<Account>,
     counts: Mutex<RequestCounts>,
     faults: Mutex<Faults>,
+    holds: Holds,
     limiter: Mutex<RateLimiter>,
     /// How far the emulated clock was moved ahead of real time.
     skew: Mutex<Duration>,
@@ -207,6 +201,7 @@ impl Emulator {
                 account: Mutex::new(account),
                 counts: Mutex::new(RequestCounts::default()),
                 faults: Mutex::new(Faults::default()),
+                holds: Holds::default(),
                 limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
                 skew: Mutex::new(Duration::ZERO),
                 start: Instant::now(),
@@ -240,9 +235,21 @@ impl Emulator {
         lock(&self.shared.faults).add(rule);
     }
 
-    /// Removes every pending fault rule.
+    /// Removes every pending fault rule and lets every held request go on.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
+        self.shared.holds.release_all();
+    }
+
+    /// Lets the `count` longest-held requests (`hold` rules) go on; releases beyond the
+    /// requests held let the next holds pass at once.
+    pub fn release(&self, count: u64) -> HoldCounts {
+        self.shared.holds.release(count)
+    }
+
+    /// How many requests are held, and how many releases were given ahead.
+    pub fn held(&self) -> HoldCounts {
+        self.shared.holds.counts()
     }
 
     /// The rules not used up yet, in order.
@@ -311,17 +318,30 @@ impl Emulator {
             Some(FaultAction::Status {
                 status,
                 retry_after_secs,
-            }) => Gate::Refuse(Refusal::injected(status, retry_after_secs)),
-            Some(FaultAction::StatusAfterProcessing { status }) => {
-                Gate::Proceed(Some(After::Status(status)))
-            }
+                code,
+                message,
+            }) => Gate::Refuse(Refusal::injected(status, retry_after_secs, code, message)),
+            Some(FaultAction::StatusAfterProcessing {
+                status,
+                code,
+                message,
+            }) => Gate::Proceed(Some(After::Status(Refusal::injected(
+                status, None, code, message,
+            )))),
             Some(FaultAction::Delay { millis }) => {
                 tokio::time::sleep(Duration::from_millis(millis)).await;
                 Gate::Proceed(None)
             }
             Some(FaultAction::Drop) => Gate::Drop,
             Some(FaultAction::DropAfterProcessing) => Gate::Proceed(Some(After::Drop)),
-            Some(FaultAction::Malformed) => Gate::Malformed,
+            Some(FaultAction::Malformed { status }) => {
+                let (status, body) = faults::malformed_answer(status);
+                Gate::Malformed { status, body }
+            }
+            Some(FaultAction::Hold) => {
+                self.shared.holds.wait().await;
+                Gate::Proceed(None)
+            }
         }
     }
 
@@ -353,14 +373,14 @@ pub(crate) enum Gate {
     Refuse(Refusal),
     /// Close the connection without an answer, without processing.
     Drop,
-    /// Answer 200 with a body that is not JSON, without processing.
-    Malformed,
+    /// Answer this status with an HTML body, without processing.
+    Malformed { status: u16, body: String },
 }
 
 /// A failure injected after processing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum After {
-    Status(u16),
+    Status(Refusal),
     Drop,
 }
 
@@ -374,25 +394,31 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    pub(crate) fn injected(status: u16, retry_after: Option<u64>) -> Self {
-        let message = if status == 429 {
-            Message::new(
+    /// The answer of a `status` fault: `code` and `message` when given, else the API's 971
+    /// for a 429 and 9000 with a message naming the status otherwise.
+    pub(crate) fn injected(
+        status: u16,
+        retry_after: Option<u64>,
+        code: Option<u32>,
+        message: Option<String>,
+    ) -> Self {
+        let (default_code, default_message) = if status == 429 {
+            (
                 RATE_LIMITED,
-                "Please wait and consider throttling your request speed",
+                "Please wait and consider throttling your request speed".to_owned(),
             )
         } else {
-            let reason = axum::http::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error");
-            Message::new(
+            (
                 INJECTED_FAULT,
-                format!("injected fault: HTTP {status} {reason}"),
+                format!("injected fault: HTTP {status} {}", faults::reason(status)),
             )
         };
         Self {
             status,
-            errors: vec![message],
+            errors: vec![Message::new(
+                code.unwrap_or(default_code),
+                message.unwrap_or(default_message),
+            )],
             retry_after,
         }
     }

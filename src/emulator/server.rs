@@ -1,10 +1,11 @@
-//! The emulator over HTTP (axum): routing of `/client/v4/accounts/{account_id}/addressing/…`,
-//! credentials, the envelope and headers of every answer, the admin endpoints, and faults that
-//! really drop the connection.
+//! The emulator over HTTP (axum): routing of the API's calls below `/client/v4`, credentials,
+//! the envelope and headers of every answer, the admin endpoints, and faults that really drop
+//! the connection.
 //!
 //! Routing is done here rather than by axum's router so that no answer, however malformed the
-//! request, is ever one of axum's plain-text rejections: every answer is the JSON envelope. The
-//! rules live in [`super::Account`]; this module only translates.
+//! request, is ever one of axum's plain-text rejections: every answer is the JSON envelope.
+//! Paths are matched against the routes of [`crate::api::endpoint`], the same ones the client
+//! builds its paths from. The rules live in [`super::Account`]; this module only translates.
 
 use std::io;
 use std::net::SocketAddr;
@@ -25,13 +26,16 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Account, After, Emulator, FaultRule, Gate, MALFORMED_BODY, Refusal, Rejection};
+use super::{Account, After, Emulator, FaultRule, Gate, Rejection};
+use crate::api::endpoint::{self, Endpoint, Parsed, RawEndpoint};
 use crate::api::error::codes;
 use crate::api::wire::{
     BareEnvelope, CreateBindingRequest, Envelope, FailureEnvelope, Message, ResultInfo,
     WireBinding, WireService,
 };
 
+/// The path of the API root, which every call's path follows.
+pub(crate) const API_ROOT: &str = "/client/v4";
 /// The largest request body read (a create body is about 80 bytes).
 const MAX_BODY: usize = 64 * 1024;
 /// "Method not allowed".
@@ -204,34 +208,39 @@ async fn api(
     body: Body,
 ) -> Response {
     em.pause().await;
-    let Some((account, endpoint)) = Endpoint::parse(path) else {
-        em.count(format!("{method} {}", super::route::NO_ROUTE));
-        return failure(
-            em,
-            404,
-            vec![Message::new(codes::UNKNOWN_ROUTE, "No route for that URI")],
-            None,
-        );
+    let parsed = match path.strip_prefix(API_ROOT) {
+        Some(below) => endpoint::parse(method.as_str(), below),
+        None => Parsed::NoRoute,
     };
-    em.count(format!("{method} {}", endpoint.template()));
-    if !endpoint.methods().contains(method) {
-        let mut response = failure(
-            em,
-            405,
-            vec![Message::new(METHOD_NOT_ALLOWED, "Method not allowed")],
-            None,
-        );
-        let allow = endpoint
-            .methods()
-            .iter()
-            .map(Method::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Ok(v) = HeaderValue::from_str(&allow) {
-            response.headers_mut().insert(header::ALLOW, v);
+    em.count(parsed.key(method.as_str()));
+    let (account, endpoint) = match parsed {
+        Parsed::Call { account, endpoint } => (account, endpoint),
+        Parsed::WrongMethod { allowed, .. } => {
+            let mut response = failure(
+                em,
+                405,
+                vec![Message::new(METHOD_NOT_ALLOWED, "Method not allowed")],
+                None,
+            );
+            let allow = allowed
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            return response;
         }
-        return response;
-    }
+        Parsed::NoRoute => {
+            return failure(
+                em,
+                404,
+                vec![Message::new(codes::UNKNOWN_ROUTE, "No route for that URI")],
+                None,
+            );
+        }
+    };
     if let Err((status, errors)) = check_credentials(headers, &em.options().token) {
         return failure(em, status, errors, None);
     }
@@ -242,9 +251,9 @@ async fn api(
             conn.abort();
             return Response::new(Body::empty());
         }
-        Gate::Malformed => return malformed(em),
+        Gate::Malformed { status, body } => return malformed(em, status, body),
     };
-    let body = if *method == Method::POST {
+    let body = if matches!(endpoint, Endpoint::CreateBinding(_)) {
         match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(bytes) => bytes,
             Err(_) => {
@@ -262,16 +271,13 @@ async fn api(
     } else {
         Bytes::new()
     };
-    let answer = em.process(|a, now| endpoint.run(a, &account, method, &body, now));
+    let answer = em.process(|a, now| run(endpoint, a, account, &body, now));
     match after {
         None => match answer {
             Ok((status, json)) => respond(em, status, json, None),
             Err(r) => failure(em, r.status, r.errors, None),
         },
-        Some(After::Status(status)) => {
-            let r = Refusal::injected(status, None);
-            failure(em, r.status, r.errors, None)
-        }
+        Some(After::Status(r)) => failure(em, r.status, r.errors, None),
         Some(After::Drop) => {
             conn.abort();
             Response::new(Body::empty())
@@ -279,101 +285,47 @@ async fn api(
     }
 }
 
-/// The seven calls' routes, below `/client/v4/accounts/{account_id}/addressing/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Endpoint {
-    Services,
-    Prefixes,
-    Prefix(String),
-    Bindings(String),
-    Binding(String, String),
-}
-
-impl Endpoint {
-    /// The account id and the endpoint of a path, or `None` when no route matches.
-    fn parse(path: &str) -> Option<(String, Self)> {
-        let rest = path.strip_prefix("/client/v4/accounts/")?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        if segments.iter().any(|s| s.is_empty()) {
-            return None;
+/// Runs one call on the rules core: the status and JSON body of the answer.
+fn run(
+    endpoint: RawEndpoint<'_>,
+    a: &mut Account,
+    account: &str,
+    body: &[u8],
+    now: Duration,
+) -> Result<(u16, Vec<u8>), Rejection> {
+    Ok(match endpoint {
+        Endpoint::ListServices => (200, encode(&Envelope::ok(a.list_services(account)?))),
+        Endpoint::ListPrefixes => {
+            let prefixes = a.list_prefixes(account)?;
+            let count = prefixes.len() as u64;
+            let mut envelope = Envelope::ok(prefixes);
+            envelope.result_info = Some(ResultInfo {
+                count: Some(count),
+                page: Some(1),
+                per_page: Some(count.max(20)),
+                total_count: Some(count),
+            });
+            (200, encode(&envelope))
         }
-        let endpoint = match segments.as_slice() {
-            [_, "addressing", "services"] => Self::Services,
-            [_, "addressing", "prefixes"] => Self::Prefixes,
-            [_, "addressing", "prefixes", p] => Self::Prefix((*p).to_owned()),
-            [_, "addressing", "prefixes", p, "bindings"] => Self::Bindings((*p).to_owned()),
-            [_, "addressing", "prefixes", p, "bindings", b] => {
-                Self::Binding((*p).to_owned(), (*b).to_owned())
-            }
-            _ => return None,
-        };
-        Some((segments[0].to_owned(), endpoint))
-    }
-
-    fn template(&self) -> &'static str {
-        match self {
-            Self::Services => "/accounts/{account_id}/addressing/services",
-            Self::Prefixes => "/accounts/{account_id}/addressing/prefixes",
-            Self::Prefix(_) => "/accounts/{account_id}/addressing/prefixes/{prefix_id}",
-            Self::Bindings(_) => "/accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings",
-            Self::Binding(..) => {
-                "/accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}"
-            }
+        Endpoint::GetPrefix(p) => (200, encode(&Envelope::ok(a.get_prefix(account, p)?))),
+        Endpoint::ListBindings(p) => (
+            200,
+            encode(&Envelope::ok(a.list_bindings(account, p, now)?)),
+        ),
+        Endpoint::CreateBinding(p) => {
+            let request = parse_create(body)?;
+            let created = a.create_binding(account, p, &request.cidr, &request.service_id, now)?;
+            (201, encode(&Envelope::ok(created)))
         }
-    }
-
-    fn methods(&self) -> &'static [Method] {
-        match self {
-            Self::Services | Self::Prefixes | Self::Prefix(_) => &[Method::GET],
-            Self::Bindings(_) => &[Method::GET, Method::POST],
-            Self::Binding(..) => &[Method::GET, Method::DELETE],
+        Endpoint::GetBinding(p, b) => (
+            200,
+            encode(&Envelope::ok(a.get_binding(account, p, b, now)?)),
+        ),
+        Endpoint::DeleteBinding(p, b) => {
+            a.delete_binding(account, p, b, now)?;
+            (200, encode(&BareEnvelope::ok()))
         }
-    }
-
-    /// Runs the call on the rules core: the status and JSON body of the answer.
-    fn run(
-        &self,
-        a: &mut Account,
-        account: &str,
-        method: &Method,
-        body: &[u8],
-        now: Duration,
-    ) -> Result<(u16, Vec<u8>), Rejection> {
-        Ok(match (self, method) {
-            (Self::Services, _) => (200, encode(&Envelope::ok(a.list_services(account)?))),
-            (Self::Prefixes, _) => {
-                let prefixes = a.list_prefixes(account)?;
-                let count = prefixes.len() as u64;
-                let mut envelope = Envelope::ok(prefixes);
-                envelope.result_info = Some(ResultInfo {
-                    count: Some(count),
-                    page: Some(1),
-                    per_page: Some(count.max(20)),
-                    total_count: Some(count),
-                });
-                (200, encode(&envelope))
-            }
-            (Self::Prefix(p), _) => (200, encode(&Envelope::ok(a.get_prefix(account, p)?))),
-            (Self::Bindings(p), &Method::POST) => {
-                let request = parse_create(body)?;
-                let created =
-                    a.create_binding(account, p, &request.cidr, &request.service_id, now)?;
-                (201, encode(&Envelope::ok(created)))
-            }
-            (Self::Bindings(p), _) => (
-                200,
-                encode(&Envelope::ok(a.list_bindings(account, p, now)?)),
-            ),
-            (Self::Binding(p, b), &Method::DELETE) => {
-                a.delete_binding(account, p, b, now)?;
-                (200, encode(&BareEnvelope::ok()))
-            }
-            (Self::Binding(p, b), _) => (
-                200,
-                encode(&Envelope::ok(a.get_binding(account, p, b, now)?)),
-            ),
-        })
-    }
+    })
 }
 
 /// The body of a create: a JSON object with string `cidr` and `service_id`.
@@ -520,6 +472,24 @@ fn state_view(a: &mut Account, now: Duration) -> StateView {
     }
 }
 
+/// `{"count": N}` for `POST /__svcbind/release`; no body releases one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    #[serde(default = "one")]
+    count: u64,
+}
+
+impl Default for ReleaseRequest {
+    fn default() -> Self {
+        Self { count: one() }
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+
 /// `{"advance_secs": N}` for `POST /__svcbind/clock`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -537,7 +507,7 @@ async fn admin(em: &Emulator, method: &Method, rest: &str, body: Body) -> Respon
             None,
         )
     };
-    let known = ["requests", "faults", "state", "clock"];
+    let known = ["requests", "faults", "release", "held", "state", "clock"];
     match (method.as_str(), rest) {
         ("GET", "requests") => respond(em, 200, encode(&em.request_counts()), None),
         ("DELETE", "requests") => {
@@ -567,6 +537,23 @@ async fn admin(em: &Emulator, method: &Method, rest: &str, body: Body) -> Respon
             em.add_fault(rule.clone());
             respond(em, 200, encode(&Envelope::ok(rule)), None)
         }
+        ("POST", "release") => {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+                return bad_request(format!("the request body is larger than {MAX_BODY} bytes"));
+            };
+            let request = if bytes.iter().all(u8::is_ascii_whitespace) {
+                Ok(ReleaseRequest::default())
+            } else {
+                serde_json::from_slice::<ReleaseRequest>(&bytes)
+            };
+            match request {
+                Ok(r) => respond(em, 200, encode(&Envelope::ok(em.release(r.count))), None),
+                Err(e) => bad_request(format!(
+                    "not a release request: {e}; expected {{\"count\": 1}} or no body"
+                )),
+            }
+        }
+        ("GET", "held") => respond(em, 200, encode(&em.held()), None),
         ("GET", "state") => {
             let view = em.process(state_view);
             respond(em, 200, encode(&view), None)
@@ -644,9 +631,10 @@ fn add_ratelimit_headers(em: &Emulator, headers: &mut HeaderMap) {
     }
 }
 
-/// The `malformed` fault: 200 with an HTML page.
-fn malformed(em: &Emulator) -> Response {
-    let mut response = Response::new(Body::from(MALFORMED_BODY));
+/// The `malformed` fault: an HTML page with its status.
+fn malformed(em: &Emulator, status: u16, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -659,54 +647,6 @@ fn malformed(em: &Emulator) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_parse_and_name_their_templates() {
-        let acc = "/client/v4/accounts/acc";
-        let cases = [
-            (
-                "/addressing/services",
-                Endpoint::Services,
-                super::super::route::LIST_SERVICES,
-            ),
-            (
-                "/addressing/prefixes",
-                Endpoint::Prefixes,
-                super::super::route::LIST_PREFIXES,
-            ),
-            (
-                "/addressing/prefixes/p",
-                Endpoint::Prefix("p".into()),
-                super::super::route::GET_PREFIX,
-            ),
-            (
-                "/addressing/prefixes/p/bindings",
-                Endpoint::Bindings("p".into()),
-                super::super::route::LIST_BINDINGS,
-            ),
-            (
-                "/addressing/prefixes/p/bindings/b",
-                Endpoint::Binding("p".into(), "b".into()),
-                super::super::route::GET_BINDING,
-            ),
-        ];
-        for (rest, endpoint, key) in cases {
-            let (account, parsed) = Endpoint::parse(&format!("{acc}{rest}")).unwrap();
-            assert_eq!(account, "acc");
-            assert_eq!(format!("GET {}", parsed.template()), key);
-            assert_eq!(parsed, endpoint);
-        }
-        for bad in [
-            "/client/v4/accounts/acc/addressing",
-            "/client/v4/accounts/acc/addressing/prefixes/",
-            "/client/v4/accounts//addressing/prefixes",
-            "/client/v4/accounts/acc/addressing/prefixes/p/bindings/b/x",
-            "/client/v4/zones/acc/addressing/prefixes",
-            "/accounts/acc/addressing/prefixes",
-        ] {
-            assert_eq!(Endpoint::parse(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn create_body_errors_name_the_field() {

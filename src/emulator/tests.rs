@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::*;
-use crate::api::{Api, ApiErrorKind};
+use crate::api::{Api, ApiErrorKind, Route};
 use crate::model::{Binding, BindingId, Prefix, PrefixId, ProvisioningState, ServiceId};
 
 const TOKEN: &str = "s3cr3t-emulator-token";
@@ -525,17 +525,17 @@ async fn requests_are_counted_per_route_over_http_and_in_process() {
 
     let counts = s.emulator.request_counts();
     let mut expected: Vec<(String, u64)> = [
-        ("GET (no route)", 1),
-        (route::GET_BINDING, 1),
-        (route::GET_PREFIX, 1),
-        (route::LIST_BINDINGS, 3),
-        (route::LIST_PREFIXES, 1),
-        (route::LIST_SERVICES, 1),
-        (route::CREATE_BINDING, 1),
-        (route::DELETE_BINDING, 1),
+        (Route::GetBinding, 1),
+        (Route::GetPrefix, 1),
+        (Route::ListBindings, 3),
+        (Route::ListPrefixes, 1),
+        (Route::ListServices, 1),
+        (Route::CreateBinding, 1),
+        (Route::DeleteBinding, 1),
     ]
     .iter()
-    .map(|(k, n)| ((*k).to_owned(), *n))
+    .map(|(route, n)| (route.key(), *n))
+    .chain([("GET (no route)".to_owned(), 1)])
     .collect();
     expected.sort();
     assert_eq!(counts.routes.into_iter().collect::<Vec<_>>(), expected);
@@ -550,7 +550,7 @@ async fn requests_are_counted_per_route_over_http_and_in_process() {
     let (status, body) = json_of(response).await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 10);
-    assert_eq!(body["routes"][route::LIST_BINDINGS], 3);
+    assert_eq!(body["routes"][Route::ListBindings.key()], 3);
 
     let response = s
         .client
@@ -565,13 +565,8 @@ async fn requests_are_counted_per_route_over_http_and_in_process() {
 #[tokio::test]
 async fn status_fault_answers_without_processing() {
     let s = start_default().await;
-    s.emulator.add_fault(
-        FaultRule::new(FaultAction::Status {
-            status: 503,
-            retry_after_secs: None,
-        })
-        .method(FaultMethod::Post),
-    );
+    s.emulator
+        .add_fault(FaultRule::new(FaultAction::status(503)).method(FaultMethod::Post));
     // The rule matches POST only: a GET goes through.
     assert_eq!(s.get("prefixes/p4/bindings").await.status(), 200);
     let body = json!({"cidr": "192.0.2.128/25", "service_id": CDN_ID});
@@ -590,6 +585,8 @@ async fn status_fault_answers_without_processing() {
         FaultRule::new(FaultAction::Status {
             status: 429,
             retry_after_secs: Some(7),
+            code: None,
+            message: None,
         })
         .path_contains("/services")
         .times(2),
@@ -607,8 +604,7 @@ async fn status_fault_answers_without_processing() {
 async fn status_after_processing_really_creates_the_binding() {
     let s = start_default().await;
     s.emulator.add_fault(
-        FaultRule::new(FaultAction::StatusAfterProcessing { status: 502 })
-            .method(FaultMethod::Post),
+        FaultRule::new(FaultAction::status_after_processing(502)).method(FaultMethod::Post),
     );
     let (status, answer) = json_of(
         s.post(
@@ -666,7 +662,8 @@ async fn drop_after_processing_processes_then_closes() {
 #[tokio::test]
 async fn malformed_answers_200_with_a_body_that_is_not_json() {
     let s = start_default().await;
-    s.emulator.add_fault(FaultRule::new(FaultAction::Malformed));
+    s.emulator
+        .add_fault(FaultRule::new(FaultAction::Malformed { status: None }));
     let response = s.delete(&format!("prefixes/p4/bindings/{CDN29_ID}")).await;
     assert_eq!(response.status(), 200);
     assert!(
@@ -679,6 +676,161 @@ async fn malformed_answers_200_with_a_body_that_is_not_json() {
     assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
     assert!(text.contains("502 Bad Gateway"));
     assert_eq!(s.cidrs("p4").len(), 2, "not processed");
+}
+
+#[tokio::test]
+async fn a_status_fault_answers_the_code_and_message_given() {
+    let s = start_default().await;
+    let rule = json!({"method": "DELETE", "action": {"type": "status", "status": 404,
+                      "code": 7000, "message": "No route for that URI"}});
+    let response = s
+        .client
+        .post(s.raw_url("/__svcbind/faults"))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, answer) =
+        json_of(s.delete(&format!("prefixes/p4/bindings/{CDN29_ID}")).await).await;
+    assert_eq!((status, failure_codes(&answer)), (404, vec![7000]));
+    assert_eq!(answer["errors"][0]["message"], "No route for that URI");
+    assert_eq!(s.cidrs("p4").len(), 2, "not processed");
+
+    // A code without a message keeps the message naming the status.
+    s.emulator.add_fault(FaultRule::new(FaultAction::Status {
+        status: 404,
+        retry_after_secs: None,
+        code: Some(1002),
+        message: None,
+    }));
+    let (status, answer) = json_of(s.get("services").await).await;
+    assert_eq!((status, failure_codes(&answer)), (404, vec![1002]));
+    assert_eq!(
+        answer["errors"][0]["message"],
+        "injected fault: HTTP 404 Not Found"
+    );
+}
+
+#[tokio::test]
+async fn malformed_may_answer_a_proxys_404_page() {
+    let s = start_default().await;
+    s.emulator
+        .add_fault(FaultRule::new(FaultAction::Malformed { status: Some(404) }));
+    let response = s.delete(&format!("prefixes/p4/bindings/{CDN29_ID}")).await;
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("<title>404 Not Found</title>"), "{text}");
+    assert_eq!(s.cidrs("p4").len(), 2, "not processed");
+}
+
+#[tokio::test]
+async fn a_held_request_waits_for_its_release() {
+    let s = start_default().await;
+    let admin = |path: &str| s.raw_url(&format!("/__svcbind/{path}"));
+    s.emulator
+        .add_fault(FaultRule::new(FaultAction::Hold).method(FaultMethod::Delete));
+    let delete = tokio::spawn(
+        s.request(
+            reqwest::Method::DELETE,
+            &format!("prefixes/p4/bindings/{CDN29_ID}"),
+        )
+        .send(),
+    );
+    // Held: counted, not processed, and shown by the admin endpoint.
+    loop {
+        let (_, held) = json_of(s.client.get(admin("held")).send().await.unwrap()).await;
+        if held["held"] == 1 {
+            assert_eq!(held, json!({"released": 0, "held": 1, "ahead": 0}));
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.emulator.request_counts().get(Route::DeleteBinding), 1);
+    assert_eq!(s.cidrs("p4").len(), 2, "not processed while held");
+    assert!(!delete.is_finished());
+
+    // No body releases one.
+    let (status, released) = json_of(s.client.post(admin("release")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["success"], true);
+    assert_eq!(
+        released["result"],
+        json!({"released": 1, "held": 0, "ahead": 0})
+    );
+    let response = delete.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(s.cidrs("p4"), ["192.0.2.0/24"]);
+
+    // A count given ahead lets that many holds pass at once.
+    let response = s
+        .client
+        .post(admin("release"))
+        .json(&json!({"count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (_, released) = json_of(response).await;
+    assert_eq!(
+        released["result"],
+        json!({"released": 0, "held": 0, "ahead": 1})
+    );
+    s.emulator.add_fault(FaultRule::new(FaultAction::Hold));
+    assert_eq!(s.get("services").await.status(), 200);
+    assert_eq!(s.emulator.held(), HoldCounts::default());
+
+    for bad in [
+        json!({"count": "all"}),
+        json!({"cuont": 1}),
+        json!({"count": -1}),
+    ] {
+        let response = s
+            .client
+            .post(admin("release"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(response).await;
+        assert_eq!((status, failure_codes(&body)), (400, vec![1003]), "{bad}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not a release request: "),
+            "{body}"
+        );
+    }
+    let response = s.client.get(admin("release")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn clearing_the_faults_lets_held_requests_go_on() {
+    let s = start_default().await;
+    s.emulator
+        .add_fault(FaultRule::new(FaultAction::Hold).times(2));
+    let first = tokio::spawn(s.request(reqwest::Method::GET, "services").send());
+    let second = tokio::spawn(s.request(reqwest::Method::GET, "prefixes").send());
+    while s.emulator.held().held < 2 {
+        tokio::task::yield_now().await;
+    }
+    let response = s
+        .client
+        .delete(s.raw_url("/__svcbind/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    assert_eq!(second.await.unwrap().unwrap().status(), 200);
+    assert_eq!(s.emulator.held(), HoldCounts::default());
 }
 
 #[tokio::test]
@@ -1011,7 +1163,10 @@ async fn in_process_refusals_are_api_errors_with_the_client_path() {
         )
     );
     let err = api.list_bindings(&pid("nope")).await.unwrap_err();
-    assert!(err.is_not_found());
+    assert!(
+        err.is_prefix_not_found() && !err.is_binding_not_found(),
+        "{err}"
+    );
 
     let (emulator, _) = in_process();
     let other = emulator.in_process(AccountId::new("0123456789abcdef0123456789abcdef").unwrap());
@@ -1030,6 +1185,8 @@ async fn in_process_faults_fail_like_the_http_client_would_report() {
     emulator.add_fault(FaultRule::new(FaultAction::Status {
         status: 429,
         retry_after_secs: Some(3),
+        code: None,
+        message: None,
     }));
     let err = api.list_services().await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
@@ -1039,15 +1196,39 @@ async fn in_process_faults_fail_like_the_http_client_would_report() {
     let err = api.list_services().await.unwrap_err();
     assert!(matches!(err.kind, ApiErrorKind::Transport { .. }), "{err}");
 
-    emulator.add_fault(FaultRule::new(FaultAction::Malformed));
+    emulator.add_fault(FaultRule::new(FaultAction::Malformed { status: None }));
     let err = api.list_services().await.unwrap_err();
     assert!(
         matches!(err.kind, ApiErrorKind::NotJson { status: 200, .. }),
         "{err}"
     );
 
+    // A proxy's 404 page, and a 404 with a code other than "binding not found": errors the
+    // way the HTTP client reports them, never a binding that is gone.
+    let wide = BindingId::new(WIDE_ID).unwrap();
+    emulator.add_fault(FaultRule::new(FaultAction::Malformed { status: Some(404) }));
+    let err = api.delete_binding(&pid("p4"), &wide).await.unwrap_err();
+    let ApiErrorKind::NotJson { status, excerpt } = &err.kind else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 404);
+    assert!(
+        excerpt.starts_with("<!DOCTYPE html> <html><head><title>404 Not Found</title>"),
+        "{excerpt}"
+    );
+    assert!(!err.is_binding_not_found());
+    emulator.add_fault(FaultRule::new(FaultAction::Status {
+        status: 404,
+        retry_after_secs: None,
+        code: Some(7000),
+        message: Some("No route for that URI".into()),
+    }));
+    let err = api.get_binding(&pid("p4"), &wide).await.unwrap_err();
+    assert_eq!((err.status(), err.codes()), (Some(404), vec![7000]));
+    assert!(!err.is_binding_not_found());
+
     emulator.add_fault(
-        FaultRule::new(FaultAction::StatusAfterProcessing { status: 500 })
+        FaultRule::new(FaultAction::status_after_processing(500))
             .method(FaultMethod::Post)
             .path_contains("/prefixes/p4/"),
     );
@@ -1079,7 +1260,28 @@ async fn in_process_faults_fail_like_the_http_client_would_report() {
             "192.0.2.64/26"
         ]
     );
-    assert_eq!(emulator.request_counts().get(route::CREATE_BINDING), 2);
+    assert_eq!(emulator.request_counts().get(Route::CreateBinding), 2);
+}
+
+#[tokio::test]
+async fn in_process_a_held_call_waits_for_its_release() {
+    let (emulator, api) = in_process();
+    emulator.add_fault(FaultRule::new(FaultAction::Hold).method(FaultMethod::Delete));
+    let call = tokio::spawn({
+        let api = api.clone();
+        async move {
+            api.delete_binding(&pid("p4"), &BindingId::new(CDN29_ID).unwrap())
+                .await
+        }
+    });
+    while emulator.held().held < 1 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(emulator.request_counts().get(Route::DeleteBinding), 1);
+    assert_eq!(api.list_bindings(&pid("p4")).await.unwrap().len(), 2);
+    assert_eq!(emulator.release(1).released, 1);
+    call.await.unwrap().unwrap();
+    assert_eq!(api.list_bindings(&pid("p4")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -1210,30 +1412,4 @@ fn options_debug_hides_the_token() {
     );
     let emulator = Emulator::new(account(), EmulatorOptions::new(TOKEN));
     assert!(!format!("{emulator:?}").contains(TOKEN));
-}
-
-#[test]
-fn options_come_from_the_command_line() {
-    use clap::Parser as _;
-    let cli = crate::cli::Cli::try_parse_from([
-        "svcbind",
-        "emulator",
-        "--token",
-        TOKEN,
-        "--provisioning-delay",
-        "2s",
-        "--latency",
-        "100ms",
-        "--rate-limit",
-        "10/60",
-    ])
-    .unwrap();
-    let crate::cli::Command::Emulator(args) = &cli.command else {
-        panic!("not the emulator command");
-    };
-    let options = EmulatorOptions::from(args);
-    assert_eq!(options.token, TOKEN);
-    assert_eq!(options.provisioning_delay, Duration::from_secs(2));
-    assert_eq!(options.latency, Duration::from_millis(100));
-    assert_eq!(options.rate_limit, Some((10, Duration::from_secs(60))));
 }

@@ -1,11 +1,11 @@
 //! `svcbind apply` through the binary against `svcbind emulator` over HTTP.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::{BIN, Emu, TOKEN, TestEnv, root};
+use crate::{Emu, Output, TOKEN, TestEnv, root};
 
 fn example(name: &str) -> String {
     root()
@@ -32,21 +32,15 @@ fn apply_then_plan_shows_no_changes() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
     let bindings = example("bindings.yaml");
-    let out = env.run(&["apply", "-c", &bindings, "--yes"]);
-    assert_eq!(out.code, 0, "{out:?}");
     // Progress goes to stderr, one line per step, in plan order within a prefix.
+    let out = env
+        .cmd(&["apply", "-c", &bindings, "--yes"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .stderr_has("192.0.2.0/24: created 192.0.2.128/28 → CDN (")
+        .run();
     let progress: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(progress.len(), 6, "{}", out.stderr);
-    assert!(
-        progress
-            .iter()
-            .any(|l| l.contains("192.0.2.0/24: created 192.0.2.128/28 → CDN ("))
-    );
-    assert!(
-        out.stdout.contains("Apply: 6 done, 0 failed, 0 not run."),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!("apply_report_text", report_only(&out.stdout));
     assert_eq!(
         emu.bindings_of("192.0.2.0/24"),
         [
@@ -57,31 +51,52 @@ fn apply_then_plan_shows_no_changes() {
         ]
     );
 
-    let again = env.run(&["plan", "-c", &bindings, "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "{again:?}");
-    assert_eq!(
-        again.stdout.lines().last(),
-        Some("No changes. The live bindings match the file (3 prefixes).")
-    );
+    env.cmd(&["plan", "-c", &bindings, "--detailed-exitcode"])
+        .stdout_has("\nNo changes. The live bindings match the file (3 prefixes).\n")
+        .run();
+}
+
+/// The apply report: what text output prints after the plan, without the elapsed times.
+fn report_only(stdout: &str) -> String {
+    let report = stdout
+        .split_once("\nApply")
+        .map_or(stdout.to_owned(), |(_, rest)| format!("Apply{rest}"));
+    elapsed_free(&report)
+}
+
+/// `(0.4 s)`, `"elapsed_ms": 3` and the like, replaced so snapshots do not depend on timing.
+fn elapsed_free(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = match line.find("\"elapsed_ms\": ") {
+            Some(i) => {
+                let rest = &line[i + 14..];
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                format!("{}\"elapsed_ms\": 0{}", &line[..i], &rest[end..])
+            }
+            None => line.to_owned(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 #[test]
 fn without_a_terminal_apply_needs_yes_and_changes_nothing() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
-    let out = env.run_with_stdin(&["apply", "-c", &example("bindings.yaml")], "yes\n");
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        out.stderr.contains(
-            "apply refused: no terminal to confirm on; review the plan, then run again with --yes"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout.contains("Plan: 2 to create"),
-        "the plan is shown first"
-    );
+    // The plan is shown first.
+    env.cmd(&["apply", "-c", &example("bindings.yaml")])
+        .stdin("yes\n")
+        .status(3)
+        .stdout_has("Plan: 2 to create")
+        .stderr(
+            "error: apply refused: no terminal to confirm on; review the plan, then run again with --yes\n",
+        )
+        .run();
     assert_eq!(writes(&emu), 0);
 }
 
@@ -100,17 +115,13 @@ prefixes:
       - { cidr: 192.0.2.16/29, service: Spectrum }
 ",
     );
-    let out = env.run(&["apply", "--yes"]);
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        out.stderr.contains("apply refused: the prefix-wide binding of 192.0.2.0/24 is deleted or replaced; review the plan, then run again with --force"),
-        "{}",
-        out.stderr
-    );
+    env.cmd(&["apply", "--yes"])
+        .status(3)
+        .stderr("error: apply refused: the prefix-wide binding of 192.0.2.0/24 is deleted or replaced; review the plan, then run again with --force\n")
+        .run();
     assert_eq!(writes(&emu), 0);
 
-    let out = env.run(&["apply", "--yes", "--force"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    env.cmd(&["apply", "--yes", "--force"]).stderr_any().run();
     assert_eq!(
         emu.bindings_of("192.0.2.0/24"),
         [
@@ -137,35 +148,21 @@ prefixes:
       - { cidr: 192.0.2.64/27, service: Spectrum }
 ",
     );
-    let out = env.run(&["apply", "--yes"]);
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("3 bindings are deleted or replaced, more than max_deletes (2)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout
-            .contains("more than max_deletes (2); apply needs --force")
-    );
+    env.cmd(&["apply", "--yes"])
+        .status(3)
+        .stdout_has("more than max_deletes (2); apply needs --force")
+        .stderr("error: apply refused: 3 bindings are deleted or replaced, more than max_deletes (2); review the plan, then run again with --force\n")
+        .run();
     assert_eq!(writes(&emu), 0);
     // The flag overrides the file.
-    let out = env.run(&["apply", "--yes", "--max-deletes", "3"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    env.cmd(&["apply", "--yes", "--max-deletes", "3"])
+        .stderr_any()
+        .run();
 }
 
-/// Starts `apply --yes` one prefix at a time against `emu`, without waiting for it.
-fn spawn_apply(emu: &Emu, config: &str) -> std::process::Child {
-    Command::new(BIN)
-        .args(["apply", "-c", config, "--yes", "--concurrency", "1"])
-        .env_clear()
-        .env("CLOUDFLARE_BASE_URL", emu.base_url())
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start apply")
+/// Starts `apply --yes` one prefix at a time in `env`, without waiting for it.
+fn spawn_apply(env: &TestEnv, config: &str) -> std::process::Child {
+    env.spawn(&["apply", "-c", config, "--yes", "--concurrency", "1"])
 }
 
 /// Waits until `cond` holds, polling the emulator (no fixed sleeps).
@@ -189,7 +186,7 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     let create = "/prefixes/2af39739cc4e3b5910c918468bb89828/";
     emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 0}}));
     emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 2000}}));
-    let child = spawn_apply(&emu, &bindings);
+    let child = spawn_apply(&env, &bindings);
     let posts = || {
         emu.counts()["routes"]["POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings"]
             .as_u64()
@@ -205,10 +202,9 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     );
     assert_eq!(status, 201, "{body}");
 
-    let out = child.wait_with_output().expect("apply ends");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let out = Output::of(child.wait_with_output().expect("apply ends"));
+    assert_eq!(out.code, 1, "{out:?}");
+    let stdout = &out.stdout;
     let report: Vec<&str> = stdout
         .lines()
         .skip_while(|l| *l != "192.0.2.0/24")
@@ -232,46 +228,45 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     assert!(stdout.contains("Stopped at the first failure."), "{stdout}");
 
     // A new plan shows exactly what remains, and applying it finishes the work.
-    let rest = env.run(&["plan", "-c", &bindings]);
-    assert!(
-        rest.stdout
-            .contains("Plan: 1 to create, 1 to replace, 2 to delete; 1 prefix unchanged."),
-        "{}",
-        rest.stdout
-    );
-    let resume = env.run(&["apply", "-c", &bindings, "--yes"]);
-    assert_eq!(resume.code, 0, "{resume:?}");
-    let again = env.run(&["plan", "-c", &bindings, "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "{again:?}");
+    env.cmd(&["plan", "-c", &bindings])
+        .stdout_has("Plan: 1 to create, 1 to replace, 2 to delete; 1 prefix unchanged.")
+        .run();
+    env.cmd(&["apply", "-c", &bindings, "--yes"])
+        .stdout_has("Apply: 5 done, 0 failed, 0 not run.")
+        .stderr_any()
+        .run();
+    env.cmd(&["plan", "-c", &bindings, "--detailed-exitcode"])
+        .stdout_has("No changes.")
+        .run();
 }
 
 #[test]
 fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
     let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
     let bindings = example("bindings.yaml");
     // Hold the first step long enough to interrupt the apply while it is in flight.
     emu.fault(json!({"method": "POST", "action": {"type": "delay", "millis": 1500}}));
-    let child = spawn_apply(&emu, &bindings);
+    let child = spawn_apply(&env, &bindings);
     wait_for("the first step to be in flight", || writes(&emu) >= 1);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("send SIGINT");
     assert!(status.success());
-    let out = child.wait_with_output().expect("apply ends");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    let out = Output::of(child.wait_with_output().expect("apply ends"));
+    assert_eq!(out.code, 130, "{out:?}");
     assert!(
-        stderr.contains("interrupted: finishing the steps in flight"),
-        "{stderr}"
+        out.stderr
+            .contains("interrupted: finishing the steps in flight"),
+        "{out:?}"
     );
     // The step in flight finished; nothing else ran.
     assert!(
-        stdout.contains("Apply: 1 done, 0 failed, 5 not run."),
-        "{stdout}"
+        out.stdout.contains("Apply: 1 done, 0 failed, 5 not run."),
+        "{out:?}"
     );
-    assert!(stdout.contains("Interrupted:"), "{stdout}");
+    assert!(out.stdout.contains("Interrupted:"), "{out:?}");
     assert_eq!(writes(&emu), 1);
     assert!(
         emu.bindings_of("192.0.2.0/24")
@@ -283,15 +278,18 @@ fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
 fn the_json_report_follows_its_schema() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
-    let out = env.run(&[
-        "apply",
-        "-c",
-        &example("bindings.yaml"),
-        "--yes",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.code, 0, "{out:?}");
+    // The plan goes to stderr, so stdout stays one document.
+    let out = env
+        .cmd(&[
+            "apply",
+            "-c",
+            &example("bindings.yaml"),
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .stderr_has("Plan: 2 to create")
+        .run();
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).unwrap(),
@@ -307,8 +305,12 @@ fn the_json_report_follows_its_schema() {
     );
     assert_eq!(doc["prefixes"][0]["steps"][0]["status"], "done");
     assert!(doc["prefixes"][0]["steps"][0]["binding_id"].is_string());
-    // The plan went to stderr, so stdout stays one document.
-    assert!(out.stderr.contains("Plan: 2 to create"), "{}", out.stderr);
+    // Created ids depend on the order prefixes ran in; times on the machine.
+    insta::assert_json_snapshot!("apply_report_json", doc, {
+        ".svcbind_version" => "[version]",
+        ".prefixes[].steps[].elapsed_ms" => "[elapsed]",
+        ".prefixes[].steps[].binding_id" => "[binding id]",
+    });
 }
 
 #[test]
@@ -317,8 +319,12 @@ fn machine_formats_put_one_document_on_stdout_even_when_refused() {
     let env = TestEnv::against(&emu);
     let bindings = example("bindings.yaml");
     // Refused (no --yes, no terminal): the JSON report says why and that nothing ran.
-    let out = env.run(&["apply", "-c", &bindings, "--format", "json"]);
-    assert_eq!(out.code, 3, "{out:?}");
+    let out = env
+        .cmd(&["apply", "-c", &bindings, "--format", "json"])
+        .status(3)
+        .stderr_has("Plan: 2 to create")
+        .stderr_has("error: apply refused: no terminal to confirm on")
+        .run();
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     assert_eq!(
         doc["refused"],
@@ -328,23 +334,19 @@ fn machine_formats_put_one_document_on_stdout_even_when_refused() {
         doc["summary"],
         json!({"done": 0, "failed": 0, "not_run": 6})
     );
-    assert!(out.stderr.contains("Plan: 2 to create"), "{}", out.stderr);
     // Markdown: only the apply report, under its own marker, so a CI job updating the plan's
-    // comment never overwrites it.
-    let out = env.run(&[
-        "apply", "-c", &bindings, "--format", "markdown", "--yes", "-q",
-    ]);
-    assert_eq!(out.code, 0, "{out:?}");
+    // comment never overwrites it. -q: no plan on stderr either.
+    let out = env
+        .cmd(&[
+            "apply", "-c", &bindings, "--format", "markdown", "--yes", "-q",
+        ])
+        .stdout_has("### svcbind apply: 6 done, 0 failed, 0 not run")
+        .run();
     assert!(
         out.stdout.starts_with("<!-- svcbind:apply -->\n"),
         "{}",
         out.stdout
     );
     assert!(!out.stdout.contains("<!-- svcbind:plan -->"));
-    assert!(
-        out.stdout
-            .contains("### svcbind apply: 6 done, 0 failed, 0 not run")
-    );
-    // -q: no plan on stderr either.
-    assert_eq!(out.stderr, "");
+    insta::assert_snapshot!("apply_report_markdown", elapsed_free(&out.stdout));
 }

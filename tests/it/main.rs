@@ -5,9 +5,12 @@
 //! Every run starts from an empty environment, so nothing on the machine leaks in.
 
 mod apply;
+mod cli;
 mod emulator;
+mod not_found;
 mod plan;
 mod plan_props;
+mod services;
 mod validate;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -71,17 +74,43 @@ impl TestEnv {
         path
     }
 
-    /// Runs the binary with `args` in the directory.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, "")
+    /// A run of the binary with `args` in the directory, to be given its expectations and
+    /// [`Test::run`]. By default it must exit 0 with nothing on stderr; stdout is not checked
+    /// unless the test says what it must hold.
+    pub fn cmd(&self, args: &[&str]) -> Test<'_> {
+        Test {
+            env: self,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            stdin: String::new(),
+            status: 0,
+            stdout: Expect::Any,
+            stderr: Expect::Exact(String::new()),
+        }
     }
 
-    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(BIN)
+    /// Starts the binary with `args` in the background, stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run svcbind")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    fn exec(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -93,12 +122,136 @@ impl TestEnv {
             .expect("stdin")
             .write_all(stdin.as_bytes())
             .expect("write stdin");
-        let out = child.wait_with_output().expect("wait for svcbind");
+        Output::of(child.wait_with_output().expect("wait for svcbind"))
+    }
+}
+
+impl Output {
+    /// The output of a finished child process.
+    pub fn of(out: std::process::Output) -> Self {
         Output {
             stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
             stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
             code: out.status.code().unwrap_or(-1),
         }
+    }
+}
+
+/// What a stream must hold.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// Anything (the test checks it itself, e.g. with a snapshot).
+    Any,
+    /// Exactly this text.
+    Exact(String),
+    /// Each of these pieces, somewhere.
+    Contains(Vec<String>),
+}
+
+impl Expect {
+    fn check(&self, stream: &str, actual: &str) -> Option<String> {
+        match self {
+            Expect::Any => None,
+            Expect::Exact(want) if want == actual => None,
+            Expect::Exact(want) => Some(format!(
+                "{stream} differs\n--- expected {stream}\n{want}\n--- actual {stream}\n{actual}"
+            )),
+            Expect::Contains(pieces) => {
+                let missing: Vec<&String> = pieces
+                    .iter()
+                    .filter(|p| !actual.contains(p.as_str()))
+                    .collect();
+                (!missing.is_empty()).then(|| format!("{stream} lacks {missing:?}"))
+            }
+        }
+    }
+
+    fn add(&mut self, piece: &str) {
+        match self {
+            Expect::Contains(pieces) => pieces.push(piece.to_owned()),
+            _ => *self = Expect::Contains(vec![piece.to_owned()]),
+        }
+    }
+}
+
+/// One run of the binary and what it must give: status, stdout and stderr are checked together
+/// by [`Test::run`], which reports all three when anything differs.
+#[must_use = "a test does nothing until it is run"]
+pub struct Test<'a> {
+    env: &'a TestEnv,
+    args: Vec<String>,
+    stdin: String,
+    status: i32,
+    stdout: Expect,
+    stderr: Expect,
+}
+
+impl Test<'_> {
+    /// Feeds `text` on stdin.
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = text.to_owned();
+        self
+    }
+
+    /// The exit status it must end with (0 unless set).
+    pub fn status(mut self, code: i32) -> Self {
+        self.status = code;
+        self
+    }
+
+    /// stdout must be exactly `text`.
+    pub fn stdout(mut self, text: &str) -> Self {
+        self.stdout = Expect::Exact(text.to_owned());
+        self
+    }
+
+    /// stdout must contain `piece` (repeat for more).
+    pub fn stdout_has(mut self, piece: &str) -> Self {
+        self.stdout.add(piece);
+        self
+    }
+
+    /// stderr must be exactly `text` (empty unless set).
+    pub fn stderr(mut self, text: &str) -> Self {
+        self.stderr = Expect::Exact(text.to_owned());
+        self
+    }
+
+    /// stderr must contain `piece` (repeat for more).
+    pub fn stderr_has(mut self, piece: &str) -> Self {
+        self.stderr.add(piece);
+        self
+    }
+
+    /// stderr may hold anything: the test checks it itself.
+    pub fn stderr_any(mut self) -> Self {
+        self.stderr = Expect::Any;
+        self
+    }
+
+    /// Runs the binary and checks status, stdout and stderr; panics with all three otherwise.
+    pub fn run(self) -> Output {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let out = self.env.exec(&args, &self.stdin);
+        let mut problems = Vec::new();
+        if out.code != self.status {
+            problems.push(format!(
+                "exit status {} instead of {}",
+                out.code, self.status
+            ));
+        }
+        problems.extend(self.stdout.check("stdout", &out.stdout));
+        problems.extend(self.stderr.check("stderr", &out.stderr));
+        assert!(
+            problems.is_empty(),
+            "svcbind {}\n{}\n--- status {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            problems.join("\n"),
+            out.code,
+            out.stdout,
+            out.stderr
+        );
+        out
     }
 }
 
@@ -264,8 +417,10 @@ fn dechunk(body: &str) -> String {
 
 #[test]
 fn help_reads_well_and_names_every_command() {
-    let out = TestEnv::new().run(&["--help"]);
-    assert_eq!(out.code, 0);
+    let out = TestEnv::new()
+        .cmd(&["--help"])
+        .stdout_has("CLOUDFLARE_API_TOKEN")
+        .run();
     for command in [
         "validate",
         "plan",
@@ -280,12 +435,12 @@ fn help_reads_well_and_names_every_command() {
             out.stdout
         );
     }
-    assert!(out.stdout.contains("CLOUDFLARE_API_TOKEN"));
 }
 
 #[test]
 fn completions_are_printed() {
-    let out = TestEnv::new().run(&["completions", "bash"]);
-    assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("_svcbind()"), "{}", out.stdout);
+    TestEnv::new()
+        .cmd(&["completions", "bash"])
+        .stdout_has("_svcbind()")
+        .run();
 }

@@ -11,19 +11,17 @@ fn example(name: &str) -> String {
         .to_owned()
 }
 
-/// The README's quick start, with extra flags.
-fn quick_start(extra: &[&str]) -> crate::Output {
+/// The README's quick start, with extra flags; it must exit `status` with an empty stderr.
+fn quick_start(extra: &[&str], status: i32) -> crate::Output {
     let (bindings, live) = (example("bindings.yaml"), example("live.yaml"));
     let mut args = vec!["plan", "-c", &bindings, "--emulate", &live];
     args.extend_from_slice(extra);
-    TestEnv::new().run(&args)
+    TestEnv::new().cmd(&args).status(status).run()
 }
 
 #[test]
 fn the_quick_start_shows_creates_a_replace_and_deletes() {
-    let out = quick_start(&[]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stderr, "");
+    let out = quick_start(&[], 0);
     insta::assert_snapshot!("quick_start_text", out.stdout);
     assert!(
         out.stdout
@@ -35,9 +33,9 @@ fn the_quick_start_shows_creates_a_replace_and_deletes() {
 fn over_http_the_plan_is_the_same_and_reads_p_plus_two_times() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
-    let out = env.run(&["plan", "-c", &example("bindings.yaml")]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, quick_start(&[]).stdout);
+    env.cmd(&["plan", "-c", &example("bindings.yaml")])
+        .stdout(&quick_start(&[], 0).stdout)
+        .run();
     let counts = emu.counts();
     // Three prefixes: services + prefixes + one list per prefix; nothing written.
     assert_eq!(counts["total"], 5, "{counts}");
@@ -65,43 +63,39 @@ prefixes:
       - { cidr: 198.51.100.0/24, service: Spectrum }
 ",
     );
-    let out = env.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    env.cmd(&["plan", "--detailed-exitcode"])
+        .stdout_has("No changes.")
+        .run();
     assert_eq!(emu.counts()["total"], 2);
 }
 
 #[test]
 fn detailed_exitcode_is_two_with_changes_and_zero_without() {
-    assert_eq!(quick_start(&["--detailed-exitcode"]).code, 2);
+    quick_start(&["--detailed-exitcode"], 2);
     // The desired file seeds an account that already matches it.
-    let out = TestEnv::new().run(&[
-        "plan",
-        "-c",
-        &example("bindings.yaml"),
-        "--emulate",
-        &example("bindings.yaml"),
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(
-        out.stdout.lines().last(),
-        Some("No changes. The live bindings match the file (3 prefixes).")
-    );
+    TestEnv::new()
+        .cmd(&[
+            "plan",
+            "-c",
+            &example("bindings.yaml"),
+            "--emulate",
+            &example("bindings.yaml"),
+            "--detailed-exitcode",
+        ])
+        .stdout_has("\nNo changes. The live bindings match the file (3 prefixes).\n")
+        .run();
 }
 
 #[test]
 fn markdown_is_ready_for_a_pull_request_comment() {
-    let out = quick_start(&["--format", "markdown"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = quick_start(&["--format", "markdown"], 0);
     assert!(out.stdout.starts_with("<!-- svcbind:plan -->\n"));
     insta::assert_snapshot!("quick_start_markdown", out.stdout);
 }
 
 #[test]
 fn json_follows_its_schema() {
-    let out = quick_start(&["--format", "json"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = quick_start(&["--format", "json"], 0);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap(),
@@ -123,35 +117,26 @@ fn a_bad_token_is_a_clear_authentication_error() {
     let env = TestEnv::new()
         .env("CLOUDFLARE_BASE_URL", &emu.base_url())
         .env("CLOUDFLARE_API_TOKEN", "wrong-token-value");
-    let out = env.run(&["plan", "-c", &example("bindings.yaml")]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("Authentication error (10000)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("= hint: the API refused the credentials: check CLOUDFLARE_API_TOKEN"),
-        "{}",
-        out.stderr
-    );
+    let out = env
+        .cmd(&["plan", "-c", &example("bindings.yaml")])
+        .status(1)
+        .stdout("")
+        .stderr_has("HTTP 403")
+        .stderr_has("Authentication error (10000)")
+        .stderr_has("= hint: the API refused the credentials: check CLOUDFLARE_API_TOKEN")
+        .run();
     assert!(!out.stderr.contains("wrong-token-value"));
-    assert!(!out.stdout.contains("wrong-token-value"));
-    assert_eq!(out.stdout, "");
 }
 
 #[test]
 fn no_credentials_say_what_to_set() {
-    let out = TestEnv::new().run(&["plan", "-c", &example("bindings.yaml")]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains("CLOUDFLARE_API_TOKEN"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("--emulate"), "{}", out.stderr);
+    TestEnv::new()
+        .cmd(&["plan", "-c", &example("bindings.yaml")])
+        .status(1)
+        .stdout("")
+        .stderr_has("CLOUDFLARE_API_TOKEN")
+        .stderr_has("--emulate")
+        .run();
 }
 
 #[test]
@@ -169,17 +154,16 @@ prefixes:
       - { cidr: 192.0.2.16/29, service: Spectrun }
 ",
     );
-    let out = env.run(&["plan"]);
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = env
+        .cmd(&["plan"])
+        .status(1)
+        .stdout("")
+        .stderr_has("= hint: did you mean `Spectrum`?")
+        .run();
     assert!(
         out.stderr.starts_with(
             "svcbind.yaml:7:41: error: unknown service `Spectrun`; the account's services are `CDN`, `Magic Transit`, `Spectrum`\n"
         ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("= hint: did you mean `Spectrum`?"),
         "{}",
         out.stderr
     );
@@ -195,20 +179,22 @@ prefixes:
 fn the_account_id_of_flag_and_file_must_agree() {
     let out = TestEnv::new()
         .env("CLOUDFLARE_ACCOUNT_ID", "0000000000000000000000000000000a")
-        .run(&[
+        .cmd(&[
             "plan",
             "-c",
             &example("bindings.yaml"),
             "--emulate",
             &example("live.yaml"),
-        ]);
-    assert_eq!(out.code, 1, "{out:?}");
+        ])
+        .status(1)
+        .stdout("")
+        .stderr_has(&format!("says {ACCOUNT}"))
+        .run();
     assert!(
         out.stderr.starts_with("error: account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is 0000000000000000000000000000000a but "),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains(&format!("says {ACCOUNT}")));
 }
 
 #[test]
@@ -224,18 +210,17 @@ prefixes:
     bindings: []
 ",
     );
-    let out = env.run(&["plan"]);
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = env
+        .cmd(&["plan"])
+        .status(1)
+        .stdout("")
+        .stderr_has(
+            "= hint: the account's prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24",
+        )
+        .run();
     assert!(
         out.stderr.starts_with(
             "svcbind.yaml:4:11: error: prefix 203.0.113.0/24 is not onboarded in the account\n"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(
-            "= hint: the account's prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24"
         ),
         "{}",
         out.stderr
@@ -244,8 +229,7 @@ prefixes:
 
 #[test]
 fn the_prefix_filter_limits_the_plan() {
-    let out = quick_start(&["--prefix", "2001:db8:1000::/48"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = quick_start(&["--prefix", "2001:db8:1000::/48"], 0);
     assert!(out.stdout.contains("2001:db8:1000::/48"));
     assert!(!out.stdout.contains("192.0.2.0/24"));
     assert!(
@@ -269,8 +253,7 @@ prefixes:
       - { cidr: 192.0.2.16/29, service: Spectrum }
 ",
     );
-    let out = env.run(&["plan"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = env.cmd(&["plan"]).run();
     insta::assert_snapshot!("prefix_wide_replace_text", out.stdout);
 }
 
@@ -278,14 +261,13 @@ prefixes:
 fn services_lists_the_catalog() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu).env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT);
-    let out = env.run(&["services"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(
-        out.stdout,
-        "CDN            a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\n\
-         Magic Transit  f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a\n\
-         Spectrum       5c3d1e2f4a6b4c8d9e0f1a2b3c4d5e6f\n"
-    );
+    env.cmd(&["services"])
+        .stdout(
+            "CDN            a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\n\
+             Magic Transit  f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a\n\
+             Spectrum       5c3d1e2f4a6b4c8d9e0f1a2b3c4d5e6f\n",
+        )
+        .run();
     assert_eq!(emu.counts()["total"], 1);
 }
 
@@ -304,13 +286,8 @@ fn the_token_never_appears_even_at_the_highest_verbosity() {
         ],
         vec!["apply", "-vvv", "--yes", "-c", &example("bindings.yaml")],
     ] {
-        let out = env.run(&args);
-        assert_eq!(out.code, 0, "{out:?}");
-        assert!(
-            out.stderr.contains("DEBUG"),
-            "-vvv logs requests: {}",
-            out.stderr
-        );
+        // -vvv logs requests.
+        let out = env.cmd(&args).stderr_has("DEBUG").run();
         assert!(!out.stdout.contains(crate::TOKEN) && !out.stderr.contains(crate::TOKEN));
     }
 }

@@ -6,10 +6,9 @@ use crate::{TestEnv, root};
 fn the_example_validates() {
     let env = TestEnv::new();
     let file = root().join("examples/bindings.yaml");
-    let out = env.run(&["validate", "-c", file.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, "ok: 3 prefixes, 7 bindings\n");
-    assert_eq!(out.stderr, "");
+    env.cmd(&["validate", "-c", file.to_str().unwrap()])
+        .stdout("ok: 3 prefixes, 7 bindings\n")
+        .run();
 }
 
 #[test]
@@ -18,8 +17,9 @@ fn the_config_comes_from_the_environment_too() {
         "SVCBIND_CONFIG",
         root().join("examples/bindings.yaml").to_str().unwrap(),
     );
-    let out = env.run(&["validate"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    env.cmd(&["validate"])
+        .stdout("ok: 3 prefixes, 7 bindings\n")
+        .run();
 }
 
 #[test]
@@ -43,8 +43,12 @@ prefixes:
     bindings: []
 ",
     );
-    let out = env.run(&["validate"]);
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = env
+        .cmd(&["validate"])
+        .status(1)
+        .stdout("")
+        .stderr_has("= hint: did you mean `198.51.100.0/29`?")
+        .run();
     let located: Vec<&str> = out
         .stderr
         .lines()
@@ -65,25 +69,25 @@ prefixes:
     );
     assert!(
         out.stderr
-            .contains("= hint: did you mean `198.51.100.0/29`?"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
             .ends_with("error: svcbind.yaml is not valid (4 errors, 2 warnings)\n"),
         "{}",
         out.stderr
     );
-    assert_eq!(out.stdout, "");
+    // The whole report, snippets and hints included, as a reader sees it.
+    insta::assert_snapshot!("diagnostics_text", out.stderr);
 }
 
 #[test]
 fn github_actions_get_workflow_commands() {
     let env = TestEnv::new().env("GITHUB_ACTIONS", "true");
     env.write("svcbind.yaml", "version: 2\nprefixes: []\n");
-    let out = env.run(&["validate"]);
-    assert_eq!(out.code, 1, "{out:?}");
+    // stdout stays free for `--format json` and `markdown` documents.
+    let out = env
+        .cmd(&["validate"])
+        .status(1)
+        .stdout("")
+        .stderr_any()
+        .run();
     assert!(
         out.stderr
             .lines()
@@ -91,20 +95,22 @@ fn github_actions_get_workflow_commands() {
         "{}",
         out.stderr
     );
-    // stdout stays free for `--format json` and `markdown` documents.
-    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!("diagnostics_github", out.stderr);
 }
 
 #[test]
 fn a_missing_file_says_how_to_name_another() {
-    let out = TestEnv::new().run(&["validate", "-c", "nope.yaml"]);
-    assert_eq!(out.code, 1);
+    let out = TestEnv::new()
+        .cmd(&["validate", "-c", "nope.yaml"])
+        .status(1)
+        .stdout("")
+        .stderr_has("-c FILE")
+        .run();
     assert!(
         out.stderr.starts_with("error: cannot read"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("-c FILE"), "{}", out.stderr);
 }
 
 #[test]
@@ -120,11 +126,11 @@ prefixes:
       - { cidr: 192.0.2.16/29, service: CDN }
 ",
     );
-    let out = env.run(&["validate"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("svcbind.yaml:6:"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning:"), "{}", out.stderr);
-    assert_eq!(out.stdout, "ok: 1 prefix, 2 bindings (1 warning)\n");
+    env.cmd(&["validate"])
+        .stdout("ok: 1 prefix, 2 bindings (1 warning)\n")
+        .stderr_has("svcbind.yaml:6:")
+        .stderr_has("warning:")
+        .run();
 }
 
 #[test]
@@ -137,7 +143,7 @@ fn the_readme_example_validates() {
         .expect("a YAML block in the README");
     let env = TestEnv::new();
     env.write("svcbind.yaml", yaml);
-    let out = env.run(&["validate"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, "ok: 2 prefixes, 3 bindings\n");
+    env.cmd(&["validate"])
+        .stdout("ok: 2 prefixes, 3 bindings\n")
+        .run();
 }
