@@ -6,6 +6,7 @@
 
 mod apply;
 mod emulator;
+mod layering;
 mod plan;
 mod plan_props;
 mod validate;
