@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod emulator;
+mod layering;
 mod not_found;
 mod plan;
 mod plan_props;
