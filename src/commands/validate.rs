@@ -8,7 +8,7 @@ pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitC
     let loaded = steps::load(output, &settings.config)?;
     println!(
         "ok: {}{}",
-        crate::config::summary(&loaded.state),
+        crate::render::state_summary(&loaded.state),
         match loaded.warnings.warning_count() {
             0 => String::new(),
             n => format!(" ({})", crate::render::count(n, "warning", "warnings")),
