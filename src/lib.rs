@@ -37,5 +37,5 @@ pub mod resolve;
 pub mod sanitize;
 pub mod settings;
 
-pub use commands::run;
+pub use commands::{run, usage_error};
 pub use exit::ExitCode;
