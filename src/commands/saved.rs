@@ -123,13 +123,10 @@ pub(crate) fn names(saved: &SavedPlan, stale: &[StalePrefix]) -> Services {
 pub(crate) fn stale_reason(stale: &[StalePrefix], ctx: &Context<'_>) -> String {
     let prefixes: Vec<String> = stale
         .iter()
-        .map(|p| {
-            let what: Vec<String> = prefix_lines(p, ctx);
-            format!("{}: {}", p.cidr, what.join(", "))
-        })
+        .map(|p| format!("in {}, {}", p.cidr, prefix_lines(p, ctx).join(", ")))
         .collect();
     format!(
-        "the account changed since the plan was made ({}); nothing was changed: make a new plan, review it, and apply that one",
+        "the account changed since the plan was made: {}; nothing was changed: make a new plan, review it, and apply that one",
         prefixes.join("; ")
     )
 }

@@ -10,6 +10,7 @@ mod emulator;
 mod not_found;
 mod plan;
 mod plan_props;
+mod saved_plan;
 mod services;
 mod validate;
 
