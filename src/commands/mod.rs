@@ -297,3 +297,43 @@ fn api_hint(e: &crate::api::ApiError) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(args: &[&str], env: Option<&str>) -> Option<(String, Format)> {
+        let args: Vec<OsString> = std::iter::once("svcbind")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        requested_edge(&args, env).map(|e| (e.command, e.format))
+    }
+
+    #[test]
+    fn a_refused_command_line_still_names_its_format_when_it_can() {
+        let json = Some(("plan".to_owned(), Format::Json));
+        assert_eq!(edge(&["plan", "--format", "json", "--nope"], None), json);
+        assert_eq!(edge(&["-v", "plan", "--nope", "--format=json"], None), json);
+        assert_eq!(edge(&["plan", "--nope"], Some("json")), json);
+        // The flag wins over the environment; the last one counts, as with clap.
+        assert_eq!(
+            edge(
+                &["validate", "--format", "text", "--format", "markdown", "-x"],
+                Some("json")
+            ),
+            Some(("validate".to_owned(), Format::Markdown))
+        );
+        // Text, unknown values, commands without --format, a flag before the command, and
+        // whatever follows `--`: no document.
+        assert_eq!(
+            edge(&["plan", "--format", "text", "--nope"], Some("json")),
+            None
+        );
+        assert_eq!(edge(&["plan", "--format", "yaml"], None), None);
+        assert_eq!(edge(&["emulator", "--format", "json"], None), None);
+        assert_eq!(edge(&["--format", "json", "plan"], None), None);
+        assert_eq!(edge(&["apply", "--", "--format", "json"], None), None);
+        assert_eq!(edge(&["nope", "--format", "json"], None), None);
+    }
+}

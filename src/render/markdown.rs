@@ -264,9 +264,11 @@ pub fn error(
 ) -> io::Result<()> {
     let mut md = String::new();
     let _ = writeln!(md, "{}", marker(command));
+    // Exit 3 is `apply` refusing before any change, not a failure.
+    let what = if exit_code == 3 { "refused" } else { "failed" };
     let _ = writeln!(
         md,
-        "### svcbind {} failed (exit {exit_code})\n",
+        "### svcbind {} {what} (exit {exit_code})\n",
         escape(command)
     );
     let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(message));

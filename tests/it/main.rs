@@ -6,6 +6,7 @@
 
 mod apply;
 mod cli;
+mod documents;
 mod emulator;
 mod not_found;
 mod plan;

@@ -109,6 +109,13 @@ fn a_binding_added_by_hand_after_review_is_not_deleted_unseen() {
             "Saved the plan to plan.json. To carry out exactly these steps: svcbind apply plan.json\n",
         )
         .run();
+    // Written whole (through a file beside it, renamed), nothing left behind.
+    let mut files: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["plan.json", "svcbind.yaml"]);
     // Before the merge, a colleague binds a range by hand.
     let added = bind_by_hand(&emu, PREFIX_ID, "192.0.2.64/27", SPECTRUM);
     emu.reset_counts();
