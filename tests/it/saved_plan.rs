@@ -102,13 +102,25 @@ fn a_binding_added_by_hand_after_review_is_not_deleted_unseen() {
     let env = TestEnv::against(&emu);
     env.write("svcbind.yaml", DESIRED);
     // The pull request: a plan with one create, saved for the merge.
-    env.cmd(&["plan", "--out", "plan.json"])
+    let plan = env
+        .cmd(&["plan", "--out", "plan.json"])
         .stdout_has("  + create  192.0.2.16/29  CDN\n")
         .stdout_has("Plan: 1 to create, 0 to replace, 0 to delete; 0 prefixes unchanged.")
         .stderr(
             "Saved the plan to plan.json. To carry out exactly these steps: svcbind apply plan.json\n",
         )
         .run();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let shown = readme
+        .split("$ svcbind plan --out plan.json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n$ svcbind apply plan.json --yes\n").next())
+        .expect("the README's plan");
+    assert_eq!(
+        format!("{}{}", plan.stdout, plan.stderr),
+        shown,
+        "the README shows another plan"
+    );
     // Written whole (through a file beside it, renamed), nothing left behind.
     let mut files: Vec<String> = std::fs::read_dir(env.dir.path())
         .unwrap()
@@ -120,13 +132,20 @@ fn a_binding_added_by_hand_after_review_is_not_deleted_unseen() {
     let added = bind_by_hand(&emu, PREFIX_ID, "192.0.2.64/27", SPECTRUM);
     emu.reset_counts();
 
-    // On merge: refused, naming the prefix and the binding; nothing is written.
+    // On merge: refused, naming the prefix and the binding; nothing is written. The README
+    // shows this run.
     let out = env
         .cmd(&["apply", "plan.json", "--yes"])
         .status(3)
         .stdout("")
         .stderr_any()
         .run();
+    let shown = readme
+        .split("$ svcbind apply plan.json --yes\n")
+        .nth(1)
+        .and_then(|rest| rest.split("$ echo $?\n3\n").next())
+        .expect("the README's refused apply");
+    assert_eq!(out.stderr, shown, "the README shows another refusal");
     assert_eq!(
         out.stderr,
         format!(
