@@ -588,3 +588,59 @@ fn no_credential_reaches_the_saved_plan_or_any_output() {
     assert!(seen.iter().any(|t| t.contains("was added")));
     assert!(seen.iter().any(|t| t.contains("\"done\": 1")));
 }
+
+#[test]
+fn a_prefix_gone_since_the_plan_refuses_and_an_unreadable_one_fails() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.cmd(&[
+        "plan",
+        "-c",
+        &example("bindings.yaml"),
+        "-o",
+        "plan.json",
+        "-q",
+    ])
+    .run();
+    // The API says the IPv6 prefix is not there any more.
+    emu.fault(json!({
+        "method": "GET",
+        "path_contains": V6_PREFIX_ID,
+        "action": {"type": "status", "status": 404, "code": 1000, "message": "Prefix not found"},
+    }));
+    let out = env
+        .cmd(&["apply", "plan.json", "--yes", "--format", "json"])
+        .status(3)
+        .stderr_has(&format!(
+            "  2001:db8:1000::/48 (prefix {V6_PREFIX_ID}):\n    the prefix no longer exists\n"
+        ))
+        .run();
+    let report: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        report["stale"],
+        json!([{"id": V6_PREFIX_ID, "cidr": "2001:db8:1000::/48", "gone": true, "changes": []}])
+    );
+    // Any other failure to read is an error, not a verdict: exit 1, nothing written.
+    emu.fault(json!({
+        "method": "GET",
+        "path_contains": PREFIX_ID,
+        "times": 10,
+        "action": {"type": "status", "status": 500},
+    }));
+    let out = env
+        .cmd(&["apply", "plan.json", "--yes", "--format", "json"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert!(
+        out.stderr.starts_with(
+            "error: cannot read the live bindings of 192.0.2.0/24 to check the plan against them: GET /accounts/"
+        ),
+        "{}",
+        out.stderr
+    );
+    let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "error");
+    assert_eq!(routes(&emu)[CREATE], Value::Null);
+    assert_eq!(routes(&emu)[DELETE], Value::Null);
+}
