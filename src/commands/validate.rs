@@ -17,7 +17,7 @@ pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitC
         let loaded = steps::load(output, &settings.config)?;
         println!(
             "ok: {}{}",
-            config::summary(&loaded.state),
+            render::state_summary(&loaded.state),
             match loaded.warnings.warning_count() {
                 0 => String::new(),
                 n => format!(" ({})", render::count(n, "warning", "warnings")),

@@ -873,7 +873,7 @@ prefixes:
             }
         );
         assert!(s.prefixes[2].bindings.is_empty());
-        assert_eq!(super::super::summary(s), "3 prefixes, 4 bindings");
+        assert_eq!(crate::render::state_summary(s), "3 prefixes, 4 bindings");
     }
 
     #[test]

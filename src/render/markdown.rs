@@ -294,7 +294,7 @@ pub fn validation(
             let _ = writeln!(
                 md,
                 "### svcbind validate: {file} is valid ({})\n",
-                crate::config::summary(state)
+                super::state_summary(state)
             );
         }
         _ => {

@@ -8,6 +8,7 @@ mod apply;
 mod cli;
 mod documents;
 mod emulator;
+mod layering;
 mod not_found;
 mod plan;
 mod plan_props;
