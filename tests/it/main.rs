@@ -6,11 +6,13 @@
 
 mod apply;
 mod cli;
+mod documents;
 mod emulator;
 mod layering;
 mod not_found;
 mod plan;
 mod plan_props;
+mod saved_plan;
 mod services;
 mod validate;
 
