@@ -75,6 +75,8 @@ pub struct PlanSettings {
     pub scope: Scope,
     pub limits: Limits,
     pub detailed_exitcode: bool,
+    /// `--out PLAN.json`: also save the plan there.
+    pub out: Option<PathBuf>,
 }
 
 /// `svcbind apply`.
@@ -88,6 +90,8 @@ pub struct ApplySettings {
     pub yes: bool,
     /// `--force`: past the safety rules.
     pub force: bool,
+    /// `apply PLAN.json`: carry out this saved plan instead of planning now.
+    pub plan_file: Option<PathBuf>,
 }
 
 /// `svcbind services`.
@@ -248,12 +252,12 @@ impl Settings {
             cli::Command::Plan(cli::PlanArgs { output, .. })
             | cli::Command::Apply(cli::ApplyArgs { output, .. })
             | cli::Command::Services(cli::ServicesArgs { output, .. })
+            | cli::Command::Validate(cli::ValidateArgs { output, .. })
             | cli::Command::Drift(cli::DriftArgs { output, .. })
             | cli::Command::Show(cli::ShowArgs { output, .. })
             | cli::Command::Route(cli::RouteArgs { output, .. }) => {
                 (format(output.format), output.color.color)
             }
-            cli::Command::Validate(args) => (Format::Text, args.color.color),
             cli::Command::Export(_) | cli::Command::Emulator(_) | cli::Command::Completions(_) => {
                 (Format::Text, cli::ColorChoice::Auto)
             }
@@ -276,6 +280,7 @@ impl Settings {
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
                 detailed_exitcode: args.detailed_exitcode,
+                out: args.out,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
                 config: args.file.config,
@@ -284,6 +289,7 @@ impl Settings {
                 limits: limits(&args.limits),
                 yes: args.yes,
                 force: args.force,
+                plan_file: args.plan,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: args.config,
@@ -322,7 +328,8 @@ impl Settings {
     }
 }
 
-fn format(f: cli::Format) -> Format {
+/// The output format a `--format` value names.
+pub(crate) fn format(f: cli::Format) -> Format {
     match f {
         cli::Format::Text => Format::Text,
         cli::Format::Markdown => Format::Markdown,

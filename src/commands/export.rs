@@ -77,7 +77,7 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
             if !output.quiet {
                 eprintln!(
                     "exported {} to {}",
-                    config::summary(&exported.state),
+                    crate::render::state_summary(&exported.state),
                     path.display()
                 );
             }

@@ -6,14 +6,17 @@
 
 mod apply;
 mod cli;
+mod documents;
 mod drift;
 mod emulator;
 mod export;
 mod impact;
+mod layering;
 mod not_found;
 mod plan;
 mod plan_props;
 mod route;
+mod saved_plan;
 mod services;
 mod show;
 mod validate;
