@@ -38,39 +38,28 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
         settings.scope.concurrency,
     )
     .await?;
-    let broken: Vec<Vec<Option<String>>> = account
-        .prefixes
-        .iter()
-        .map(|p| vec![None; p.bindings.len()])
-        .collect();
     let inputs: Vec<LiveInput<'_>> = account
         .prefixes
         .iter()
-        .zip(&broken)
-        .map(|(p, broken)| LiveInput {
+        .map(|p| LiveInput {
             prefix: &p.prefix,
             bindings: &p.bindings,
-            broken,
         })
         .collect();
-    let mut header = vec![format!(
+    let exported = config::export(&connected.account_id, &account.services, &inputs);
+    let mut comments = exported.comments;
+    comments.header = vec![format!(
         "Exported by svcbind {} from account {} at {}.",
         env!("CARGO_PKG_VERSION"),
         connected.account_id,
         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
     )];
-    if broken.iter().flatten().all(Option::is_none) {
-        header.push(
-            "`svcbind plan` on this file shows no changes; edit it, then plan and apply."
-                .to_owned(),
-        );
+    comments.header.push(if exported.broken == 0 {
+        "`svcbind plan` on this file shows no changes; edit it, then plan and apply.".to_owned()
     } else {
-        header.push(
-            "Some live bindings break the API's rules (commented below): `svcbind validate` reports them; fix the file, then plan and apply.".to_owned(),
-        );
-    }
-    let exported = config::export(&connected.account_id, &account.services, &inputs, header);
-    let text = config::to_yaml_with(&exported.state, &exported.comments);
+        "The live state breaks the API's rules (each place is commented below): `svcbind validate` reports it; fix the file, then plan and apply.".to_owned()
+    });
+    let text = config::to_yaml_with(&exported.state, &comments);
     match &settings.output {
         Some(path) => {
             write_file(path, &text, settings.force)?;
@@ -90,13 +79,8 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
     }
     if exported.broken > 0 && !output.quiet {
         eprintln!(
-            "warning: {} the API's rules; exported with a comment saying so, and `svcbind validate` reports {}",
-            count(
-                exported.broken,
-                "live binding breaks",
-                "live bindings break"
-            ),
-            if exported.broken == 1 { "it" } else { "them" }
+            "warning: the live state breaks the API's rules in {}; each is exported with a comment saying so, and `svcbind validate` reports it",
+            count(exported.broken, "place", "places")
         );
     }
     Ok(ExitCode::Success)

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{Location, StateFile};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, clip, closest, did_you_mean};
-pub use export::{Exported, LiveInput, export};
+pub use export::{Exported, LiveInput, export, violations};
 pub use write::{Comments, FILE_HEADER, prefix_to_yaml, to_yaml, to_yaml_with};
 pub use yaml::MAX_FILE_BYTES;
 

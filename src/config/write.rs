@@ -22,6 +22,8 @@ schema/svcbind.schema.json in the svcbind repository";
 pub struct Comments {
     /// Lines after the [`FILE_HEADER`].
     pub header: Vec<String>,
+    /// Lines above prefix `i`.
+    pub above_prefix: BTreeMap<usize, Vec<String>>,
     /// At the end of the `- cidr:` line of prefix `i`.
     pub prefix: BTreeMap<usize, String>,
     /// Lines above binding `j` of prefix `i`.
@@ -78,6 +80,9 @@ pub fn prefix_to_yaml(prefix: &DesiredPrefix) -> String {
 }
 
 fn write_prefix(out: &mut String, prefix: &DesiredPrefix, i: usize, comments: &Comments) {
+    for line in comments.above_prefix.get(&i).into_iter().flatten() {
+        let _ = writeln!(out, "  #{}", comment(line));
+    }
     let _ = write!(out, "  - cidr: {}", prefix.cidr);
     end_line(out, comments.prefix.get(&i));
     if let Some(id) = &prefix.id {
@@ -227,6 +232,7 @@ mod tests {
             .state;
         let comments = Comments {
             header: vec!["Exported from account acc.".into()],
+            above_prefix: [(1, vec!["second".to_owned()])].into(),
             prefix: [(1, "prefix p2".to_owned())].into(),
             above_binding: [((0, 1), vec!["odd:\nversion: 2".to_owned()])].into(),
             after_binding: [((0, 0), "provisioning".to_owned())].into(),
@@ -235,7 +241,7 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "{FILE_HEADER}\n# Exported from account acc.\nversion: 1\naccount_id: acc\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - {{ cidr: 192.0.2.0/24, service: CDN }}  # provisioning\n      # odd: version: 2\n      - {{ cidr: 192.0.2.16/29, service: Spectrum }}\n  - cidr: 2001:db8::/48  # prefix p2\n    bindings: []\n"
+                "{FILE_HEADER}\n# Exported from account acc.\nversion: 1\naccount_id: acc\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - {{ cidr: 192.0.2.0/24, service: CDN }}  # provisioning\n      # odd: version: 2\n      - {{ cidr: 192.0.2.16/29, service: Spectrum }}\n  # second\n  - cidr: 2001:db8::/48  # prefix p2\n    bindings: []\n"
             )
         );
         let back = crate::config::parse(&text, "f.yaml", crate::config::Mode::Desired)

@@ -206,3 +206,64 @@ fn the_readme_shows_real_output() {
         .0;
     assert_eq!(stable(shown), stable(&out.stdout));
 }
+
+#[test]
+fn live_bindings_that_break_the_rules_are_exported_with_a_comment_and_validate_reports_them() {
+    // What the API should never have let happen: no prefix-wide binding, one CIDR bound
+    // twice, Magic Transit below the prefix.
+    let emu = Emu::start(
+        "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.16/29, service: CDN, id: b1 }
+      - { cidr: 192.0.2.16/29, service: Spectrum, id: b2 }
+      - { cidr: 192.0.2.64/27, service: Magic Transit, id: b3 }
+  - cidr: 198.51.100.0/24
+    bindings:
+      - { cidr: 198.51.100.0/24, service: CDN, id: b4 }
+",
+        &[],
+    );
+    let env = env(&emu);
+    env.cmd(&["export", "-o", "exported.yaml"])
+        .stderr("exported 2 prefixes, 4 bindings to exported.yaml\nwarning: the live state breaks the API's rules in 4 places; each is exported with a comment saying so, and `svcbind validate` reports it\n")
+        .run();
+    let text = std::fs::read_to_string(env.dir.path().join("exported.yaml")).unwrap();
+    assert_eq!(
+        text.split_once("prefixes:\n").unwrap().1,
+        "  # breaks the API's rules: prefix 192.0.2.0/24 has no prefix-wide binding: the first binding of a prefix must be 192.0.2.0/24 itself, then more-specific ones may follow; `svcbind validate` reports it
+  - cidr: 192.0.2.0/24  # prefix 78f9e1a92e8ac05e80a6447b8ff3eb16
+    bindings:
+      # breaks the API's rules: 192.0.2.16/29 already has a binding (`b2`); a binding cannot be changed: delete it, then create the new one; `svcbind validate` reports it
+      - { cidr: 192.0.2.16/29, service: CDN }
+      # breaks the API's rules: 192.0.2.16/29 already has a binding (`b1`); a binding cannot be changed: delete it, then create the new one; `svcbind validate` reports it
+      - { cidr: 192.0.2.16/29, service: Spectrum }
+      # breaks the API's rules: Magic Transit can only be bound to the whole prefix 192.0.2.0/24, not to 192.0.2.64/27; `svcbind validate` reports it
+      - { cidr: 192.0.2.64/27, service: Magic Transit }
+  - cidr: 198.51.100.0/24  # prefix 803a67ec56a1af2f139bcb231eafb7e4
+    bindings:
+      - { cidr: 198.51.100.0/24, service: CDN }
+"
+    );
+    assert!(
+        text.contains("# The live state breaks the API's rules (each place is commented below)")
+    );
+    // The file says what the account holds, and validate judges it for what it is: each
+    // broken rule is an error at its place, and nothing else is.
+    let out = env
+        .cmd(&["validate", "-c", "exported.yaml"])
+        .status(1)
+        .stderr_any()
+        .run();
+    for place in [
+        "exported.yaml:8:11: error: prefix `192.0.2.0/24` has no prefix-wide binding",
+        "exported.yaml:13:17: error: duplicate binding `192.0.2.16/29`",
+        "exported.yaml:15:41: error: `Magic Transit` can only be bound to the whole prefix, not to `192.0.2.64/27`",
+        "error: exported.yaml is not valid (3 errors)",
+    ] {
+        assert!(out.stderr.contains(place), "{place}\n{}", out.stderr);
+    }
+    assert_eq!(out.stderr.matches(": error: ").count(), 3, "{}", out.stderr);
+}
