@@ -225,7 +225,6 @@ mod tests {
             binding("b1", "192.0.2.0/24", "mt", ProvisioningState::Active),
             binding("b3", "192.0.2.64/27", "unknown1", ProvisioningState::Active),
         ];
-        let broken = [None, None, Some("unknown service_id `unknown1`".to_owned())];
         let exported = export(
             &AccountId::new("acc").unwrap(),
             &services,
