@@ -306,3 +306,24 @@ fn the_readme_shows_real_output() {
         out.stdout
     );
 }
+
+#[test]
+fn a_failed_drift_still_writes_its_document_under_the_marker() {
+    let emu = Emu::start(SEED, &[]);
+    let env = TestEnv::against(&emu);
+    env.write(
+        "svcbind.yaml",
+        "version: 1\nprefixes:\n  - cidr: 10.0.0.0/24\n    bindings: []\n",
+    );
+    let out = env
+        .cmd(&["drift", "--format", "markdown", "--account-id", ACCOUNT])
+        .status(1)
+        .stderr_has("prefix 10.0.0.0/24 is not onboarded in the account")
+        .run();
+    assert!(
+        out.stdout
+            .starts_with("<!-- svcbind:drift -->\n### svcbind drift failed (exit 1)\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -172,3 +172,17 @@ fn the_readme_shows_real_output() {
         );
     }
 }
+
+#[test]
+fn a_failed_route_still_writes_its_document() {
+    let emu = Emu::example("live.yaml");
+    let out = env(&emu)
+        .cmd(&["route", "203.0.113.9", "--format", "json"])
+        .status(1)
+        .stderr_has("error: address 203.0.113.9 is in no onboarded prefix")
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["kind"], "error");
+    assert_eq!(doc["command"], "route");
+    assert_eq!(doc["exit_code"], 1);
+}
