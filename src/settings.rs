@@ -12,7 +12,7 @@ use ipnet::IpNet;
 
 use crate::api::client::{ClientConfig, HttpClient};
 use crate::api::credentials::{self, Credentials};
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, Confirmed, Created};
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 use crate::emulator::{self, Emulator, EmulatorOptions, InProcess};
 use crate::model::{
@@ -135,13 +135,10 @@ impl Backend {
             |name| std::env::var(name).ok(),
             settings.api_token_file.as_deref(),
         )?;
-        let client = HttpClient::new(ClientConfig {
-            base_url: settings.api_url.clone(),
-            account_id: account_id.clone(),
-            credentials,
-            timeout: settings.timeout,
-            connect_timeout: Duration::from_secs(10),
-        })?;
+        let mut config =
+            ClientConfig::new(settings.api_url.clone(), account_id.clone(), credentials);
+        config.timeout = settings.timeout;
+        let client = HttpClient::new(config)?;
         Ok(Backend::Http(client))
     }
 }
@@ -191,14 +188,18 @@ impl Api for Backend {
         prefix: &PrefixId,
         cidr: IpNet,
         service: &ServiceId,
-    ) -> Result<Binding, ApiError> {
+    ) -> Result<Created, ApiError> {
         match self {
             Backend::Http(c) => c.create_binding(prefix, cidr, service).await,
             Backend::Emulated(e) => e.create_binding(prefix, cidr, service).await,
         }
     }
 
-    async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
+    async fn delete_binding(
+        &self,
+        prefix: &PrefixId,
+        binding: &BindingId,
+    ) -> Result<Confirmed, ApiError> {
         match self {
             Backend::Http(c) => c.delete_binding(prefix, binding).await,
             Backend::Emulated(e) => e.delete_binding(prefix, binding).await,

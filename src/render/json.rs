@@ -406,6 +406,7 @@ pub fn apply_document(
                                 elapsed,
                                 created,
                                 already_gone,
+                                ..
                             } => (
                                 StepStatusDoc::Done,
                                 Some(elapsed),
