@@ -1,10 +1,21 @@
-//! The command line: raw arguments as clap parses them ([`Cli`]). Turning them into settings
-//! (reading the token, checking the account id) is `settings`' job; this module only declares.
+//! The command line as clap parses it: raw arguments, one struct per subcommand ([`Cli`]).
+//!
+//! This module only declares. It imports nothing from the crate: `settings` turns these raw
+//! values into typed settings (the account id, the prefix selectors, the formats, the limits),
+//! and nothing else reads them.
+//!
+//! Each subcommand takes only the flags that apply to it. Flags that several subcommands share
+//! are grouped ([`FileArgs`], [`ConnectArgs`], [`PrefixArgs`], [`OutputArgs`], [`Limits`]) and
+//! flattened where they apply, so a new command picks the groups it needs and a new flag of a
+//! group reaches every command that takes the group. Only `-v` and `-q` are global.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::StyledStr;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Credentials: the API token is read from CLOUDFLARE_API_TOKEN or from --api-token-file, never \
@@ -26,22 +37,157 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes.
+impl Cli {
+    /// Parses `args` (the program name first), explaining a flag that exists but not on the
+    /// subcommand it was given to.
+    pub fn parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        Self::try_parse_from(&args).map_err(|e| explain_misplaced_flag(e, &args))
+    }
+}
+
+/// The flags every subcommand takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
+    /// More detail on stderr (-v, -vv, -vvv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the desired-state file offline: syntax, CIDRs, ids and the binding rules.
+    Validate(ValidateArgs),
+
+    /// Show what apply would change, in the order it would change it.
+    Plan(PlanArgs),
+
+    /// Change the account to match the file, in an order the API accepts.
+    Apply(ApplyArgs),
+
+    /// List the account's services (name and id).
+    Services(ServicesArgs),
+
+    /// Serve the emulated Cloudflare API over HTTP, for tests and pipelines.
+    Emulator(EmulatorArgs),
+
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 2 when there are changes (0 when there are none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Allow what the safety rules refuse: deleting or replacing a prefix-wide binding, and
+    /// more deletes than --max-deletes.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// The desired-state file, read only for its `account_id` when --account-id is not given.
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "SVCBIND_CONFIG",
+        value_name = "FILE",
+        default_value = "svcbind.yaml"
+    )]
+    pub config: PathBuf,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The desired-state file.
+#[derive(Debug, Args)]
+pub struct FileArgs {
     /// The desired-state file.
     #[arg(
         short = 'c',
         long = "config",
         env = "SVCBIND_CONFIG",
         value_name = "FILE",
-        default_value = "svcbind.yaml",
-        global = true
+        default_value = "svcbind.yaml"
     )]
     pub config: PathBuf,
+}
 
+/// Where the account is and how to reach it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Account and API")]
+pub struct ConnectArgs {
     /// The Cloudflare account id (must agree with `account_id` in the file when both are set).
-    #[arg(long, env = "CLOUDFLARE_ACCOUNT_ID", value_name = "ID", global = true)]
+    #[arg(long, env = "CLOUDFLARE_ACCOUNT_ID", value_name = "ID")]
     pub account_id: Option<String>,
 
     /// Base URL of the Cloudflare API.
@@ -49,26 +195,72 @@ pub struct GlobalArgs {
         long,
         env = "CLOUDFLARE_BASE_URL",
         value_name = "URL",
-        default_value = "https://api.cloudflare.com/client/v4",
-        global = true
+        default_value = "https://api.cloudflare.com/client/v4"
     )]
     pub api_url: String,
 
     /// Read the API token from this file instead of CLOUDFLARE_API_TOKEN.
-    #[arg(
-        long,
-        env = "SVCBIND_API_TOKEN_FILE",
-        value_name = "FILE",
-        global = true
-    )]
+    #[arg(long, env = "SVCBIND_API_TOKEN_FILE", value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
 
     /// Use an in-process emulated account seeded from this file instead of the network.
-    #[arg(long, env = "SVCBIND_EMULATE", value_name = "SEED.yaml", global = true)]
+    #[arg(long, env = "SVCBIND_EMULATE", value_name = "SEED.yaml")]
     pub emulate: Option<PathBuf>,
 
+    /// Timeout of one API request (more than 0s).
+    #[arg(
+        long,
+        env = "SVCBIND_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "60s",
+        value_parser = parse_positive_duration
+    )]
+    pub timeout: Duration,
+
+    /// The longest wait the API may ask for (Retry-After of a 429) before a call is retried;
+    /// a longer one fails the call, saying how long the API asked to wait.
+    #[arg(
+        long,
+        env = "SVCBIND_MAX_RETRY_WAIT",
+        value_name = "DURATION",
+        default_value = "300s",
+        value_parser = parse_duration
+    )]
+    pub max_retry_wait: Duration,
+
+    /// At most this many API requests in any --request-window (half the account's 1,200 per
+    /// 5 minutes by default, leaving the rest to other clients of the token); svcbind waits
+    /// rather than meeting a 429.
+    #[arg(
+        long,
+        env = "SVCBIND_REQUEST_BUDGET",
+        value_name = "N",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub request_budget: u32,
+
+    /// The window of --request-budget.
+    #[arg(
+        long,
+        env = "SVCBIND_REQUEST_WINDOW",
+        value_name = "DURATION",
+        default_value = "300s",
+        value_parser = parse_positive_duration
+    )]
+    pub request_window: Duration,
+
+    /// Send the API token over plain http:// to a host that is not this machine, where anyone
+    /// on the way can read it (refused otherwise; http:// to loopback is always allowed).
+    #[arg(long, env = "SVCBIND_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+}
+
+/// Which prefixes to work on, and how many at once.
+#[derive(Debug, Args)]
+pub struct PrefixArgs {
     /// Only work on this prefix (its CIDR or id); repeat for more.
-    #[arg(long = "prefix", value_name = "CIDR|ID", global = true)]
+    #[arg(long = "prefix", value_name = "CIDR|ID")]
     pub prefixes: Vec<String>,
 
     /// How many prefixes to read or apply at the same time.
@@ -77,49 +269,30 @@ pub struct GlobalArgs {
         env = "SVCBIND_CONCURRENCY",
         value_name = "N",
         default_value_t = 8,
-        value_parser = clap::value_parser!(u16).range(1..=64),
-        global = true
+        value_parser = clap::value_parser!(u16).range(1..=64)
     )]
     pub concurrency: u16,
+}
 
-    /// Timeout of one API request.
-    #[arg(
-        long,
-        env = "SVCBIND_TIMEOUT",
-        value_name = "DURATION",
-        default_value = "60s",
-        value_parser = parse_duration,
-        global = true
-    )]
-    pub timeout: Duration,
-
+/// How a document is written on stdout.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
     /// Output format.
-    #[arg(
-        long,
-        env = "SVCBIND_FORMAT",
-        value_enum,
-        default_value_t = Format::Text,
-        global = true
-    )]
+    #[arg(long, env = "SVCBIND_FORMAT", value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    #[command(flatten)]
+    pub color: ColorArgs,
+}
+
+/// Whether to colour.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct ColorArgs {
     /// When to colour the output (NO_COLOR is honoured with `auto`).
-    #[arg(
-        long,
-        env = "SVCBIND_COLOR",
-        value_enum,
-        default_value_t = ColorChoice::Auto,
-        global = true
-    )]
+    #[arg(long, env = "SVCBIND_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-
-    /// More detail on stderr (-v, -vv, -vvv).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
-    pub verbose: u8,
-
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
 }
 
 /// Output formats.
@@ -141,41 +314,6 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Check the desired-state file offline: syntax, CIDRs, ids and the binding rules.
-    Validate,
-
-    /// Show what apply would change, in the order it would change it.
-    Plan(PlanArgs),
-
-    /// Change the account to match the file, in an order the API accepts.
-    Apply(ApplyArgs),
-
-    /// List the account's services (name and id).
-    Services,
-
-    /// Serve the emulated Cloudflare API over HTTP, for tests and pipelines.
-    Emulator(EmulatorArgs),
-
-    /// Print a shell completion script.
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// Exit 2 when there are changes (0 when there are none).
-    #[arg(long)]
-    pub detailed_exitcode: bool,
-
-    #[command(flatten)]
-    pub limits: Limits,
-}
-
 /// Safety limits, shared by `plan` (which warns) and `apply` (which refuses).
 #[derive(Debug, Args)]
 pub struct Limits {
@@ -183,21 +321,6 @@ pub struct Limits {
     /// (default: `safety.max_deletes` in the file, else 10).
     #[arg(long, env = "SVCBIND_MAX_DELETES", value_name = "N")]
     pub max_deletes: Option<u32>,
-}
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// Apply without asking for confirmation.
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-
-    /// Allow what the safety rules refuse: deleting or replacing a prefix-wide binding, and
-    /// more deletes than --max-deletes.
-    #[arg(long)]
-    pub force: bool,
-
-    #[command(flatten)]
-    pub limits: Limits,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +361,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s, 6h)"))
 }
 
+/// Parses a duration like [`parse_duration`] that must be more than zero.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(String::from(
+            "must be more than 0s (e.g. 60s): a zero duration would fail every request",
+        )),
+        d => Ok(d),
+    }
+}
+
 /// Parses `N/SECS`, e.g. `1200/300`.
 pub fn parse_rate_limit(s: &str) -> Result<(u32, Duration), String> {
     let (n, secs) = s
@@ -257,14 +390,184 @@ pub fn parse_rate_limit(s: &str) -> Result<(u32, Duration), String> {
     Ok((n, Duration::from_secs(secs)))
 }
 
+/// Adds a tip to "unexpected argument" when the flag belongs to other subcommands: which one
+/// was given it, and which ones take it.
+fn explain_misplaced_flag(mut err: clap::Error, args: &[OsString]) -> clap::Error {
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    let Some(ContextValue::String(given)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let flag = given.split_once('=').map_or(given.as_str(), |(f, _)| f);
+    let cli = Cli::command();
+    let takes = |sub: &clap::Command| {
+        sub.get_arguments().any(|a| {
+            let long = a.get_long().map(|l| format!("--{l}"));
+            let short = a.get_short().map(|s| format!("-{s}"));
+            long.as_deref() == Some(flag) || short.as_deref() == Some(flag)
+        })
+    };
+    let takers: Vec<&str> = cli
+        .get_subcommands()
+        .filter(|s| takes(s))
+        .map(clap::Command::get_name)
+        .collect();
+    if takers.is_empty() {
+        return err;
+    }
+    let position = |wanted: &dyn Fn(&str) -> bool| {
+        args.iter()
+            .skip(1)
+            .position(|a| a.to_str().is_some_and(wanted))
+    };
+    let subcommand = position(&|a| cli.find_subcommand(a).is_some());
+    let at = position(&|a| a == given || a.split_once('=').is_some_and(|(f, _)| f == flag));
+    let takers = takers
+        .iter()
+        .map(|name| format!("`svcbind {name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tip = match (subcommand, at) {
+        (Some(sub), Some(at)) if sub < at => {
+            let name = args[sub + 1].to_string_lossy();
+            format!("`svcbind {name}` does not take `{flag}`; it is a flag of {takers}")
+        }
+        // Before the command: clap may already have said where it exists.
+        _ if err.get(ContextKind::Suggested).is_some() => return err,
+        _ => format!("`{flag}` goes after the command; it is a flag of {takers}"),
+    };
+    let mut tips = match err.get(ContextKind::Suggested) {
+        Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+        _ => Vec::new(),
+    };
+    tips.push(StyledStr::from(tip));
+    err.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    err
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// The long flags a subcommand's `--help` lists.
+    fn help_flags(sub: &str) -> Vec<String> {
+        let mut cli = Cli::command();
+        cli.build();
+        let help = cli
+            .find_subcommand_mut(sub)
+            .expect("a subcommand")
+            .render_long_help()
+            .to_string();
+        let mut flags: Vec<String> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with('-'))
+            .filter_map(|l| {
+                l.split([',', ' ', '='])
+                    .find(|w| w.starts_with("--"))
+                    .map(|w| w.trim_end_matches("...").to_owned())
+            })
+            .collect();
+        flags.sort();
+        flags
+    }
+
+    #[test]
+    fn validate_help_lists_only_its_own_flags() {
+        assert_eq!(
+            help_flags("validate"),
+            ["--color", "--config", "--help", "--quiet", "--verbose"]
+        );
+    }
+
+    #[test]
+    fn emulator_help_lists_only_its_own_flags() {
+        assert_eq!(
+            help_flags("emulator"),
+            [
+                "--help",
+                "--latency",
+                "--listen",
+                "--provisioning-delay",
+                "--quiet",
+                "--rate-limit",
+                "--seed",
+                "--token",
+                "--verbose"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_flag_is_documented() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "svcbind {} {:?} has no help",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_flag_of_another_command_is_refused_with_a_tip() {
+        let err = Cli::parse_args(["svcbind", "validate", "--api-url", "x"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownArgument);
+        let text = err.render().to_string();
+        assert!(
+            text.contains("unexpected argument '--api-url' found"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "tip: `svcbind validate` does not take `--api-url`; it is a flag of `svcbind plan`, `svcbind apply`, `svcbind services`"
+            ),
+            "{text}"
+        );
+        let err = Cli::parse_args(["svcbind", "validate", "--timeout=5s"]).unwrap_err();
+        assert!(
+            err.render()
+                .to_string()
+                .contains("tip: `svcbind validate` does not take `--timeout`"),
+            "{}",
+            err.render()
+        );
+        // Before the command, where the flags used to be global.
+        let err = Cli::parse_args(["svcbind", "-c", "x.yaml", "validate"]).unwrap_err();
+        let text = err.render().to_string();
+        assert!(
+            text.contains("tip: `-c` goes after the command; it is a flag of `svcbind validate`, `svcbind plan`, `svcbind apply`, `svcbind services`"),
+            "{text}"
+        );
+        let err = Cli::parse_args(["svcbind", "--format=json", "plan"]).unwrap_err();
+        let text = err.render().to_string();
+        assert!(text.contains("tip: 'plan --format' exists"), "{text}");
+        assert!(!text.contains("does not take"), "{text}");
+        // A flag no command takes keeps clap's own message.
+        let err = Cli::parse_args(["svcbind", "plan", "--nope"]).unwrap_err();
+        assert!(!err.render().to_string().contains("is a flag of"));
+    }
+
+    #[test]
+    fn verbosity_is_taken_everywhere() {
+        for args in [
+            &["svcbind", "-v", "validate"][..],
+            &["svcbind", "validate", "-vv"],
+            &["svcbind", "completions", "bash", "-q"],
+            &["svcbind", "emulator", "--token", "t", "-v"],
+        ] {
+            assert!(Cli::parse_args(args).is_ok(), "{args:?}");
+        }
     }
 
     #[test]

@@ -2,10 +2,8 @@
 
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    match svcbind::cli::Cli::try_parse() {
+    match svcbind::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => svcbind::run(cli).into(),
         Err(e) => {
             // Help and version go to stdout and succeed; a usage error is an error (exit 1,

@@ -6,6 +6,8 @@
 //! every problem found is reported together, each at its place in the file.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use futures::{StreamExt, TryStreamExt};
 use ipnet::IpNet;
@@ -33,6 +35,65 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+/// A `--prefix` value: a prefix's CIDR or its id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PrefixSelector {
+    Cidr(IpNet),
+    Id(PrefixId),
+}
+
+impl PrefixSelector {
+    /// Whether this selects the prefix `cidr` whose id is `id` (when known).
+    pub fn matches(&self, cidr: &IpNet, id: Option<&PrefixId>) -> bool {
+        match self {
+            PrefixSelector::Cidr(net) => net == cidr,
+            PrefixSelector::Id(wanted) => id == Some(wanted),
+        }
+    }
+}
+
+impl fmt::Display for PrefixSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrefixSelector::Cidr(net) => net.fmt(f),
+            PrefixSelector::Id(id) => id.fmt(f),
+        }
+    }
+}
+
+/// A `--prefix` value that is neither a CIDR nor an id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorError {
+    #[error("--prefix `{value}` has host bits set; did you mean `{fixed}`?")]
+    HostBits { value: IpNet, fixed: IpNet },
+    #[error(
+        "--prefix `{value}` is neither a CIDR nor a prefix id (1 to 32 letters or digits); use the CIDR or the id of a prefix listed under `prefixes:`"
+    )]
+    Invalid { value: String },
+}
+
+impl FromStr for PrefixSelector {
+    type Err = SelectorError;
+
+    fn from_str(s: &str) -> Result<Self, SelectorError> {
+        if let Ok(net) = s.parse::<IpNet>() {
+            return if net.trunc() == net {
+                Ok(PrefixSelector::Cidr(net))
+            } else {
+                Err(SelectorError::HostBits {
+                    value: net,
+                    fixed: net.trunc(),
+                })
+            };
+        }
+        PrefixId::new(s)
+            .map(PrefixSelector::Id)
+            .map_err(|_| SelectorError::Invalid {
+                value: crate::sanitize::text(s).into_owned(),
+            })
+    }
+}
+
 /// Why resolution failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -50,11 +111,11 @@ pub enum ResolveError {
 }
 
 /// Resolves service names to ids, prefix CIDRs to ids, and reads the live bindings of every
-/// managed prefix (those of the file, narrowed by `filter`: CIDRs or ids).
+/// managed prefix (those of the file, narrowed by `filter` when it is not empty).
 pub async fn resolve<A: Api>(
     api: &A,
     file: &StateFile,
-    filter: &[String],
+    filter: &[PrefixSelector],
     concurrency: usize,
 ) -> Result<Resolved, ResolveError> {
     let (mut selected, by_other_id) = select(file, filter)?;
@@ -74,13 +135,13 @@ pub async fn resolve<A: Api>(
     let services = Services::new(services);
 
     // `--prefix ID` for a prefix whose id the file does not pin.
-    for value in &by_other_id {
-        let found = listed.iter().flatten().find(|p| p.id.as_str() == value);
+    for id in &by_other_id {
+        let found = listed.iter().flatten().find(|p| &p.id == id);
         match found.and_then(|p| file.prefixes.iter().position(|f| f.cidr == p.cidr)) {
             Some(i) => selected.push(i),
             None => {
                 return Err(ResolveError::UnknownFilter {
-                    value: crate::sanitize::text(value).into_owned(),
+                    value: id.to_string(),
                 });
             }
         }
@@ -181,30 +242,32 @@ pub async fn resolve<A: Api>(
 }
 
 /// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
-/// is empty), and the filter values that may be ids of prefixes the file does not pin.
-fn select(file: &StateFile, filter: &[String]) -> Result<(Vec<usize>, Vec<String>), ResolveError> {
+/// is empty), and the ids in `filter` that may name prefixes the file does not pin.
+fn select(
+    file: &StateFile,
+    filter: &[PrefixSelector],
+) -> Result<(Vec<usize>, Vec<PrefixId>), ResolveError> {
     if filter.is_empty() {
         return Ok(((0..file.prefixes.len()).collect(), Vec::new()));
     }
-    let matches = |p: &DesiredPrefix, value: &str| {
-        value.parse::<IpNet>().is_ok_and(|n| n == p.cidr)
-            || p.id.as_ref().is_some_and(|id| id.as_str() == value)
-    };
+    let matches = |p: &DesiredPrefix, s: &PrefixSelector| s.matches(&p.cidr, p.id.as_ref());
     let selected = (0..file.prefixes.len())
-        .filter(|&i| filter.iter().any(|v| matches(&file.prefixes[i], v)))
+        .filter(|&i| filter.iter().any(|s| matches(&file.prefixes[i], s)))
         .collect();
     let mut others = Vec::new();
-    for value in filter {
-        if file.prefixes.iter().any(|p| matches(p, value)) {
+    for selector in filter {
+        if file.prefixes.iter().any(|p| matches(p, selector)) {
             continue;
         }
-        // Only an id can still match, once the account's prefixes are listed.
-        if value.parse::<IpNet>().is_ok() || PrefixId::new(value.as_str()).is_err() {
-            return Err(ResolveError::UnknownFilter {
-                value: crate::sanitize::text(value).into_owned(),
-            });
+        match selector {
+            PrefixSelector::Cidr(_) => {
+                return Err(ResolveError::UnknownFilter {
+                    value: selector.to_string(),
+                });
+            }
+            // Only an id can still match, once the account's prefixes are listed.
+            PrefixSelector::Id(id) => others.push(id.clone()),
         }
-        others.push(value.clone());
     }
     Ok((selected, others))
 }
@@ -584,13 +647,13 @@ mod account_tests {
         let em = emulator(3);
         let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
         let f = file(3, true);
-        let r = resolve(&api, &f, &["10.2.0.0/24".into(), "prefix00".into()], 8)
+        let r = resolve(&api, &f, &selectors(&["10.2.0.0/24", "prefix00"]), 8)
             .await
             .unwrap();
         let cidrs: Vec<String> = r.prefixes.iter().map(|p| p.cidr.to_string()).collect();
         assert_eq!(cidrs, ["10.0.0.0/24", "10.2.0.0/24"]);
         assert_eq!(em.request_counts().get(Route::ListBindings), 2);
-        let err = resolve(&api, &f, &["10.9.0.0/24".into()], 8)
+        let err = resolve(&api, &f, &selectors(&["10.9.0.0/24"]), 8)
             .await
             .unwrap_err();
         assert_eq!(
@@ -603,7 +666,7 @@ mod account_tests {
     async fn the_prefix_filter_takes_ids_the_file_does_not_pin() {
         let em = emulator(3);
         let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
-        let r = resolve(&api, &file(3, false), &["prefix01".into()], 8)
+        let r = resolve(&api, &file(3, false), &selectors(&["prefix01"]), 8)
             .await
             .unwrap();
         assert_eq!(r.prefixes.len(), 1);
@@ -611,17 +674,42 @@ mod account_tests {
         // An id of the account that is not a prefix of the file is refused, after the listing.
         let mut f = file(3, false);
         f.prefixes.remove(2);
-        let err = resolve(&api, &f, &["prefix02".into()], 8)
+        let err = resolve(&api, &f, &selectors(&["prefix02"]), 8)
             .await
             .unwrap_err();
         assert!(matches!(err, ResolveError::UnknownFilter { .. }), "{err}");
-        // Neither a CIDR nor an id: refused before any call.
+        // A CIDR the file does not list: refused before any call.
         em.reset_request_counts();
-        let err = resolve(&api, &f, &["not/an id".into()], 8)
+        let err = resolve(&api, &f, &selectors(&["10.2.0.0/24"]), 8)
             .await
             .unwrap_err();
         assert!(matches!(err, ResolveError::UnknownFilter { .. }), "{err}");
         assert_eq!(em.request_counts().total, 0);
+    }
+
+    fn selectors(values: &[&str]) -> Vec<PrefixSelector> {
+        values.iter().map(|v| v.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn selectors_are_a_cidr_or_an_id() {
+        assert_eq!(
+            "192.0.2.0/24".parse(),
+            Ok(PrefixSelector::Cidr(net("192.0.2.0/24")))
+        );
+        assert_eq!("prefix01".parse(), Ok(PrefixSelector::Id(prefix_id(1))));
+        let err = "192.0.2.1/24".parse::<PrefixSelector>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--prefix `192.0.2.1/24` has host bits set; did you mean `192.0.2.0/24`?"
+        );
+        for bad in ["not/an id", "../x", &"a".repeat(33), ""] {
+            let err = bad.parse::<PrefixSelector>().unwrap_err();
+            assert!(matches!(err, SelectorError::Invalid { .. }), "{bad}: {err}");
+        }
+        let s = PrefixSelector::Id(prefix_id(1));
+        assert!(s.matches(&net("10.1.0.0/24"), Some(&prefix_id(1))));
+        assert!(!s.matches(&net("10.1.0.0/24"), None));
     }
 
     #[tokio::test]

@@ -1,35 +1,51 @@
-//! Settings for one run, built from the parsed command line and the environment: the account
-//! id, the backend (the network or an emulated account), colour and verbosity.
+//! Settings for one run: the parsed form of the command line ([`crate::cli::Cli`]) and the
+//! environment, typed once so that no later stage parses a flag again.
 //!
-//! Raw flags ([`crate::cli::GlobalArgs`]) stay raw; everything derived from them lives here.
+//! `cli` declares raw arguments; this module turns them into [`Settings`]: the account id as an
+//! [`AccountId`], `--prefix` values as [`PrefixSelector`]s, the output [`Format`] and colour
+//! decided per stream, the limits with their defaults. It is the only module besides `commands`
+//! that reads `cli`, and it does no I/O beyond looking at the environment and the terminal: it
+//! holds settings, not connections (the backend is built by `commands` from [`Connection`]).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use ipnet::IpNet;
 
-use crate::api::client::{ClientConfig, HttpClient};
-use crate::api::credentials::{self, Credentials};
-use crate::api::{Api, ApiError, Confirmed, Created};
-use crate::cli::{ColorChoice, Format, GlobalArgs};
-use crate::emulator::{self, Emulator, EmulatorOptions, InProcess};
-use crate::model::{
-    AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId, StateFile,
-};
+use crate::api::pace::Pacing;
+use crate::cli::{self, Cli};
+use crate::emulator::EmulatorOptions;
+use crate::model::{AccountId, StateFile};
+use crate::render::Format;
+use crate::resolve::PrefixSelector;
 
-/// Settings shared by every command.
+/// The default of `max_deletes` when neither the flag nor the file sets it.
+pub const DEFAULT_MAX_DELETES: u32 = 10;
+
+/// Everything one run needs to know, typed.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub config: PathBuf,
-    pub account_id: Option<String>,
-    pub api_url: String,
-    pub api_token_file: Option<PathBuf>,
-    pub emulate: Option<PathBuf>,
-    pub prefixes: Vec<String>,
-    pub concurrency: usize,
-    pub timeout: Duration,
+    pub output: Output,
+    pub command: Command,
+}
+
+/// The subcommand to run, with the settings that apply to it.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Validate(ValidateSettings),
+    Plan(PlanSettings),
+    Apply(ApplySettings),
+    Services(ServicesSettings),
+    Emulator(EmulatorSettings),
+    Completions(clap_complete::Shell),
+}
+
+/// How and where output is written.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The format of the document on stdout (text for commands without `--format`).
     pub format: Format,
     /// Colour on stdout.
     pub color: bool,
@@ -41,168 +57,389 @@ pub struct Settings {
     pub github_actions: bool,
 }
 
-impl Settings {
-    pub fn from_args(args: &GlobalArgs) -> Self {
-        let color_for = |terminal: bool| match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                terminal
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
-            }
-        };
-        Self {
-            config: args.config.clone(),
-            account_id: args.account_id.clone().filter(|s| !s.is_empty()),
-            api_url: args.api_url.clone(),
-            api_token_file: args.api_token_file.clone(),
-            emulate: args.emulate.clone(),
-            prefixes: args.prefixes.clone(),
-            concurrency: usize::from(args.concurrency),
-            timeout: args.timeout,
-            format: args.format,
-            color: color_for(std::io::stdout().is_terminal()),
-            color_stderr: color_for(std::io::stderr().is_terminal()),
-            verbose: args.verbose,
-            quiet: args.quiet,
-            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-        }
-    }
+/// `svcbind validate`.
+#[derive(Debug, Clone)]
+pub struct ValidateSettings {
+    /// The desired-state file.
+    pub config: PathBuf,
+}
 
-    /// The account to work on: the flag or environment, else the file (the two must agree
-    /// when both are given), else with `--emulate` the seed's or the emulator's default.
+/// `svcbind plan`.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub config: PathBuf,
+    pub connection: Connection,
+    pub scope: Scope,
+    pub limits: Limits,
+    pub detailed_exitcode: bool,
+}
+
+/// `svcbind apply`.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    pub config: PathBuf,
+    pub connection: Connection,
+    pub scope: Scope,
+    pub limits: Limits,
+    /// `--yes`: no confirmation.
+    pub yes: bool,
+    /// `--force`: past the safety rules.
+    pub force: bool,
+}
+
+/// `svcbind services`.
+#[derive(Debug, Clone)]
+pub struct ServicesSettings {
+    /// Read only for its `account_id`, when nothing else names the account.
+    pub config: PathBuf,
+    pub connection: Connection,
+}
+
+/// `svcbind emulator`.
+#[derive(Debug, Clone)]
+pub struct EmulatorSettings {
+    pub listen: SocketAddr,
+    pub seed: Option<PathBuf>,
+    pub options: EmulatorOptions,
+}
+
+/// Where the account is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// `--account-id` / `CLOUDFLARE_ACCOUNT_ID` (empty counts as unset).
+    pub account_id: Option<AccountId>,
+    pub api_url: String,
+    pub api_token_file: Option<PathBuf>,
+    /// `--emulate SEED.yaml`: an in-process emulated account instead of the network.
+    pub emulate: Option<PathBuf>,
+    /// Timeout of one API request.
+    pub timeout: Duration,
+    /// The longest `Retry-After` honoured before a retry.
+    pub max_retry_wait: Duration,
+    /// svcbind's own request budget.
+    pub pacing: Pacing,
+    /// `--allow-insecure-http`: the credentials may go over plain http beyond loopback.
+    pub allow_insecure_http: bool,
+}
+
+/// Which of the file's prefixes to work on, and how many at once.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// `--prefix` values; empty means every prefix of the file.
+    pub prefixes: Vec<PrefixSelector>,
+    pub concurrency: usize,
+}
+
+/// The safety limits as given on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// `--max-deletes` / `SVCBIND_MAX_DELETES`.
+    pub max_deletes: Option<u32>,
+}
+
+impl Limits {
+    /// The effective `max_deletes`: the flag, else `safety.max_deletes` in the file, else
+    /// [`DEFAULT_MAX_DELETES`].
+    pub fn max_deletes(&self, file: &StateFile) -> u32 {
+        self.max_deletes
+            .or(file.max_deletes)
+            .unwrap_or(DEFAULT_MAX_DELETES)
+    }
+}
+
+impl Connection {
+    /// The account the flag (or environment) and the file name, if either does. When both do,
+    /// they must agree; `file` is the desired-state file (its path, for the message).
     pub fn account_id(
         &self,
-        file: &StateFile,
-        seed: Option<&StateFile>,
-    ) -> anyhow::Result<AccountId> {
-        let flag = self
-            .account_id
-            .as_deref()
-            .map(|s| {
-                AccountId::new(s)
-                    .context("--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id")
-            })
-            .transpose()?;
-        let from_file = file.account_id.clone();
-        if let (Some(flag), Some(in_file)) = (&flag, &from_file)
-            && flag != in_file
-        {
-            bail!(
+        file: Option<(&Path, &StateFile)>,
+    ) -> anyhow::Result<Option<AccountId>> {
+        let in_file = file.and_then(|(path, state)| Some((path, state.account_id.as_ref()?)));
+        match (&self.account_id, in_file) {
+            (Some(flag), Some((path, in_file))) if flag != in_file => bail!(
                 "account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is {flag} but {} says {in_file}; make them agree or drop one",
-                self.config.display()
-            );
-        }
-        let seed_account = seed.and_then(|s| s.account_id.clone());
-        match flag.or(from_file).or(seed_account) {
-            Some(id) => Ok(id),
-            None if seed.is_some() => Ok(emulator::default_account_id()),
-            None => bail!(
-                "no account id: set `account_id` in {}, pass --account-id, or set CLOUDFLARE_ACCOUNT_ID",
-                self.config.display()
+                path.display()
             ),
+            (Some(flag), _) => Ok(Some(flag.clone())),
+            (None, Some((_, in_file))) => Ok(Some(in_file.clone())),
+            (None, None) => Ok(None),
         }
     }
 }
 
-/// Where API calls go: Cloudflare (or any server speaking its API), or an in-process emulator.
-#[derive(Debug)]
-pub enum Backend {
-    Http(HttpClient),
-    Emulated(InProcess),
-}
+impl Settings {
+    /// Builds the settings from the parsed command line and the environment (colour, CI).
+    pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
+        let env = |name: &str| std::env::var(name).ok();
+        Self::from_cli_with(
+            cli,
+            &env,
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        )
+    }
 
-impl Backend {
-    /// Builds the backend: `--emulate SEED` wins, else the HTTP client with credentials.
-    pub fn connect(
-        settings: &Settings,
-        account_id: &AccountId,
-        seed: Option<StateFile>,
+    /// [`Settings::from_cli`] with the environment and the terminals given, for tests.
+    fn from_cli_with(
+        cli: Cli,
+        env: &dyn Fn(&str) -> Option<String>,
+        stdout_tty: bool,
+        stderr_tty: bool,
     ) -> anyhow::Result<Self> {
-        if let Some(seed) = seed {
-            let account = emulator::Account::from_seed(&seed).with_context(|| {
-                let path = settings.emulate.as_deref().map(std::path::Path::display);
-                format!(
-                    "cannot seed the emulator from {}",
-                    path.map_or_else(String::new, |p| p.to_string())
-                )
-            })?;
-            let emulator = Emulator::new(account, EmulatorOptions::new(String::new()));
-            return Ok(Backend::Emulated(emulator.in_process(account_id.clone())));
-        }
-        let credentials: Credentials = credentials::from_sources(
-            |name| std::env::var(name).ok(),
-            settings.api_token_file.as_deref(),
-        )?;
-        let mut config =
-            ClientConfig::new(settings.api_url.clone(), account_id.clone(), credentials);
-        config.timeout = settings.timeout;
-        let client = HttpClient::new(config)?;
-        Ok(Backend::Http(client))
+        let color_for = |choice: cli::ColorChoice, terminal: bool| match choice {
+            cli::ColorChoice::Always => true,
+            cli::ColorChoice::Never => false,
+            cli::ColorChoice::Auto => {
+                terminal
+                    && env("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && env("TERM").is_none_or(|t| t != "dumb")
+            }
+        };
+        let (format, color) = match &cli.command {
+            cli::Command::Plan(cli::PlanArgs { output, .. })
+            | cli::Command::Apply(cli::ApplyArgs { output, .. })
+            | cli::Command::Services(cli::ServicesArgs { output, .. }) => {
+                (format(output.format), output.color.color)
+            }
+            cli::Command::Validate(args) => (Format::Text, args.color.color),
+            cli::Command::Emulator(_) | cli::Command::Completions(_) => {
+                (Format::Text, cli::ColorChoice::Auto)
+            }
+        };
+        let output = Output {
+            format,
+            color: color_for(color, stdout_tty),
+            color_stderr: color_for(color, stderr_tty),
+            verbose: cli.global.verbose,
+            quiet: cli.global.quiet,
+            github_actions: env("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+        };
+        let command = match cli.command {
+            cli::Command::Validate(args) => Command::Validate(ValidateSettings {
+                config: args.file.config,
+            }),
+            cli::Command::Plan(args) => Command::Plan(PlanSettings {
+                config: args.file.config,
+                connection: connection(args.connect)?,
+                scope: scope(args.prefixes)?,
+                limits: limits(&args.limits),
+                detailed_exitcode: args.detailed_exitcode,
+            }),
+            cli::Command::Apply(args) => Command::Apply(ApplySettings {
+                config: args.file.config,
+                connection: connection(args.connect)?,
+                scope: scope(args.prefixes)?,
+                limits: limits(&args.limits),
+                yes: args.yes,
+                force: args.force,
+            }),
+            cli::Command::Services(args) => Command::Services(ServicesSettings {
+                config: args.config,
+                connection: connection(args.connect)?,
+            }),
+            cli::Command::Emulator(args) => Command::Emulator(EmulatorSettings::from(args)),
+            cli::Command::Completions(args) => Command::Completions(args.shell),
+        };
+        Ok(Self { output, command })
     }
 }
 
-impl Api for Backend {
-    async fn list_services(&self) -> Result<Vec<Service>, ApiError> {
-        match self {
-            Backend::Http(c) => c.list_services().await,
-            Backend::Emulated(e) => e.list_services().await,
+fn format(f: cli::Format) -> Format {
+    match f {
+        cli::Format::Text => Format::Text,
+        cli::Format::Markdown => Format::Markdown,
+        cli::Format::Json => Format::Json,
+    }
+}
+
+fn connection(args: cli::ConnectArgs) -> anyhow::Result<Connection> {
+    let account_id = args
+        .account_id
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            AccountId::new(s).context("--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id")
+        })
+        .transpose()?;
+    Ok(Connection {
+        account_id,
+        api_url: args.api_url,
+        api_token_file: args.api_token_file,
+        emulate: args.emulate,
+        timeout: args.timeout,
+        max_retry_wait: args.max_retry_wait,
+        pacing: Pacing {
+            budget: args.request_budget,
+            window: args.request_window,
+        },
+        allow_insecure_http: args.allow_insecure_http,
+    })
+}
+
+fn scope(args: cli::PrefixArgs) -> anyhow::Result<Scope> {
+    let prefixes = args
+        .prefixes
+        .iter()
+        .map(|value| value.parse::<PrefixSelector>())
+        .collect::<Result<_, _>>()?;
+    Ok(Scope {
+        prefixes,
+        concurrency: usize::from(args.concurrency),
+    })
+}
+
+fn limits(args: &cli::Limits) -> Limits {
+    Limits {
+        max_deletes: args.max_deletes,
+    }
+}
+
+impl From<cli::EmulatorArgs> for EmulatorSettings {
+    fn from(args: cli::EmulatorArgs) -> Self {
+        Self {
+            listen: args.listen,
+            seed: args.seed,
+            options: EmulatorOptions {
+                token: args.token,
+                provisioning_delay: args.provisioning_delay,
+                latency: args.latency,
+                rate_limit: args.rate_limit,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+    fn settings(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let cli = Cli::parse_args(std::iter::once("svcbind").chain(args.iter().copied()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        Settings::from_cli_with(cli, &lookup, true, false)
+    }
+
+    fn plan(args: &[&str]) -> PlanSettings {
+        let mut all = vec!["plan"];
+        all.extend_from_slice(args);
+        match settings(&all, &[]).unwrap().command {
+            Command::Plan(plan) => plan,
+            other => panic!("not plan: {other:?}"),
         }
     }
 
-    async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
-        match self {
-            Backend::Http(c) => c.list_prefixes().await,
-            Backend::Emulated(e) => e.list_prefixes().await,
-        }
+    #[test]
+    fn prefixes_are_typed_once() {
+        let p = plan(&["--prefix", "192.0.2.0/24", "--prefix", "2af39739cc4e"]);
+        assert_eq!(
+            p.scope.prefixes,
+            [
+                PrefixSelector::Cidr("192.0.2.0/24".parse().unwrap()),
+                PrefixSelector::Id(crate::model::PrefixId::new("2af39739cc4e").unwrap()),
+            ]
+        );
+        let err = settings(&["plan", "--prefix", "192.0.2.1/24"], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--prefix `192.0.2.1/24` has host bits set; did you mean `192.0.2.0/24`?"
+        );
+        let err = settings(&["apply", "--prefix", "../x"], &[]).unwrap_err();
+        assert!(err.to_string().starts_with("--prefix `../x` is neither"));
     }
 
-    async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
-        match self {
-            Backend::Http(c) => c.get_prefix(prefix).await,
-            Backend::Emulated(e) => e.get_prefix(prefix).await,
-        }
+    #[test]
+    fn the_account_id_is_checked_once_and_agrees_with_the_file() {
+        let p = plan(&["--account-id", ACCOUNT]);
+        let file = StateFile {
+            account_id: Some(AccountId::new("0000000000000000000000000000000f").unwrap()),
+            ..StateFile::default()
+        };
+        let err = p
+            .connection
+            .account_id(Some((Path::new("svcbind.yaml"), &file)))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is {ACCOUNT} but svcbind.yaml says 0000000000000000000000000000000f; make them agree or drop one"
+            )
+        );
+        let from_file = plan(&[])
+            .connection
+            .account_id(Some((Path::new("f"), &file)));
+        assert_eq!(from_file.unwrap(), file.account_id);
+        assert_eq!(plan(&[]).connection.account_id(None).unwrap(), None);
+        // Empty is unset; anything else must be an id.
+        assert_eq!(plan(&["--account-id", ""]).connection.account_id, None);
+        let err = settings(&["services", "--account-id", "acc/1"], &[]).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id: invalid account id `acc/1`: an id is 1 to 32 letters or digits"
+        );
     }
 
-    async fn list_bindings(&self, prefix: &PrefixId) -> Result<Vec<Binding>, ApiError> {
-        match self {
-            Backend::Http(c) => c.list_bindings(prefix).await,
-            Backend::Emulated(e) => e.list_bindings(prefix).await,
-        }
+    #[test]
+    fn max_deletes_is_the_flag_else_the_file_else_ten() {
+        let file = StateFile {
+            max_deletes: Some(4),
+            ..StateFile::default()
+        };
+        assert_eq!(plan(&["--max-deletes", "2"]).limits.max_deletes(&file), 2);
+        assert_eq!(plan(&[]).limits.max_deletes(&file), 4);
+        assert_eq!(
+            plan(&[]).limits.max_deletes(&StateFile::default()),
+            DEFAULT_MAX_DELETES
+        );
     }
 
-    async fn get_binding(
-        &self,
-        prefix: &PrefixId,
-        binding: &BindingId,
-    ) -> Result<Option<Binding>, ApiError> {
-        match self {
-            Backend::Http(c) => c.get_binding(prefix, binding).await,
-            Backend::Emulated(e) => e.get_binding(prefix, binding).await,
-        }
+    #[test]
+    fn colour_is_decided_per_stream_and_honours_no_color() {
+        // stdout is a terminal in these tests, stderr is not.
+        let s = settings(&["validate"], &[]).unwrap();
+        assert!(s.output.color && !s.output.color_stderr);
+        let s = settings(&["validate"], &[("NO_COLOR", "1")]).unwrap();
+        assert!(!s.output.color);
+        let s = settings(&["validate"], &[("TERM", "dumb")]).unwrap();
+        assert!(!s.output.color);
+        let s = settings(&["plan", "--color", "always"], &[("NO_COLOR", "1")]).unwrap();
+        assert!(s.output.color && s.output.color_stderr);
+        let s = settings(&["services", "--format", "json", "--color=never"], &[]).unwrap();
+        assert!(!s.output.color && s.output.format == Format::Json);
+        let s = settings(&["validate"], &[("GITHUB_ACTIONS", "true")]).unwrap();
+        assert!(s.output.github_actions && s.output.format == Format::Text);
     }
 
-    async fn create_binding(
-        &self,
-        prefix: &PrefixId,
-        cidr: IpNet,
-        service: &ServiceId,
-    ) -> Result<Created, ApiError> {
-        match self {
-            Backend::Http(c) => c.create_binding(prefix, cidr, service).await,
-            Backend::Emulated(e) => e.create_binding(prefix, cidr, service).await,
-        }
-    }
-
-    async fn delete_binding(
-        &self,
-        prefix: &PrefixId,
-        binding: &BindingId,
-    ) -> Result<Confirmed, ApiError> {
-        match self {
-            Backend::Http(c) => c.delete_binding(prefix, binding).await,
-            Backend::Emulated(e) => e.delete_binding(prefix, binding).await,
-        }
+    #[test]
+    fn emulator_options_come_from_the_command_line() {
+        let s = settings(
+            &[
+                "emulator",
+                "--token",
+                "t0ken",
+                "--provisioning-delay",
+                "2s",
+                "--latency",
+                "100ms",
+                "--rate-limit",
+                "10/60",
+            ],
+            &[],
+        )
+        .unwrap();
+        let Command::Emulator(e) = s.command else {
+            panic!("not the emulator command");
+        };
+        assert_eq!(e.listen, "127.0.0.1:8787".parse().unwrap());
+        assert_eq!(e.options.token, "t0ken");
+        assert_eq!(e.options.provisioning_delay, Duration::from_secs(2));
+        assert_eq!(e.options.latency, Duration::from_millis(100));
+        assert_eq!(e.options.rate_limit, Some((10, Duration::from_secs(60))));
+        assert!(!format!("{e:?}").contains("t0ken"));
     }
 }

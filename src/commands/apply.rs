@@ -1,51 +1,53 @@
-//! `svcbind apply`: plan, show, confirm, then carry out the steps.
+//! `svcbind apply`: plan (load → connect → resolve → plan), show, confirm, then carry out the
+//! steps and report.
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use super::steps;
 use crate::apply::{self, ApplyReport, Stop};
-use crate::cli::{ApplyArgs, Format};
 use crate::exit::ExitCode;
-use crate::model::StateFile;
 use crate::plan::Plan;
-use crate::render::{self, Context};
-use crate::settings::Settings;
+use crate::render::{self, Context, Format};
+use crate::settings::{ApplySettings, Output};
 
-/// The default of `max_deletes` when neither the flag nor the file sets it.
-pub const DEFAULT_MAX_DELETES: u32 = 10;
-
-/// The effective limit: the flag, else `safety.max_deletes`, else 10.
-pub fn max_deletes(flag: Option<u32>, file: &StateFile) -> u32 {
-    flag.or(file.max_deletes).unwrap_or(DEFAULT_MAX_DELETES)
-}
-
-pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let prepared = super::prepare(settings).await?;
-    let ctx = Context {
-        services: &prepared.resolved.services,
-        max_deletes: max_deletes(args.limits.max_deletes, prepared.state()),
-    };
-    let plan = &prepared.plan;
+pub async fn run(output: &Output, settings: &ApplySettings) -> anyhow::Result<ExitCode> {
+    let file = steps::load(output, &settings.config)?;
+    let connected = steps::connect(
+        &settings.connection,
+        output,
+        &settings.config,
+        Some(&file.state),
+    )?;
+    let resolved = steps::resolve(output, &connected, &file, &settings.scope).await?;
+    let planned = steps::plan(
+        &connected.account_id,
+        resolved,
+        &settings.limits,
+        &file.state,
+    )?;
+    let ctx = planned.context();
+    let plan = &planned.plan;
 
     // The plan first. With `--format json` or `markdown`, stdout carries one document (the
     // report), so the plan goes to stderr as text, unless -q.
-    if settings.format == Format::Text {
+    if output.format == Format::Text {
         let mut out = std::io::stdout().lock();
-        render::plan(&mut out, Format::Text, plan, &ctx, settings.color)?;
+        render::plan(&mut out, Format::Text, plan, &ctx, output.color)?;
         out.flush()?;
-    } else if !settings.quiet {
+    } else if !output.quiet {
         let mut err = std::io::stderr().lock();
-        render::plan(&mut err, Format::Text, plan, &ctx, settings.color_stderr)?;
+        render::plan(&mut err, Format::Text, plan, &ctx, output.color_stderr)?;
         err.flush()?;
     }
     if !plan.summary().has_changes() {
-        report(settings, plan, &ApplyReport::empty(), &ctx, None)?;
+        report(output, plan, &ApplyReport::empty(), &ctx, None)?;
         return Ok(ExitCode::Success);
     }
 
-    if let Some(reason) = refusal(plan, &ctx, args)? {
+    if let Some(reason) = refusal(plan, &ctx, settings)? {
         eprintln!("error: apply refused: {reason}");
         report(
-            settings,
+            output,
             plan,
             &ApplyReport::not_run(plan),
             &ctx,
@@ -69,8 +71,8 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
             }
         }
     });
-    let bar = progress_bar(settings, plan.summary().steps);
-    let quiet = settings.quiet;
+    let bar = progress_bar(output, plan.summary().steps);
+    let quiet = output.quiet;
     let on_progress = |p: apply::Progress<'_>| {
         let line = render::text::progress_line(&p, &ctx);
         match &bar {
@@ -83,9 +85,9 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
         }
     };
     let outcome = apply::apply(
-        &prepared.backend,
+        &connected.backend,
         plan,
-        settings.concurrency,
+        settings.scope.concurrency,
         &stop,
         &on_progress,
     )
@@ -95,8 +97,8 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
         bar.finish_and_clear();
     }
 
-    report(settings, plan, &outcome, &ctx, None)?;
-    if let (Some(seed), false) = (&settings.emulate, settings.quiet) {
+    report(output, plan, &outcome, &ctx, None)?;
+    if let (Some(seed), false) = (&settings.connection.emulate, output.quiet) {
         eprintln!(
             "note: --emulate: these changes were made to an in-memory account seeded from {}; they are gone when svcbind exits",
             seed.display()
@@ -113,9 +115,13 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitCo
 
 /// Why apply must not go on, if it must not: a safety rule without `--force`, or no
 /// confirmation (`--yes`, or `yes` typed on a terminal).
-fn refusal(plan: &Plan, ctx: &Context<'_>, args: &ApplyArgs) -> anyhow::Result<Option<String>> {
+fn refusal(
+    plan: &Plan,
+    ctx: &Context<'_>,
+    settings: &ApplySettings,
+) -> anyhow::Result<Option<String>> {
     let safety = plan.safety(ctx.max_deletes);
-    if safety.needs_force() && !args.force {
+    if safety.needs_force() && !settings.force {
         let mut reasons = Vec::new();
         for cidr in &safety.prefix_wide {
             reasons.push(format!(
@@ -133,7 +139,7 @@ fn refusal(plan: &Plan, ctx: &Context<'_>, args: &ApplyArgs) -> anyhow::Result<O
             reasons.join("; ")
         )));
     }
-    if args.yes {
+    if settings.yes {
         return Ok(None);
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
@@ -154,21 +160,21 @@ fn refusal(plan: &Plan, ctx: &Context<'_>, args: &ApplyArgs) -> anyhow::Result<O
 
 /// Writes the outcome on stdout in the chosen format (text only when steps ran).
 fn report(
-    settings: &Settings,
+    output: &Output,
     plan: &Plan,
     outcome: &ApplyReport,
     ctx: &Context<'_>,
     refused: Option<String>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match settings.format {
+    match output.format {
         Format::Json => render::json::write_apply_report(&mut out, plan, outcome, ctx, refused)?,
         Format::Markdown => {
             render::markdown::apply_report(&mut out, outcome, ctx, refused.as_deref())?
         }
         Format::Text if refused.is_none() && !outcome.prefixes.is_empty() => {
             writeln!(out)?;
-            render::text::apply_report(&mut out, outcome, ctx, settings.color)?;
+            render::text::apply_report(&mut out, outcome, ctx, output.color)?;
         }
         Format::Text => {}
     }
@@ -176,8 +182,8 @@ fn report(
     Ok(())
 }
 
-fn progress_bar(settings: &Settings, steps: usize) -> Option<indicatif::ProgressBar> {
-    if settings.quiet || !std::io::stderr().is_terminal() {
+fn progress_bar(output: &Output, steps: usize) -> Option<indicatif::ProgressBar> {
+    if output.quiet || !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(steps as u64);

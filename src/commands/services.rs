@@ -1,64 +1,34 @@
-//! `svcbind services`: the account's service catalog.
+//! `svcbind services`: the account's service catalog (connect, then one listing).
 
-use std::io::Write;
+use std::io::Write as _;
 
+use anyhow::Context as _;
+
+use super::steps;
 use crate::api::Api;
-use crate::cli::Format;
-use crate::config::Mode;
 use crate::exit::ExitCode;
-use crate::model::StateFile;
-use crate::settings::{Backend, Settings};
+use crate::settings::{Output, ServicesSettings};
 
-pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(output: &Output, settings: &ServicesSettings) -> anyhow::Result<ExitCode> {
+    let connection = &settings.connection;
     // The file is read only for the account id, and only when nothing else gives it.
-    let seed = super::load_seed(settings)?;
-    let file = if settings.account_id.is_none() && seed.is_none() && settings.config.exists() {
-        super::load_file(
-            &settings.config,
-            Mode::Desired,
-            settings.color_stderr,
-            settings.github_actions,
-        )?
-        .state
+    let file = if connection.account_id.is_none()
+        && connection.emulate.is_none()
+        && settings.config.exists()
+    {
+        Some(steps::load(output, &settings.config)?.state)
     } else {
-        StateFile::default()
+        None
     };
-    let account_id = settings.account_id(&file, seed.as_ref())?;
-    let backend = Backend::connect(settings, &account_id, seed)?;
-    let mut services = backend.list_services().await?;
+    let connected = steps::connect(connection, output, &settings.config, file.as_ref())?;
+    let mut services = connected
+        .backend
+        .list_services()
+        .await
+        .context("cannot list the account's services")?;
     services.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let mut out = std::io::stdout().lock();
-    match settings.format {
-        Format::Json => {
-            let rows: Vec<_> = services
-                .iter()
-                .map(|s| serde_json::json!({"id": s.id, "name": s.name}))
-                .collect();
-            let doc = serde_json::json!({"format_version": 1, "account_id": account_id, "services": rows});
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        Format::Markdown => {
-            writeln!(out, "| Service | Id |\n|---|---|")?;
-            for s in &services {
-                writeln!(
-                    out,
-                    "| {} | `{}` |",
-                    crate::render::markdown::escape(&s.name),
-                    s.id
-                )?;
-            }
-        }
-        Format::Text => {
-            let width = services
-                .iter()
-                .map(|s| s.name.chars().count())
-                .max()
-                .unwrap_or(0);
-            for s in &services {
-                writeln!(out, "{:<width$}  {}", crate::sanitize::text(&s.name), s.id)?;
-            }
-        }
-    }
+    crate::render::services(&mut out, output.format, &connected.account_id, &services)?;
+    out.flush()?;
     Ok(ExitCode::Success)
 }

@@ -1,16 +1,11 @@
-//! `svcbind validate`: offline checks of the desired-state file.
+//! `svcbind validate`: offline checks of the desired-state file (the load step alone).
 
-use crate::config::Mode;
+use super::steps;
 use crate::exit::ExitCode;
-use crate::settings::Settings;
+use crate::settings::{Output, ValidateSettings};
 
-pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let loaded = super::load_file(
-        &settings.config,
-        Mode::Desired,
-        settings.color_stderr,
-        settings.github_actions,
-    )?;
+pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitCode> {
+    let loaded = steps::load(output, &settings.config)?;
     println!(
         "ok: {}{}",
         crate::config::summary(&loaded.state),

@@ -167,17 +167,6 @@ impl EmulatorOptions {
     }
 }
 
-impl From<&crate::cli::EmulatorArgs> for EmulatorOptions {
-    fn from(args: &crate::cli::EmulatorArgs) -> Self {
-        Self {
-            token: args.token.clone(),
-            provisioning_delay: args.provisioning_delay,
-            latency: args.latency,
-            rate_limit: args.rate_limit,
-        }
-    }
-}
-
 impl fmt::Debug for EmulatorOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorOptions")

@@ -1423,29 +1423,3 @@ fn options_debug_hides_the_token() {
     let emulator = Emulator::new(account(), EmulatorOptions::new(TOKEN));
     assert!(!format!("{emulator:?}").contains(TOKEN));
 }
-
-#[test]
-fn options_come_from_the_command_line() {
-    use clap::Parser as _;
-    let cli = crate::cli::Cli::try_parse_from([
-        "svcbind",
-        "emulator",
-        "--token",
-        TOKEN,
-        "--provisioning-delay",
-        "2s",
-        "--latency",
-        "100ms",
-        "--rate-limit",
-        "10/60",
-    ])
-    .unwrap();
-    let crate::cli::Command::Emulator(args) = &cli.command else {
-        panic!("not the emulator command");
-    };
-    let options = EmulatorOptions::from(args);
-    assert_eq!(options.token, TOKEN);
-    assert_eq!(options.provisioning_delay, Duration::from_secs(2));
-    assert_eq!(options.latency, Duration::from_millis(100));
-    assert_eq!(options.rate_limit, Some((10, Duration::from_secs(60))));
-}

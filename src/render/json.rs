@@ -1,251 +1,26 @@
-//! The JSON contract: versioned documents for plans and apply reports.
+//! The JSON format: builds the versioned documents of [`crate::contract`] from a plan, an apply
+//! report or the service catalog, and writes them as pretty JSON with a trailing newline.
 //!
-//! `format_version` is 1. A field is never removed or changes meaning within a version; new
-//! fields may appear, so readers must ignore what they do not know. The JSON Schemas in
-//! `schema/` are generated from these types (`plan.schema.json`, `apply-report.schema.json`)
-//! and a test keeps them current. A saved plan holds ids, CIDRs and service names, never a
-//! credential.
+//! The shapes, their version and their schemas belong to `contract`; this module only fills
+//! them in, with the service names of the account and the same sentences as the text format.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
-
-use ipnet::IpNet;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Serialize};
 
 use super::{Context, PROPAGATION_NOTICE};
 use crate::apply::{ApplyReport, StepStatus};
+use crate::contract::apply_report::{
+    ApplySummaryDoc, ErrorDoc, PrefixReportDoc, StepReportDoc, StepStatusDoc,
+};
+use crate::contract::plan::{
+    ChangeDoc, GapDoc, ImpactDoc, MessageDoc, PrefixDoc, SafetyDoc, SummaryDoc,
+};
+use crate::contract::services::ServiceDoc;
+use crate::contract::{
+    ApplyReportDocument, FORMAT_VERSION, Kind, PlanDocument, ServiceRef, ServicesDocument, StepDoc,
+    svcbind_version,
+};
+use crate::model::{AccountId, Service};
 use crate::plan::{Change, Plan, PrefixPlan, Step};
-
-/// The version of the documents this build writes.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// The JSON Schema of a CIDR string (IPv4 or IPv6).
-pub struct CidrSchema;
-
-impl JsonSchema for CidrSchema {
-    fn schema_name() -> Cow<'static, str> {
-        "Cidr".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "description": "An IPv4 or IPv6 network in CIDR notation, host bits zero, e.g. 192.0.2.0/24 or 2001:db8::/48.",
-            "pattern": "^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3})$"
-        })
-    }
-}
-
-/// The kind of a document, so a reader can tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Plan,
-    ApplyReport,
-}
-
-/// A service: its id, and its name when the account's catalog has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ServiceRef {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-/// `svcbind plan --format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PlanDocument {
-    /// Always 1 for this layout.
-    pub format_version: u32,
-    pub kind: Kind,
-    /// The svcbind version that wrote the document.
-    pub svcbind_version: String,
-    pub account_id: String,
-    pub summary: SummaryDoc,
-    pub safety: SafetyDoc,
-    /// Managed prefixes in the order of the file, unchanged ones included.
-    pub prefixes: Vec<PrefixDoc>,
-    /// The propagation notice, when the plan has changes.
-    pub notice: Option<String>,
-}
-
-/// Counts of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SummaryDoc {
-    pub create: usize,
-    pub replace: usize,
-    pub delete: usize,
-    /// API calls an apply would make.
-    pub steps: usize,
-    pub changed_prefixes: usize,
-    pub unchanged_prefixes: usize,
-    pub has_changes: bool,
-}
-
-/// What the safety rules say: `needs_force` means apply refuses without `--force`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SafetyDoc {
-    pub max_deletes: u32,
-    /// Deletes plus replaces.
-    pub destructive: usize,
-    /// Prefixes whose prefix-wide binding is deleted or replaced.
-    #[schemars(with = "Vec<CidrSchema>")]
-    pub prefix_wide: Vec<IpNet>,
-    pub needs_force: bool,
-}
-
-/// The plan of one prefix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PrefixDoc {
-    pub id: String,
-    #[schemars(with = "CidrSchema")]
-    pub cidr: IpNet,
-    /// SHA-256 (hex) of the sorted live (CIDR, service id, binding id) list.
-    pub live_fingerprint: String,
-    pub unchanged: bool,
-    /// Logical changes, in the order their first step runs.
-    pub changes: Vec<ChangeDoc>,
-    /// API calls, in execution order.
-    pub steps: Vec<StepDoc>,
-    /// Ranges whose service changes, as minimal CIDR blocks.
-    pub impact: Vec<ImpactDoc>,
-    /// Ranges that briefly fall back to another service during a replace.
-    pub gaps: Vec<GapDoc>,
-    pub warnings: Vec<MessageDoc>,
-    pub notes: Vec<MessageDoc>,
-}
-
-/// A logical change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum ChangeDoc {
-    Create {
-        #[schemars(with = "CidrSchema")]
-        cidr: IpNet,
-        service: ServiceRef,
-    },
-    Replace {
-        #[schemars(with = "CidrSchema")]
-        cidr: IpNet,
-        binding_id: String,
-        from: ServiceRef,
-        to: ServiceRef,
-    },
-    Delete {
-        #[schemars(with = "CidrSchema")]
-        cidr: IpNet,
-        binding_id: String,
-        service: ServiceRef,
-    },
-}
-
-/// One API call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum StepDoc {
-    Create {
-        #[schemars(with = "CidrSchema")]
-        cidr: IpNet,
-        service: ServiceRef,
-    },
-    Delete {
-        #[schemars(with = "CidrSchema")]
-        cidr: IpNet,
-        binding_id: String,
-        service: ServiceRef,
-    },
-}
-
-/// A range whose service changes; `null` means no binding covers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ImpactDoc {
-    #[schemars(with = "CidrSchema")]
-    pub cidr: IpNet,
-    /// Number of addresses, in decimal (a string: IPv6 counts exceed JSON's safe integers).
-    pub addresses: String,
-    pub from: Option<ServiceRef>,
-    pub to: Option<ServiceRef>,
-}
-
-/// Between a replace's delete and create, `cidr` goes to `during`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct GapDoc {
-    #[schemars(with = "CidrSchema")]
-    pub cidr: IpNet,
-    pub from: ServiceRef,
-    pub to: ServiceRef,
-    pub during: Option<ServiceRef>,
-}
-
-/// A warning or a note: a stable `kind` and a sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MessageDoc {
-    pub kind: String,
-    pub message: String,
-}
-
-/// `svcbind apply --format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ApplyReportDocument {
-    pub format_version: u32,
-    pub kind: Kind,
-    pub svcbind_version: String,
-    pub account_id: String,
-    pub summary: ApplySummaryDoc,
-    /// Stopped by Ctrl-C before every step ran.
-    pub interrupted: bool,
-    /// Why apply refused to run any step (a safety rule, or no confirmation), if it did.
-    pub refused: Option<String>,
-    pub prefixes: Vec<PrefixReportDoc>,
-}
-
-/// Counts of an apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ApplySummaryDoc {
-    pub done: usize,
-    pub failed: usize,
-    pub not_run: usize,
-}
-
-/// The steps of one prefix and what became of them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PrefixReportDoc {
-    pub id: String,
-    #[schemars(with = "CidrSchema")]
-    pub cidr: IpNet,
-    pub steps: Vec<StepReportDoc>,
-}
-
-/// One step and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StepReportDoc {
-    pub step: StepDoc,
-    pub status: StepStatusDoc,
-    /// Wall time of the call, for steps that ran.
-    pub elapsed_ms: Option<u64>,
-    /// The id of a created binding.
-    pub binding_id: Option<String>,
-    /// A delete whose binding was already gone.
-    pub already_gone: bool,
-    pub error: Option<ErrorDoc>,
-}
-
-/// `done`, `failed` or `not_run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatusDoc {
-    Done,
-    Failed,
-    NotRun,
-}
-
-/// An API error: the HTTP status when there was one, the API's codes and messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ErrorDoc {
-    pub status: Option<u16>,
-    pub codes: Vec<u32>,
-    pub message: String,
-}
 
 fn service(ctx: &Context<'_>, id: &crate::model::ServiceId) -> ServiceRef {
     ServiceRef {
@@ -349,7 +124,7 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>) -> PlanDocument {
     PlanDocument {
         format_version: FORMAT_VERSION,
         kind: Kind::Plan,
-        svcbind_version: env!("CARGO_PKG_VERSION").to_owned(),
+        svcbind_version: svcbind_version(),
         account_id: plan.account_id.to_string(),
         summary: SummaryDoc {
             create: s.create,
@@ -382,7 +157,7 @@ pub fn apply_document(
     ApplyReportDocument {
         format_version: FORMAT_VERSION,
         kind: Kind::ApplyReport,
-        svcbind_version: env!("CARGO_PKG_VERSION").to_owned(),
+        svcbind_version: svcbind_version(),
         account_id: plan.account_id.to_string(),
         summary: ApplySummaryDoc {
             done: c.done,
@@ -446,8 +221,7 @@ pub fn apply_document(
 
 /// Writes a plan as pretty JSON with a trailing newline.
 pub fn write_plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &plan_document(plan, ctx))?;
-    writeln!(out)
+    write(out, &plan_document(plan, ctx))
 }
 
 /// Writes an apply report as pretty JSON with a trailing newline.
@@ -458,23 +232,38 @@ pub fn write_apply_report(
     ctx: &Context<'_>,
     refused: Option<String>,
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &apply_document(plan, report, ctx, refused))?;
-    writeln!(out)
+    write(out, &apply_document(plan, report, ctx, refused))
 }
 
-/// The JSON Schemas of the documents, by file name under `schema/`.
-pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
-    let gen_for = |schema: Schema| serde_json::to_value(schema).unwrap_or_default();
-    vec![
-        (
-            "plan.schema.json",
-            gen_for(schemars::schema_for!(PlanDocument)),
-        ),
-        (
-            "apply-report.schema.json",
-            gen_for(schemars::schema_for!(ApplyReportDocument)),
-        ),
-    ]
+/// The service catalog as a [`ServicesDocument`].
+pub fn services_document(account_id: &AccountId, services: &[Service]) -> ServicesDocument {
+    ServicesDocument {
+        format_version: FORMAT_VERSION,
+        kind: Kind::Services,
+        svcbind_version: svcbind_version(),
+        account_id: account_id.to_string(),
+        services: services
+            .iter()
+            .map(|s| ServiceDoc {
+                id: s.id.to_string(),
+                name: s.name.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes the service catalog as pretty JSON with a trailing newline.
+pub fn write_services(
+    out: &mut impl Write,
+    account_id: &AccountId,
+    services: &[Service],
+) -> io::Result<()> {
+    write(out, &services_document(account_id, services))
+}
+
+fn write(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)
 }
 
 #[cfg(test)]
@@ -484,25 +273,6 @@ mod tests {
         AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service, ServiceId, Services,
     };
     use crate::plan::{PrefixState, plan};
-
-    #[test]
-    fn the_committed_schemas_are_up_to_date() {
-        for (name, schema) in schemas() {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("schema")
-                .join(name);
-            let generated = serde_json::to_string_pretty(&schema).unwrap() + "\n";
-            if std::env::var_os("SVCBIND_BLESS").is_some() {
-                std::fs::write(&path, &generated).unwrap();
-            }
-            let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                committed == generated,
-                "schema/{name} is out of date with src/render/json.rs;\n\
-                 regenerate it with: SVCBIND_BLESS=1 cargo test --lib the_committed_schemas_are_up_to_date"
-            );
-        }
-    }
 
     fn sample() -> (Plan, Services) {
         let id = |s: &str| ServiceId::new(s).unwrap();
@@ -560,5 +330,22 @@ mod tests {
             .map(|e| e.to_string())
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    #[test]
+    fn the_services_document_fits_its_schema() {
+        let services = [Service {
+            id: ServiceId::new("cdn").unwrap(),
+            name: "CDN".into(),
+        }];
+        let mut out = Vec::new();
+        write_services(&mut out, &AccountId::new("acc").unwrap(), &services).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["kind"], "services");
+        assert_eq!(value["format_version"], 1);
+        assert_eq!(value["services"][0]["name"], "CDN");
+        let schema = serde_json::to_value(schemars::schema_for!(ServicesDocument)).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(validator.is_valid(&value));
     }
 }

@@ -247,6 +247,15 @@ pub fn apply_report(
     write_limited(out, &md)
 }
 
+/// Writes the service catalog as a table.
+pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io::Result<()> {
+    let mut md = String::from("| Service | Id |\n|---|---|\n");
+    for s in services {
+        let _ = writeln!(md, "| {} | `{}` |", escape(&s.name), s.id);
+    }
+    write_limited(out, &md)
+}
+
 /// Writes `md`, cut at a line boundary below [`LIMIT`] with a note when it is longer.
 fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
     if md.chars().count() <= LIMIT {

@@ -1,8 +1,11 @@
-//! Rendering plans and apply reports for people and programs.
+//! Rendering plans, apply reports and the service catalog for people and programs, in the
+//! three [`Format`]s: `text`, `markdown` and `json` (which fills in the documents of
+//! [`crate::contract`]).
 //!
 //! Renderers write to `impl Write` and decide nothing: what to show was settled by the planner
-//! and apply. Only `text` knows colour. Every string that came from the API passes through
-//! [`crate::sanitize`] before it is written.
+//! and apply. Only `text` knows colour, as a plain `bool` the caller decided. Every string that
+//! came from the API passes through [`crate::sanitize`] before it is written. This module never
+//! imports `cli`, `settings` or `commands`.
 
 pub mod json;
 pub mod markdown;
@@ -10,11 +13,20 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::cli::Format;
+use crate::model::{AccountId, Service, ServiceId, Services};
 use crate::plan::Plan;
-
-use crate::model::{ServiceId, Services};
 use crate::sanitize;
+
+/// The formats every document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable, for terminals and logs.
+    Text,
+    /// For pull-request comments.
+    Markdown,
+    /// The versioned machine-readable contract (see [`crate::contract`]).
+    Json,
+}
 
 /// The notice every output with changes carries.
 pub const PROPAGATION_NOTICE: &str = "Binding changes take 4 to 6 hours to spread over Cloudflare's network, and the addresses they touch may be disrupted meanwhile.";
@@ -51,6 +63,20 @@ pub fn plan(
         Format::Text => text::plan(out, plan, ctx, color),
         Format::Markdown => markdown::plan(out, plan, ctx),
         Format::Json => json::write_plan(out, plan, ctx),
+    }
+}
+
+/// Writes the account's service catalog in `format`, in the order given.
+pub fn services(
+    out: &mut impl Write,
+    format: Format,
+    account_id: &AccountId,
+    services: &[Service],
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::services(out, services),
+        Format::Markdown => markdown::services(out, services),
+        Format::Json => json::write_services(out, account_id, services),
     }
 }
 

@@ -352,3 +352,16 @@ pub fn apply_report(
     }
     Ok(())
 }
+
+/// Writes the service catalog: one service a line, the names aligned, then the id.
+pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io::Result<()> {
+    let names: Vec<_> = services
+        .iter()
+        .map(|s| crate::sanitize::text(&s.name))
+        .collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (name, s) in names.iter().zip(services) {
+        writeln!(out, "{name:<width$}  {}", s.id)?;
+    }
+    Ok(())
+}

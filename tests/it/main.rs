@@ -5,10 +5,12 @@
 //! Every run starts from an empty environment, so nothing on the machine leaks in.
 
 mod apply;
+mod cli;
 mod emulator;
 mod not_found;
 mod plan;
 mod plan_props;
+mod services;
 mod validate;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,0 +1,78 @@
+//! The apply report (`svcbind apply --format json`, `kind: "apply_report"`).
+
+use ipnet::IpNet;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+
+use super::{CidrSchema, IdSchema, Kind, StepDoc};
+
+fn kind_schema(_: &mut SchemaGenerator) -> Schema {
+    Kind::ApplyReport.schema()
+}
+
+/// `svcbind apply --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyReportDocument {
+    pub format_version: u32,
+    #[schemars(schema_with = "kind_schema")]
+    pub kind: Kind,
+    pub svcbind_version: String,
+    #[schemars(with = "IdSchema")]
+    pub account_id: String,
+    pub summary: ApplySummaryDoc,
+    /// Stopped by Ctrl-C before every step ran.
+    pub interrupted: bool,
+    /// Why apply refused to run any step (a safety rule, or no confirmation), if it did.
+    pub refused: Option<String>,
+    pub prefixes: Vec<PrefixReportDoc>,
+}
+
+/// Counts of an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplySummaryDoc {
+    pub done: usize,
+    pub failed: usize,
+    pub not_run: usize,
+}
+
+/// The steps of one prefix and what became of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PrefixReportDoc {
+    #[schemars(with = "IdSchema")]
+    pub id: String,
+    #[schemars(with = "CidrSchema")]
+    pub cidr: IpNet,
+    pub steps: Vec<StepReportDoc>,
+}
+
+/// One step and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StepReportDoc {
+    pub step: StepDoc,
+    pub status: StepStatusDoc,
+    /// Wall time of the call, for steps that ran.
+    pub elapsed_ms: Option<u64>,
+    /// The id of a created binding.
+    #[schemars(with = "Option<IdSchema>")]
+    pub binding_id: Option<String>,
+    /// A delete whose binding was already gone.
+    pub already_gone: bool,
+    pub error: Option<ErrorDoc>,
+}
+
+/// `done`, `failed` or `not_run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatusDoc {
+    Done,
+    Failed,
+    NotRun,
+}
+
+/// An API error: the HTTP status when there was one, the API's codes and messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDoc {
+    pub status: Option<u16>,
+    pub codes: Vec<u32>,
+    pub message: String,
+}
