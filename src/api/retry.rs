@@ -12,7 +12,7 @@
 //!   fails at once, with an error saying how long the API asked to wait;
 //! - a write (POST, DELETE) is sent again blindly only when it surely was not processed: a 429,
 //!   or no connection at all. When its outcome is unknown (a timeout, a broken connection, a
-//!   5xx, an answer that is not the API's), the prefix's bindings are read back after the
+//!   5xx), the prefix's bindings are read back after the
 //!   backoff's wait: a binding with the CIDR and service created is adopted as the create's
 //!   result, a binding deleted that is gone counts as deleted (both reported as
 //!   [`Confirmed::ReadBack`]); otherwise the write is sent again. A refusal by the API after
@@ -190,14 +190,17 @@ impl RetryPolicy {
                 Err(e) => e,
             };
             error.attempts = attempt;
-            let outcome = error.outcome();
-            if outcome == Outcome::Refused {
-                // Refused, perhaps because a lost attempt did it already.
+            if !error.is_retryable() {
+                // An answer that sending again would not change (a refusal by the API, an
+                // answer that is not the API's own). After a lost answer it may mean that a
+                // lost attempt did the write already (a create refused as a duplicate, a delete
+                // of a binding now gone): the prefix tells.
                 if uncertain && let Some(value) = look(&error, &mut read_back).await {
                     return Ok((value, Confirmed::ReadBack));
                 }
                 return Err(error);
             }
+            let outcome = error.outcome();
             uncertain |= outcome == Outcome::Unknown;
             let wait = match self.wait_before_retry(error.clone(), backoff.next()) {
                 Ok(wait) => wait,
