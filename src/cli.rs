@@ -364,9 +364,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Parses a duration like [`parse_duration`] that must be more than zero.
 pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     match parse_duration(s)? {
-        d if d.is_zero() => Err(String::from(
-            "must be more than 0s (e.g. 60s): a zero duration would fail every request",
-        )),
+        d if d.is_zero() => Err(String::from("must be more than 0s, e.g. 60s")),
         d => Ok(d),
     }
 }
@@ -578,6 +576,16 @@ mod tests {
         );
         assert!(parse_rate_limit("1200").is_err());
         assert!(parse_rate_limit("0/5").is_err());
+    }
+
+    #[test]
+    fn positive_durations_refuse_zero() {
+        assert_eq!(parse_positive_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            parse_positive_duration("0s"),
+            Err("must be more than 0s, e.g. 60s".to_owned())
+        );
+        assert!(parse_positive_duration("soon").is_err());
     }
 
     #[test]

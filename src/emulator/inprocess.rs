@@ -69,6 +69,17 @@ impl InProcess {
                     excerpt: crate::api::client::excerpt(body.as_bytes()),
                 }));
             }
+            Gate::Oversized { bytes } if bytes > crate::api::client::DEFAULT_MAX_BODY => {
+                return Err(fail(ApiErrorKind::TooLarge {
+                    limit: crate::api::client::DEFAULT_MAX_BODY,
+                }));
+            }
+            Gate::Oversized { .. } => {
+                return Err(fail(ApiErrorKind::NotJson {
+                    status: 200,
+                    excerpt: crate::api::client::excerpt(super::server::OVERSIZED_START),
+                }));
+            }
         };
         let account = self.account_id.as_str();
         let result = em.process(|a, now| op(a, account, now));

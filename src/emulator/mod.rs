@@ -82,8 +82,11 @@
 //! (close the connection without an answer), `drop_after_processing` (process, then close),
 //! `malformed` (optional `status`: answer an HTML page instead of JSON, without processing;
 //! 200 with a 502 page by default), `hold` (wait until released by `POST /__svcbind/release`,
-//! then go on; the request is counted before it waits). In process, a drop is a transport
-//! error and a malformed answer a non-JSON error, as the HTTP client would report them.
+//! then go on; the request is counted before it waits), `oversized` (`bytes`: answer 200 with
+//! an envelope that never ends, `bytes` long, streamed without a length, without processing).
+//! In process, a drop is a transport error, a malformed answer a non-JSON error and an
+//! oversized one too large (beyond the client's 64 MiB) or not JSON, as the HTTP client would
+//! report them.
 
 mod account;
 mod counters;
@@ -374,6 +377,7 @@ impl Emulator {
                 self.shared.holds.wait().await;
                 Gate::Proceed(None)
             }
+            Some(FaultAction::Oversized { bytes }) => Gate::Oversized { bytes },
         }
     }
 
@@ -407,6 +411,8 @@ pub(crate) enum Gate {
     Drop,
     /// Answer this status with an HTML body, without processing.
     Malformed { status: u16, body: String },
+    /// Answer 200 with an endless envelope of this many bytes, without processing.
+    Oversized { bytes: u64 },
 }
 
 /// A failure injected after processing.

@@ -283,6 +283,7 @@ async fn api(
             return Response::new(Body::empty());
         }
         Gate::Malformed { status, body } => return malformed(em, status, body),
+        Gate::Oversized { bytes } => return oversized(em, bytes),
     };
     let body = if matches!(endpoint, Endpoint::CreateBinding(_)) {
         match axum::body::to_bytes(body, MAX_BODY).await {
@@ -665,6 +666,31 @@ fn add_ratelimit_headers(em: &Emulator, headers: &mut HeaderMap) {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
+}
+
+/// The start of the `oversized` fault's body; spaces follow.
+pub(crate) const OVERSIZED_START: &[u8] = br#"{"success":true,"result":["#;
+
+/// The `oversized` fault: 200, then `bytes` bytes of an envelope that never ends, streamed in
+/// chunks without a length (nothing that large is ever held in memory).
+fn oversized(em: &Emulator, bytes: u64) -> Response {
+    static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+    let start = Bytes::from_static(OVERSIZED_START);
+    let mut left = bytes.saturating_sub(start.len() as u64);
+    let rest = std::iter::from_fn(move || {
+        let n = usize::try_from(left.min(SPACES.len() as u64)).ok()?;
+        left -= n as u64;
+        (n > 0).then(|| Bytes::from_static(&SPACES[..n]))
+    });
+    let chunks = std::iter::once(start).chain(rest).map(Ok::<_, io::Error>);
+    let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    add_ratelimit_headers(em, headers);
+    response
 }
 
 /// The `malformed` fault: an HTML page with its status.
