@@ -230,8 +230,16 @@ pub(crate) fn plan(
     file: &StateFile,
 ) -> anyhow::Result<Planned> {
     let plan = crate::plan::plan(account_id.clone(), &resolved.prefixes)?;
-    rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)
-        .context("internal error: the plan breaks the API's rules; please report this as a bug")?;
+    if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
+        let ctx = Context {
+            services: &resolved.services,
+            max_deletes: limits.max_deletes(file),
+        };
+        bail!(
+            "internal error: the plan breaks the API's rules; please report this as a bug: {}",
+            render::text::rehearsal_failure(&e, &ctx)
+        );
+    }
     Ok(Planned {
         plan,
         services: resolved.services,
