@@ -90,7 +90,7 @@ pub struct ValidateArgs {
     pub file: FileArgs,
 
     #[command(flatten)]
-    pub color: ColorArgs,
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +98,11 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Also save the plan (its JSON document) to this file, for `svcbind apply PLAN.json` to
+    /// carry out exactly as shown.
+    #[arg(short = 'o', long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -117,6 +122,11 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `svcbind plan --out`: re-read the prefixes it changes, refuse if any of
+    /// them changed since, else carry out exactly its steps (without it: plan now, then apply).
+    #[arg(value_name = "PLAN.json", conflicts_with_all = ["prefixes", "max_deletes"])]
+    pub plan: Option<PathBuf>,
+
     /// Apply without asking for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -480,7 +490,14 @@ mod tests {
     fn validate_help_lists_only_its_own_flags() {
         assert_eq!(
             help_flags("validate"),
-            ["--color", "--config", "--help", "--quiet", "--verbose"]
+            [
+                "--color",
+                "--config",
+                "--format",
+                "--help",
+                "--quiet",
+                "--verbose"
+            ]
         );
     }
 
@@ -565,6 +582,17 @@ mod tests {
             &["svcbind", "emulator", "--token", "t", "-v"],
         ] {
             assert!(Cli::parse_args(args).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_takes_no_scope_or_limit() {
+        assert!(Cli::parse_args(["svcbind", "apply", "plan.json", "--yes", "--force"]).is_ok());
+        assert!(Cli::parse_args(["svcbind", "plan", "-o", "plan.json"]).is_ok());
+        for flag in [["--prefix", "192.0.2.0/24"], ["--max-deletes", "3"]] {
+            let err =
+                Cli::parse_args(["svcbind", "apply", "plan.json", flag[0], flag[1]]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{flag:?}");
         }
     }
 

@@ -14,7 +14,10 @@
 //! - `render` (text, markdown, JSON) over `contract`, the versioned JSON documents and their
 //!   way back to domain types;
 //! - `emulator`, an account that enforces the API's rules, in process and over HTTP; `api`,
-//!   the trait, the HTTP client and its errors; `model`, `sanitize`, `exit`, the leaves.
+//!   the trait, the HTTP client and its errors;
+//! - `rules`, the API's rules as typed checks over one prefix's bindings, which the emulator
+//!   wraps, the planner's rehearsal replays plans on and `config` validation asks;
+//! - `model`, `sanitize`, `exit`, the leaves.
 //!
 //! Of the modules below `commands`, only `settings` reads `cli`; `render` never reads `cli` or
 //! `commands`; `plan` never reads `emulator`, `render` or `api`.
@@ -34,8 +37,9 @@ pub mod model;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod rules;
 pub mod sanitize;
 pub mod settings;
 
-pub use commands::run;
+pub use commands::{run, usage_error};
 pub use exit::ExitCode;

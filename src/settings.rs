@@ -72,6 +72,8 @@ pub struct PlanSettings {
     pub scope: Scope,
     pub limits: Limits,
     pub detailed_exitcode: bool,
+    /// `--out PLAN.json`: also save the plan there.
+    pub out: Option<PathBuf>,
 }
 
 /// `svcbind apply`.
@@ -85,6 +87,8 @@ pub struct ApplySettings {
     pub yes: bool,
     /// `--force`: past the safety rules.
     pub force: bool,
+    /// `apply PLAN.json`: carry out this saved plan instead of planning now.
+    pub plan_file: Option<PathBuf>,
 }
 
 /// `svcbind services`.
@@ -198,10 +202,10 @@ impl Settings {
         let (format, color) = match &cli.command {
             cli::Command::Plan(cli::PlanArgs { output, .. })
             | cli::Command::Apply(cli::ApplyArgs { output, .. })
-            | cli::Command::Services(cli::ServicesArgs { output, .. }) => {
+            | cli::Command::Services(cli::ServicesArgs { output, .. })
+            | cli::Command::Validate(cli::ValidateArgs { output, .. }) => {
                 (format(output.format), output.color.color)
             }
-            cli::Command::Validate(args) => (Format::Text, args.color.color),
             cli::Command::Emulator(_) | cli::Command::Completions(_) => {
                 (Format::Text, cli::ColorChoice::Auto)
             }
@@ -224,6 +228,7 @@ impl Settings {
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
                 detailed_exitcode: args.detailed_exitcode,
+                out: args.out,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
                 config: args.file.config,
@@ -232,6 +237,7 @@ impl Settings {
                 limits: limits(&args.limits),
                 yes: args.yes,
                 force: args.force,
+                plan_file: args.plan,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: args.config,
@@ -244,7 +250,8 @@ impl Settings {
     }
 }
 
-fn format(f: cli::Format) -> Format {
+/// The output format a `--format` value names.
+pub(crate) fn format(f: cli::Format) -> Format {
     match f {
         cli::Format::Text => Format::Text,
         cli::Format::Markdown => Format::Markdown,

@@ -1,16 +1,31 @@
-//! `svcbind apply`: plan (load → connect → resolve → plan), show, confirm, then carry out the
-//! steps and report.
+//! `svcbind apply`: carry out a plan's steps and report.
+//!
+//! Two ways in, one way out. Without a file, [`run`] plans now (load → connect → resolve →
+//! plan); with `apply PLAN.json`, it reads the saved plan, checks it is for this account and
+//! that none of the prefixes it changes moved since (re-reading only those), and takes its
+//! steps as they were reviewed, without planning again. Both end in [`carry_out`]: show the
+//! plan, apply the safety rules and ask for confirmation, run the steps, report.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 
-use super::steps;
+use super::{saved, steps};
 use crate::apply::{self, ApplyReport, Stop};
 use crate::exit::ExitCode;
 use crate::plan::Plan;
+use crate::render::json::Refusal;
 use crate::render::{self, Context, Format};
 use crate::settings::{ApplySettings, Output};
 
 pub async fn run(output: &Output, settings: &ApplySettings) -> anyhow::Result<ExitCode> {
+    match &settings.plan_file {
+        Some(path) => run_saved(output, settings, path).await,
+        None => run_fresh(output, settings).await,
+    }
+}
+
+/// `apply`: plan now, then carry the plan out.
+async fn run_fresh(output: &Output, settings: &ApplySettings) -> anyhow::Result<ExitCode> {
     let file = steps::load(output, &settings.config)?;
     let connected = steps::connect(
         &settings.connection,
@@ -25,34 +40,119 @@ pub async fn run(output: &Output, settings: &ApplySettings) -> anyhow::Result<Ex
         &settings.limits,
         &file.state,
     )?;
-    let ctx = planned.context();
-    let plan = &planned.plan;
+    carry_out(
+        output,
+        settings,
+        &connected,
+        &planned.plan,
+        &planned.context(),
+    )
+    .await
+}
 
+/// `apply PLAN.json`: check the saved plan still fits the account, then carry it out as it
+/// was reviewed: its steps, its `max_deletes`, its safety verdict.
+///
+/// The desired-state file is optional here: when it exists it is validated, its `account_id`
+/// must agree, and a note says when it changed since the plan (the plan still runs as
+/// reviewed; a new `plan` shows what the file's newer changes need).
+async fn run_saved(
+    output: &Output,
+    settings: &ApplySettings,
+    path: &Path,
+) -> anyhow::Result<ExitCode> {
+    let saved = saved::read(path)?;
+    let file = if settings.config.exists() {
+        Some(steps::load(output, &settings.config)?)
+    } else {
+        None
+    };
+    let account_id = saved::account(
+        &settings.connection,
+        &settings.config,
+        file.as_ref(),
+        &saved,
+        path,
+    )?;
+    if let Some(file) = &file
+        && saved::file_changed(file, &saved)
+        && !output.quiet
+    {
+        eprintln!(
+            "note: {} changed since the plan was made; apply carries out the plan as it was reviewed, then run `svcbind plan` to see what the file's newer changes need",
+            settings.config.display()
+        );
+    }
+    let mut connection = settings.connection.clone();
+    connection.account_id = Some(account_id);
+    let connected = steps::connect(&connection, output, &settings.config, None)?;
+    let stale = steps::recheck(&connected, &saved, settings.scope.concurrency).await?;
+    if !stale.is_empty() {
+        let services = saved::names(&saved, &stale);
+        let ctx = Context {
+            services: &services,
+            max_deletes: saved.max_deletes,
+        };
+        eprintln!("error: {}", saved::stale_text(&stale, &ctx, path));
+        let reason = saved::stale_reason(&stale, &ctx);
+        let refusal = Refusal {
+            reason: Some(&reason),
+            stale: &stale,
+        };
+        report(
+            output,
+            &saved.plan,
+            &ApplyReport::not_run(&saved.plan),
+            &ctx,
+            &refusal,
+        )?;
+        return Ok(ExitCode::Refused);
+    }
+    let ctx = Context {
+        services: &saved.services,
+        max_deletes: saved.max_deletes,
+    };
+    carry_out(output, settings, &connected, &saved.plan, &ctx).await
+}
+
+/// Shows the plan, applies the safety rules and asks for confirmation, runs the steps, and
+/// reports: where both ways of applying end.
+async fn carry_out(
+    output: &Output,
+    settings: &ApplySettings,
+    connected: &steps::Connected,
+    plan: &Plan,
+    ctx: &Context<'_>,
+) -> anyhow::Result<ExitCode> {
     // The plan first. With `--format json` or `markdown`, stdout carries one document (the
     // report), so the plan goes to stderr as text, unless -q.
     if output.format == Format::Text {
         let mut out = std::io::stdout().lock();
-        render::plan(&mut out, Format::Text, plan, &ctx, output.color)?;
+        render::plan(&mut out, Format::Text, plan, ctx, output.color)?;
         out.flush()?;
     } else if !output.quiet {
         let mut err = std::io::stderr().lock();
-        render::plan(&mut err, Format::Text, plan, &ctx, output.color_stderr)?;
+        render::plan(&mut err, Format::Text, plan, ctx, output.color_stderr)?;
         err.flush()?;
     }
     if !plan.summary().has_changes() {
-        report(output, plan, &ApplyReport::empty(), &ctx, None)?;
-        return Ok(ExitCode::Success);
-    }
-
-    if let Some(reason) = refusal(plan, &ctx, settings)? {
-        eprintln!("error: apply refused: {reason}");
         report(
             output,
             plan,
-            &ApplyReport::not_run(plan),
-            &ctx,
-            Some(reason),
+            &ApplyReport::empty(),
+            ctx,
+            &Refusal::default(),
         )?;
+        return Ok(ExitCode::Success);
+    }
+
+    if let Some(reason) = refusal(plan, ctx, settings)? {
+        eprintln!("error: apply refused: {reason}");
+        let refusal = Refusal {
+            reason: Some(&reason),
+            stale: &[],
+        };
+        report(output, plan, &ApplyReport::not_run(plan), ctx, &refusal)?;
         return Ok(ExitCode::Refused);
     }
 
@@ -74,7 +174,7 @@ pub async fn run(output: &Output, settings: &ApplySettings) -> anyhow::Result<Ex
     let bar = progress_bar(output, plan.summary().steps);
     let quiet = output.quiet;
     let on_progress = |p: apply::Progress<'_>| {
-        let line = render::text::progress_line(&p, &ctx);
+        let line = render::text::progress_line(&p, ctx);
         match &bar {
             Some(bar) => {
                 bar.println(line);
@@ -97,7 +197,7 @@ pub async fn run(output: &Output, settings: &ApplySettings) -> anyhow::Result<Ex
         bar.finish_and_clear();
     }
 
-    report(output, plan, &outcome, &ctx, None)?;
+    report(output, plan, &outcome, ctx, &Refusal::default())?;
     if let (Some(seed), false) = (&settings.connection.emulate, output.quiet) {
         eprintln!(
             "note: --emulate: these changes were made to an in-memory account seeded from {}; they are gone when svcbind exits",
@@ -164,15 +264,13 @@ fn report(
     plan: &Plan,
     outcome: &ApplyReport,
     ctx: &Context<'_>,
-    refused: Option<String>,
+    refused: &Refusal<'_>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match output.format {
         Format::Json => render::json::write_apply_report(&mut out, plan, outcome, ctx, refused)?,
-        Format::Markdown => {
-            render::markdown::apply_report(&mut out, outcome, ctx, refused.as_deref())?
-        }
-        Format::Text if refused.is_none() && !outcome.prefixes.is_empty() => {
+        Format::Markdown => render::markdown::apply_report(&mut out, outcome, ctx, refused.reason)?,
+        Format::Text if refused.reason.is_none() && !outcome.prefixes.is_empty() => {
             writeln!(out)?;
             render::text::apply_report(&mut out, outcome, ctx, output.color)?;
         }

@@ -5,21 +5,29 @@
 //! Each step prints what it alone knows (a file's diagnostics, resolution problems located in
 //! the file) and returns a value or an error with its context; the command decides what to do
 //! next and what to write on stdout. A command that needs only some steps takes only those:
-//! `validate` loads, `services` connects, `plan` and `apply` take all four.
+//! `validate` loads, `services` connects, `plan` and `apply` take all four. `apply PLAN.json`
+//! connects, then [`recheck`]s only the prefixes the saved plan changes, instead of resolving
+//! and planning again.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use futures::StreamExt as _;
 
 use super::Reported;
+<<<<<<< HEAD
 use crate::api::RetryPolicy;
+=======
+use crate::api::Api as _;
+>>>>>>> main
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
 use crate::config::{self, Diagnostics, Loaded, Mode};
+use crate::contract::{SavedPlan, StalePrefix};
 use crate::model::{AccountId, Services, StateFile};
-use crate::plan::{Plan, rehearse};
+use crate::plan::{Plan, PrefixState, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
@@ -43,11 +51,14 @@ fn load_file(output: &Output, path: &Path, mode: Mode) -> anyhow::Result<Loaded>
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
             print_diagnostics(output, &diagnostics)?;
-            Err(Reported(format!(
-                "{} is not valid ({})",
-                path.display(),
-                problem_count(&diagnostics)
-            ))
+            Err(Reported {
+                message: format!(
+                    "{} is not valid ({})",
+                    path.display(),
+                    problem_count(&diagnostics)
+                ),
+                diagnostics,
+            }
             .into())
         }
         Err(e) => Err(e.into()),
@@ -67,7 +78,8 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
     s
 }
 
-fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
+/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions).
+pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
     if d.is_empty() {
         return Ok(());
     }
@@ -170,11 +182,14 @@ pub(crate) async fn resolve(
                 ));
             }
             print_diagnostics(output, &diagnostics)?;
-            Err(Reported(format!(
-                "{} does not match the account ({})",
-                file.file(),
-                problem_count(&diagnostics)
-            ))
+            Err(Reported {
+                message: format!(
+                    "{} does not match the account ({})",
+                    file.file(),
+                    problem_count(&diagnostics)
+                ),
+                diagnostics,
+            }
             .into())
         }
         Err(ResolveError::Api(e)) => {
@@ -184,13 +199,15 @@ pub(crate) async fn resolve(
     }
 }
 
-/// A plan, rehearsed, with what rendering it needs.
+/// A plan, rehearsed, with what rendering and saving it need.
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub plan: Plan,
     pub services: Services,
     /// The effective `max_deletes` (the flag, else the file's, else the default).
     pub max_deletes: u32,
+    /// The desired and live state the plan was made from, in plan order.
+    pub states: Vec<PrefixState>,
 }
 
 impl Planned {
@@ -212,11 +229,53 @@ pub(crate) fn plan(
     file: &StateFile,
 ) -> anyhow::Result<Planned> {
     let plan = crate::plan::plan(account_id.clone(), &resolved.prefixes)?;
-    rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)
-        .context("internal error: the plan breaks the API's rules; please report this as a bug")?;
+    if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
+        let ctx = Context {
+            services: &resolved.services,
+            max_deletes: limits.max_deletes(file),
+        };
+        bail!(
+            "internal error: the plan breaks the API's rules; please report this as a bug: {}",
+            render::text::rehearsal_failure(&e, &ctx)
+        );
+    }
     Ok(Planned {
         plan,
         services: resolved.services,
         max_deletes: limits.max_deletes(file),
+        states: resolved.prefixes,
     })
+}
+
+/// Reads the live bindings of the prefixes a saved plan changes, and of no other (one list
+/// call each, up to `concurrency` at a time: no service or prefix listing, since the plan holds
+/// every id), and says which changed since the plan was made, in plan order. A prefix that no
+/// longer exists counts as changed.
+pub(crate) async fn recheck(
+    connected: &Connected,
+    saved: &SavedPlan,
+    concurrency: usize,
+) -> anyhow::Result<Vec<StalePrefix>> {
+    let checked: Vec<anyhow::Result<Option<StalePrefix>>> = futures::stream::iter(saved.changed())
+        .map(|(prefix, before)| async move {
+            let now = match connected.backend.list_bindings(&prefix.id).await {
+                Ok(now) => Some(now),
+                Err(e) if e.is_prefix_not_found() => None,
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "cannot read the live bindings of {} to check the plan against them",
+                        prefix.cidr
+                    )));
+                }
+            };
+            Ok(crate::contract::saved::staleness(
+                prefix,
+                before,
+                now.as_deref(),
+            ))
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    checked.into_iter().filter_map(Result::transpose).collect()
 }

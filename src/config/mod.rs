@@ -203,14 +203,5 @@ fn drop_null_defaults(value: &mut serde_json::Value) {
     }
 }
 
-/// `3 prefixes, 12 bindings`.
-pub fn summary(state: &StateFile) -> String {
-    format!(
-        "{}, {}",
-        crate::render::count(state.prefixes.len(), "prefix", "prefixes"),
-        crate::render::count(state.binding_count(), "binding", "bindings")
-    )
-}
-
 #[cfg(test)]
 mod tests;

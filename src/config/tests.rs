@@ -33,7 +33,10 @@ fn one_line(d: &Diagnostic) -> String {
 fn the_quick_start_files_are_valid_without_warnings() {
     let desired = load(&manifest_path("examples/bindings.yaml"), Mode::Desired).unwrap();
     assert!(desired.warnings.is_empty(), "{:?}", desired.warnings);
-    assert_eq!(summary(&desired.state), "3 prefixes, 7 bindings");
+    assert_eq!(
+        crate::render::state_summary(&desired.state),
+        "3 prefixes, 7 bindings"
+    );
     assert_eq!(desired.state.max_deletes, Some(5));
 
     let live = load(&manifest_path("examples/live.yaml"), Mode::Seed).unwrap();

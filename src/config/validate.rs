@@ -6,6 +6,12 @@
 //! the API: service names are resolved later, by the stage that reads the account. Every check
 //! is `n log n` in the number of bindings: ranges are sorted by start address and length,
 //! after which containment, duplicates and overlap are found in one pass.
+//!
+//! What a file shares with the API's rules is decided by the rules core ([`crate::rules`]):
+//! host bits, the address family, lying inside the prefix, one binding per CIDR, the
+//! prefix-wide binding, and Magic Transit only prefix-wide (by name, since ids are not known
+//! offline). This module finds the entries to ask about and words the answer as a diagnostic
+//! of the file.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +29,7 @@ use crate::model::{
     self, AccountId, BindingId, DesiredBinding, DesiredPrefix, Location, PrefixId,
     ProvisioningState, ServiceId, StateFile,
 };
+use crate::rules::{self, family};
 
 /// The longest IPv4 prefix BYOIP onboards.
 const MAX_IPV4_PREFIX_LEN: u8 = 24;
@@ -105,13 +112,6 @@ fn start(net: &IpNet) -> (bool, u128) {
     match net {
         IpNet::V4(n) => (false, u128::from(u32::from(n.network()))),
         IpNet::V6(n) => (true, u128::from(n.network())),
-    }
-}
-
-fn family(net: &IpNet) -> &'static str {
-    match net {
-        IpNet::V4(_) => "IPv4",
-        IpNet::V6(_) => "IPv6",
     }
 }
 
@@ -235,7 +235,7 @@ impl Checker<'_> {
     fn cidr(&mut self, value: &Spanned<String>) -> Option<IpNet> {
         let text = value.value.trim();
         match IpNet::from_str(text) {
-            Ok(net) if net.trunc() == net => Some(net),
+            Ok(net) if rules::check_host_bits(net).is_ok() => Some(net),
             Ok(net) => {
                 self.error(
                     loc(value),
@@ -432,7 +432,7 @@ impl Checker<'_> {
                 continue;
             };
             if let Some(net) = cidr {
-                if family(&range) != family(&net) {
+                if rules::check_family(net, range).is_err() {
                     self.error(
                         loc(value),
                         format!(
@@ -444,7 +444,7 @@ impl Checker<'_> {
                     );
                     continue;
                 }
-                if !net.contains(&range) {
+                if rules::check_inside(net, range).is_err() {
                     self.error(
                         loc(value),
                         format!("ignore range `{range}` is outside its prefix `{net}`"),
@@ -554,7 +554,7 @@ impl Checker<'_> {
     /// A binding is the same family as, and inside, its prefix.
     fn binding_inside(&mut self, b: &ValidBinding<'_>, prefix: IpNet) -> bool {
         let net = b.net;
-        if family(&net) != family(&prefix) {
+        if rules::check_family(prefix, net).is_err() {
             self.error(
                 b.at,
                 format!(
@@ -565,7 +565,7 @@ impl Checker<'_> {
                 None,
             );
             false
-        } else if !prefix.contains(&net) {
+        } else if rules::check_inside(prefix, net).is_err() {
             self.error(
                 b.at,
                 format!("binding `{net}` is outside its prefix `{prefix}`"),
@@ -599,19 +599,23 @@ impl Checker<'_> {
 
         let mut unique: Vec<&ValidBinding<'_>> = Vec::with_capacity(sorted.len());
         for v in sorted {
+            // Sorted, a CIDR's entries are side by side: the first is the one kept.
             match unique.last() {
-                Some(first) if first.net == v.net => self.broken_live_state(
-                    v.at,
-                    format!("duplicate binding `{}`", v.net),
-                    Some(format!("it is already listed at line {}", first.at.line)),
-                ),
+                Some(first) if rules::check_unique(v.net, first.net == v.net).is_err() => {
+                    self.broken_live_state(
+                        v.at,
+                        format!("duplicate binding `{}`", v.net),
+                        Some(format!("it is already listed at line {}", first.at.line)),
+                    );
+                }
                 _ => unique.push(v),
             }
         }
 
         // A typo in a CIDR is reported once, not also as a missing prefix-wide binding.
         let has_prefix_wide = unique.first().is_some_and(|v| v.net == prefix.net);
-        if has_entries && !unparsed && !has_prefix_wide {
+        if !unparsed && rules::check_prefix_wide(prefix.net, has_prefix_wide, has_entries).is_err()
+        {
             let net = prefix.net;
             self.broken_live_state(
                 prefix.at,
@@ -662,7 +666,7 @@ impl Checker<'_> {
         let Some(service) = v.service else {
             return;
         };
-        if key.magic_transit {
+        if rules::check_magic_transit(prefix, v.net, key.magic_transit).is_err() {
             self.broken_live_state(
                 loc(service),
                 format!(
@@ -869,7 +873,7 @@ prefixes:
             }
         );
         assert!(s.prefixes[2].bindings.is_empty());
-        assert_eq!(super::super::summary(s), "3 prefixes, 4 bindings");
+        assert_eq!(crate::render::state_summary(s), "3 prefixes, 4 bindings");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use ipnet::IpNet;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use super::{CidrSchema, IdSchema, Kind, StepDoc};
+use super::{CidrSchema, IdSchema, Kind, ServiceRef, StepDoc};
 
 fn kind_schema(_: &mut SchemaGenerator) -> Schema {
     Kind::ApplyReport.schema()
@@ -22,9 +22,71 @@ pub struct ApplyReportDocument {
     pub summary: ApplySummaryDoc,
     /// Stopped by Ctrl-C before every step ran.
     pub interrupted: bool,
-    /// Why apply refused to run any step (a safety rule, or no confirmation), if it did.
+    /// Why apply refused to run any step (a safety rule, no confirmation, or a saved plan the
+    /// account has moved away from), if it did.
     pub refused: Option<String>,
+    /// When apply refused a saved plan because the account changed since it was made: each
+    /// prefix that changed, and how.
+    pub stale: Vec<StalePrefixDoc>,
     pub prefixes: Vec<PrefixReportDoc>,
+}
+
+/// A prefix of a saved plan whose live bindings changed since the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StalePrefixDoc {
+    #[schemars(with = "IdSchema")]
+    pub id: String,
+    #[schemars(with = "CidrSchema")]
+    pub cidr: IpNet,
+    /// The prefix no longer exists in the account.
+    pub gone: bool,
+    /// The bindings that changed, by CIDR.
+    pub changes: Vec<LiveChangeDoc>,
+}
+
+/// One binding change since the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum LiveChangeDoc {
+    /// A binding the plan did not see.
+    Added {
+        #[schemars(with = "CidrSchema")]
+        cidr: IpNet,
+        #[schemars(with = "IdSchema")]
+        binding_id: String,
+        service: ServiceRef,
+    },
+    /// A binding the plan saw is gone.
+    Removed {
+        #[schemars(with = "CidrSchema")]
+        cidr: IpNet,
+        #[schemars(with = "IdSchema")]
+        binding_id: String,
+        service: ServiceRef,
+    },
+    /// The CIDR is now bound to another service.
+    Moved {
+        #[schemars(with = "CidrSchema")]
+        cidr: IpNet,
+        from: ServiceRef,
+        to: ServiceRef,
+        /// The binding the plan saw.
+        #[schemars(with = "IdSchema")]
+        planned_binding_id: String,
+        /// The binding there now.
+        #[schemars(with = "IdSchema")]
+        binding_id: String,
+    },
+    /// The CIDR was bound again to the same service: another binding than the plan saw.
+    Recreated {
+        #[schemars(with = "CidrSchema")]
+        cidr: IpNet,
+        service: ServiceRef,
+        #[schemars(with = "IdSchema")]
+        planned_binding_id: String,
+        #[schemars(with = "IdSchema")]
+        binding_id: String,
+    },
 }
 
 /// Counts of an apply.

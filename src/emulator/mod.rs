@@ -1,29 +1,27 @@
-//! The emulated Cloudflare account: one rules core, served in process and over HTTP.
+//! The emulated Cloudflare account, served in process and over HTTP.
 //!
 //! An in-memory model of one account's BYOIP addressing API (services, prefixes, service
-//! bindings) that enforces the API's rules and svcbind's assumptions about them, and answers
-//! with the real envelope, status codes and error codes. It is used three ways:
+//! bindings) that enforces the API's rules and svcbind's assumptions about them (the rules
+//! core, [`crate::rules`]), and answers with the real envelope, status codes and error codes.
+//! It is used two ways:
 //!
 //! - in process, behind [`crate::api::Api`] ([`InProcess`], for `--emulate SEED.yaml`);
 //! - over HTTP at `/client/v4/...` ([`serve`], [`run`]: `svcbind emulator`), for the tests,
-//!   users' pipeline tests and any Cloudflare client;
-//! - directly ([`Account`]), by the planner's rehearsal, which replays a plan's steps on a copy
-//!   of the live state.
+//!   users' pipeline tests and any Cloudflare client.
+//!
+//! The account ([`Account`]) is split by concern: `catalog` (the default catalog and
+//! seeding), `store` (storage and indexes), `wire` (wire objects, refusals, generated ids) and
+//! `account` (the façade of the seven calls).
 //!
 //! This module owns the emulator and nothing else: it never talks to the real API, and prints
 //! only from [`run`] (its one "listening" line, and a warning for a non-loopback address).
 //!
 //! # The rules (the API's, and the assumptions svcbind makes where the API is silent)
 //!
-//! - A binding's CIDR must parse, have no host bits set and lie inside its prefix, in the same
-//!   address family; its `service_id` must be in the catalog. Otherwise: 400 / 1003.
-//! - The first binding of a prefix must be the prefix itself (the prefix-wide binding); more
-//!   generally, no more-specific binding may be created while the prefix-wide one is absent.
-//! - Magic Transit may only be bound prefix-wide.
-//! - One binding per CIDR within a prefix: a second one is refused (there is no update; a new
-//!   service for a CIDR is a delete then a create).
-//! - The prefix-wide binding cannot be deleted while more-specific bindings exist (400 / 1003).
-//! - A more-specific binding with the same service as its covering binding is allowed.
+//! - The rules of a create and a delete are the rules core's ([`crate::rules`]); a violation
+//!   is answered 400 / 1003 with its message and a JSON pointer (`/cidr` or `/service_id`;
+//!   none for a delete). A `cidr` or `service_id` missing from the body, or not a CIDR or an
+//!   id at all, is refused the same way before the rules are asked.
 //! - Unknown prefix: 404 / 1000 "prefix not found"; unknown binding: 404 / 1002 "binding not
 //!   found"; another account id: 400 / 7003 + 7000, as the API routes it.
 //! - New bindings are `provisioning` and turn `active` once the provisioning delay has passed
@@ -89,11 +87,14 @@
 //! report them.
 
 mod account;
+mod catalog;
 mod counters;
 mod faults;
 mod inprocess;
 mod limit;
 mod server;
+mod store;
+mod wire;
 
 use std::fmt;
 use std::future::Future;
@@ -107,15 +108,17 @@ use tokio::time::Instant;
 use crate::api::wire::Message;
 use crate::model::{AccountId, StateFile};
 
-pub use account::{
-    Account, CDN_ID, DEFAULT_ACCOUNT_ID, MAGIC_TRANSIT_ID, Rejection, SPECTRUM_ID, SeedError,
-    default_account_id, default_services, seed_prefix_id,
+pub use account::Account;
+pub use catalog::{
+    CDN_ID, DEFAULT_ACCOUNT_ID, MAGIC_TRANSIT_ID, SPECTRUM_ID, default_account_id, default_services,
 };
 pub use counters::RequestCounts;
 pub use faults::{FaultAction, FaultMethod, FaultRule, HoldCounts};
 pub use inprocess::InProcess;
 pub use limit::{DEFAULT_QUOTA, DEFAULT_WINDOW};
 pub use server::{PrefixView, StateView, serve};
+pub use store::SeedError;
+pub use wire::{Rejection, seed_prefix_id};
 
 use faults::{Faults, Holds};
 use limit::RateLimiter;

@@ -3,8 +3,9 @@
 //! Pure by design: no async, no HTTP types, no printing, no clock. [`diff`] finds the logical
 //! changes of one prefix, [`order::order_steps`] turns them into API calls in a safe order,
 //! [`impact`] says which addresses change service, and [`rehearse`] replays the steps on the
-//! emulator's rules before anyone sees the plan. Everything here is deterministic: the same
-//! input always yields the same plan.
+//! API's rules ([`crate::rules`]) before anyone sees the plan. Everything here is
+//! deterministic: the same input always yields the same plan. The planner imports `model` and
+//! `rules` only: never the emulator, a renderer, the API or the command line.
 
 pub mod impact;
 pub mod order;

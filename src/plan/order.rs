@@ -21,7 +21,7 @@ pub struct Ordered {
 /// Orders the changes of one prefix into API calls, one at a time.
 ///
 /// The API requires the prefix-wide binding (the one whose CIDR equals the prefix) to exist
-/// before any more-specific binding, and (assumed, enforced by the emulator) refuses to delete
+/// before any more-specific binding, and (assumed; see [`crate::rules`]) refuses to delete
 /// it while any more-specific binding remains. Every binding change disrupts its addresses for
 /// hours, so the order also keeps each address bound to something for as long as possible:
 ///

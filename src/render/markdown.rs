@@ -247,6 +247,95 @@ pub fn apply_report(
     write_limited(out, &md)
 }
 
+/// The marker of a command's comments: `<!-- svcbind:plan -->` for `plan`.
+pub fn marker(command: &str) -> String {
+    format!("<!-- svcbind:{} -->", escape(command))
+}
+
+/// Writes the short error of a failed command, under the command's marker, so a bot that
+/// posts (or updates) the command's comment always has something to post.
+pub fn error(
+    out: &mut impl Write,
+    command: &str,
+    exit_code: u8,
+    message: &str,
+    hint: Option<&str>,
+    diagnostics: &crate::config::Diagnostics,
+) -> io::Result<()> {
+    let mut md = String::new();
+    let _ = writeln!(md, "{}", marker(command));
+    // Exit 3 is `apply` refusing before any change, not a failure.
+    let what = if exit_code == 3 { "refused" } else { "failed" };
+    let _ = writeln!(
+        md,
+        "### svcbind {} {what} (exit {exit_code})\n",
+        escape(command)
+    );
+    let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(message));
+    if let Some(hint) = hint {
+        let _ = writeln!(md, "Hint: {}\n", escape(hint));
+    }
+    diagnostics_table(&mut md, diagnostics);
+    write_limited(out, &md)
+}
+
+/// Writes the result of `svcbind validate`: whether the file is valid, and its problems.
+pub fn validation(
+    out: &mut impl Write,
+    file: &str,
+    diagnostics: &crate::config::Diagnostics,
+    state: Option<&crate::model::StateFile>,
+) -> io::Result<()> {
+    let mut md = String::new();
+    let _ = writeln!(md, "{}", marker("validate"));
+    let file = escape(file);
+    match state {
+        Some(state) if !diagnostics.has_errors() => {
+            let _ = writeln!(
+                md,
+                "### svcbind validate: {file} is valid ({})\n",
+                super::state_summary(state)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                md,
+                "### svcbind validate: {file} has {}\n",
+                diagnostics.summary()
+            );
+        }
+    }
+    diagnostics_table(&mut md, diagnostics);
+    write_limited(out, &md)
+}
+
+/// One row per diagnostic: where, how bad, what, and the likely fix.
+fn diagnostics_table(md: &mut String, diagnostics: &crate::config::Diagnostics) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| Place | Severity | Problem | Hint |\n|---|---|---|---|"
+    );
+    for d in diagnostics.iter() {
+        let place = match (d.line, d.column) {
+            (0, _) => d.file.clone(),
+            (line, 0) => format!("{}:{line}", d.file),
+            (line, column) => format!("{}:{line}:{column}", d.file),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            escape(&place),
+            d.severity,
+            escape(&d.message),
+            d.hint.as_deref().map(escape).unwrap_or_default()
+        );
+    }
+    md.push('\n');
+}
+
 /// Writes the service catalog as a table.
 pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io::Result<()> {
     let mut md = String::from("| Service | Id |\n|---|---|\n");

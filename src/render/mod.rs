@@ -94,6 +94,15 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// What a desired-state file holds: `3 prefixes, 12 bindings`.
+pub fn state_summary(state: &crate::model::StateFile) -> String {
+    format!(
+        "{}, {}",
+        count(state.prefixes.len(), "prefix", "prefixes"),
+        count(state.binding_count(), "binding", "bindings")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

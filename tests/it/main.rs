@@ -6,12 +6,15 @@
 
 mod apply;
 mod cli;
+mod documents;
 mod emulator;
 mod faults;
+mod layering;
 mod not_found;
 mod pacing;
 mod plan;
 mod plan_props;
+mod saved_plan;
 mod security;
 mod services;
 mod validate;

@@ -108,6 +108,7 @@ fn json_follows_its_schema() {
     assert_eq!(doc["summary"]["steps"], 6);
     insta::assert_json_snapshot!("quick_start_json", doc, {
         ".svcbind_version" => "[version]",
+        ".checksum" => "[checksum over the version too]",
     });
 }
 

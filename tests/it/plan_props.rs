@@ -1,37 +1,49 @@
-//! The planner against the emulator's rules, for random desired and live states of a prefix:
-//! every step is accepted, the end state is exactly the desired state, and a second plan is
-//! empty.
+//! The planner against the API's rules ([`svcbind::rules`], called directly), for random
+//! desired and live states of a prefix with random `ignore` ranges: every step is accepted,
+//! the end state is exactly the desired bindings plus the ignored live ones, a second plan is
+//! empty, the rehearsal agrees, and the reported impact matches routing before and after. A
+//! plan is refused only when ignored bindings really block a change of the prefix-wide binding.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use ipnet::IpNet;
 use proptest::prelude::*;
-use svcbind::api::wire::WireBinding;
-use svcbind::emulator::{Account, default_services};
 use svcbind::model::{
-    AccountId, Binding, BindingId, Prefix, PrefixId, ProvisioningState, ServiceId,
+    AccountId, Binding, BindingId, MAGIC_TRANSIT, PrefixId, ProvisioningState, Service, ServiceId,
+    Services,
 };
-use svcbind::plan::{PrefixState, Step, plan_prefix};
+use svcbind::plan::rehearse::rehearse;
+use svcbind::plan::{Plan, PlanError, PrefixPlan, PrefixState, Step, covers, plan_prefix};
+use svcbind::rules::{Entry, PrefixBindings};
 
-const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+const SERVICES: [(&str, &str); 3] = [
+    ("mt", MAGIC_TRANSIT),
+    ("cdn", "CDN"),
+    ("spectrum", "Spectrum"),
+];
 
-fn service_id(name: &str) -> ServiceId {
-    default_services()
-        .into_iter()
-        .find(|s| s.name == name)
-        .map(|s| s.id)
-        .expect("the default catalog has Magic Transit, CDN and Spectrum")
+fn catalog() -> Services {
+    Services::new(SERVICES.map(|(id, name)| Service {
+        id: service_id(id),
+        name: name.to_owned(),
+    }))
 }
 
-/// A prefix, nested CIDRs inside it, and services for them.
+fn service_id(id: &str) -> ServiceId {
+    ServiceId::new(id).expect("a catalog id")
+}
+
+/// A prefix, nested CIDRs inside it, services for them, and ranges to leave alone.
 #[derive(Debug, Clone)]
 struct Case {
     prefix: IpNet,
-    /// Desired bindings (empty, or the prefix-wide one plus more-specific ones).
-    desired: BTreeMap<IpNet, String>,
+    /// Desired bindings (empty, or the prefix-wide one plus more-specific ones), none inside
+    /// an `ignore` range (the file's validation refuses that).
+    desired: BTreeMap<IpNet, ServiceId>,
     /// Live bindings, possibly broken: duplicates, or no prefix-wide binding.
-    live: Vec<(IpNet, String)>,
+    live: Vec<(IpNet, ServiceId)>,
+    /// `ignore` ranges, more specific than the prefix.
+    ignore: Vec<IpNet>,
 }
 
 fn prefix_strategy() -> impl Strategy<Value = IpNet> {
@@ -41,42 +53,42 @@ fn prefix_strategy() -> impl Strategy<Value = IpNet> {
     ]
 }
 
-/// A CIDR inside `prefix`, 1 to 8 bits longer.
-fn sub_cidr(prefix: IpNet) -> impl Strategy<Value = IpNet> {
-    let max_extra = (prefix.max_prefix_len() - prefix.prefix_len()).min(8);
-    (1..=max_extra, any::<u64>()).prop_map(move |(extra, pick)| {
+/// A CIDR inside `prefix`, `extra` bits longer.
+fn sub_cidr(prefix: IpNet, extra: std::ops::RangeInclusive<u8>) -> impl Strategy<Value = IpNet> {
+    (extra, any::<u64>()).prop_map(move |(extra, pick)| {
         let len = prefix.prefix_len() + extra;
         let subnets: Vec<IpNet> = prefix.subnets(len).unwrap().collect();
         subnets[(pick % subnets.len() as u64) as usize]
     })
 }
 
-fn specific_service() -> impl Strategy<Value = String> {
-    prop_oneof![Just("CDN".to_string()), Just("Spectrum".to_string())]
+fn specific_service() -> impl Strategy<Value = ServiceId> {
+    prop_oneof![Just(service_id("cdn")), Just(service_id("spectrum"))]
 }
 
-fn wide_service() -> impl Strategy<Value = String> {
+fn wide_service() -> impl Strategy<Value = ServiceId> {
     prop_oneof![
-        Just("Magic Transit".to_string()),
-        Just("CDN".to_string()),
-        Just("Spectrum".to_string())
+        Just(service_id("mt")),
+        Just(service_id("cdn")),
+        Just(service_id("spectrum"))
     ]
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     prefix_strategy().prop_flat_map(|prefix| {
-        let cidrs = proptest::collection::vec(sub_cidr(prefix), 0..10);
         (
             Just(prefix),
-            cidrs,
+            proptest::collection::vec(sub_cidr(prefix, 1..=8), 0..10),
             proptest::collection::vec((any::<bool>(), any::<bool>()), 10),
             proptest::collection::vec(specific_service(), 20),
             wide_service(),
             wide_service(),
             0u8..10,
+            proptest::collection::vec(sub_cidr(prefix, 1..=3), 0..3),
         )
             .prop_map(
-                |(prefix, cidrs, membership, services, desired_wide, live_wide, shape)| {
+                |(prefix, cidrs, membership, services, desired_wide, live_wide, shape, ignore)| {
+                    let ignored = |cidr: &IpNet| ignore.iter().any(|r| covers(r, cidr));
                     let mut desired = BTreeMap::new();
                     let mut live = Vec::new();
                     // shape 0: desired `bindings: []`; 1: live has no prefix-wide binding
@@ -89,7 +101,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     }
                     for (i, cidr) in cidrs.iter().enumerate() {
                         let (in_desired, in_live) = membership[i];
-                        if in_desired && shape != 0 {
+                        if in_desired && shape != 0 && !ignored(cidr) {
                             desired.entry(*cidr).or_insert_with(|| services[i].clone());
                         }
                         if in_live && shape != 2 && !live.iter().any(|(c, _)| c == cidr) {
@@ -105,61 +117,111 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                         prefix,
                         desired,
                         live,
+                        ignore,
                     }
                 },
             )
     })
 }
 
-fn account_with(case: &Case) -> (Account, PrefixId) {
-    let account_id = AccountId::new(ACCOUNT).unwrap();
-    let prefix_id = PrefixId::new("2af39739cc4e3b5910c918468bb89828").unwrap();
-    let mut account = Account::new(account_id, default_services());
-    account
-        .add_prefix(Prefix {
-            id: prefix_id.clone(),
-            cidr: case.prefix,
-            description: None,
-        })
-        .unwrap();
-    for (i, (cidr, service)) in case.live.iter().enumerate() {
-        account
-            .insert_binding(
-                &prefix_id,
-                Binding {
-                    id: BindingId::new(format!("live{i:02}")).unwrap(),
-                    cidr: *cidr,
-                    service_id: service_id(service),
-                    service_name: None,
-                    state: ProvisioningState::Active,
-                },
-            )
-            .unwrap();
-    }
-    (account, prefix_id)
+fn prefix_id() -> PrefixId {
+    PrefixId::new("2af39739cc4e3b5910c918468bb89828").unwrap()
 }
 
-fn listing(account: &mut Account, prefix: &PrefixId) -> Vec<Binding> {
-    account
-        .list_bindings(ACCOUNT, prefix.as_str(), Duration::ZERO)
-        .unwrap()
-        .into_iter()
-        .map(|w: WireBinding| w.into_binding("").unwrap())
+fn binding(id: &BindingId, cidr: IpNet, service: &ServiceId) -> Binding {
+    Binding {
+        id: id.clone(),
+        cidr,
+        service_id: service.clone(),
+        service_name: None,
+        state: ProvisioningState::Active,
+    }
+}
+
+/// The live bindings of `case`, with ids `live00`, `live01`, …
+fn live_of(case: &Case) -> Vec<Binding> {
+    case.live
+        .iter()
+        .enumerate()
+        .map(|(i, (cidr, service))| {
+            binding(
+                &BindingId::new(format!("live{i:02}")).unwrap(),
+                *cidr,
+                service,
+            )
+        })
         .collect()
 }
 
-fn state_of(case: &Case, prefix: &PrefixId, live: Vec<Binding>) -> PrefixState {
+fn state_of(case: &Case, live: Vec<Binding>) -> PrefixState {
     PrefixState {
-        id: prefix.clone(),
+        id: prefix_id(),
         cidr: case.prefix,
-        desired: case
-            .desired
-            .iter()
-            .map(|(c, s)| (*c, service_id(s)))
-            .collect(),
-        ignore: Vec::new(),
+        desired: case.desired.clone(),
+        ignore: case.ignore.clone(),
         live,
     }
+}
+
+/// Whether the plan must be refused: ignored live bindings under a prefix-wide binding that
+/// is to be replaced (none of its live bindings has the desired service) or deleted.
+fn blocked(case: &Case) -> bool {
+    let ignored_inside = case
+        .live
+        .iter()
+        .any(|(c, _)| *c != case.prefix && case.ignore.iter().any(|r| covers(r, c)));
+    let live_wide: Vec<&ServiceId> = case
+        .live
+        .iter()
+        .filter(|(c, _)| *c == case.prefix)
+        .map(|(_, s)| s)
+        .collect();
+    let changes_wide = match case.desired.get(&case.prefix) {
+        Some(service) => !live_wide.is_empty() && !live_wide.contains(&service),
+        None => !live_wide.is_empty(),
+    };
+    ignored_inside && changes_wide
+}
+
+/// Plans `case`, checking that a refusal happens exactly when it must. `None` when refused.
+fn plan_case(case: &Case) -> Result<Option<(PrefixState, PrefixPlan)>, TestCaseError> {
+    let state = state_of(case, live_of(case));
+    match plan_prefix(&state) {
+        Ok(plan) => {
+            prop_assert!(
+                !blocked(case),
+                "a blocked case was planned: {:?}",
+                plan.steps
+            );
+            Ok(Some((state, plan)))
+        }
+        Err(PlanError::IgnoredBlockPrefixWide { .. }) if blocked(case) => Ok(None),
+        Err(e) => Err(TestCaseError::fail(format!("refused: {e}"))),
+    }
+}
+
+/// Routing as (CIDR, service), one service per CIDR: of duplicates, the binding the plan keeps
+/// (bound to the desired service), else the lowest id.
+fn routing_table<'a>(
+    bindings: impl Iterator<Item = &'a Binding>,
+    desired: &BTreeMap<IpNet, ServiceId>,
+) -> Vec<(IpNet, ServiceId)> {
+    let rank = |b: &Binding| (desired.get(&b.cidr) != Some(&b.service_id), b.id.clone());
+    let mut by_cidr: BTreeMap<IpNet, &Binding> = BTreeMap::new();
+    for b in bindings {
+        by_cidr
+            .entry(b.cidr)
+            .and_modify(|cur| {
+                if rank(b) < rank(cur) {
+                    *cur = b
+                }
+            })
+            .or_insert(b);
+    }
+    by_cidr
+        .into_iter()
+        .map(|(c, b)| (c, b.service_id.clone()))
+        .collect()
 }
 
 proptest! {
@@ -167,33 +229,62 @@ proptest! {
 
     #[test]
     fn every_step_is_accepted_and_the_result_is_the_desired_state(case in case_strategy()) {
-        let (mut account, prefix) = account_with(&case);
-        let live = listing(&mut account, &prefix);
-        let plan = plan_prefix(&state_of(&case, &prefix, live)).unwrap();
+        let Some((state, plan)) = plan_case(&case)? else { return Ok(()) };
+        let services = catalog();
 
+        let mut bindings = PrefixBindings::new(case.prefix);
+        for b in &state.live {
+            bindings.insert(b.cidr, Entry { id: b.id.clone(), service: b.service_id.clone() });
+        }
         for (i, step) in plan.steps.iter().enumerate() {
             let result = match step {
-                Step::Create { cidr, service } => account
-                    .create_binding(ACCOUNT, prefix.as_str(), &cidr.to_string(), service.as_str(), Duration::ZERO)
-                    .map(drop),
-                Step::Delete { binding, .. } => {
-                    account.delete_binding(ACCOUNT, prefix.as_str(), binding.as_str(), Duration::ZERO)
+                Step::Create { cidr, service } => {
+                    let id = BindingId::new(format!("new{i:02}")).unwrap();
+                    bindings.create(*cidr, Entry { id, service: service.clone() }, &services)
                 }
+                Step::Delete { binding, cidr, .. } => match bindings.delete(*cidr, binding) {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => {
+                        return Err(TestCaseError::fail(format!(
+                            "step {} {step:?} deletes a binding that is not there\nplan: {:#?}",
+                            i + 1,
+                            plan.steps
+                        )))
+                    }
+                    Err(v) => Err(v),
+                },
             };
-            prop_assert!(result.is_ok(), "step {} {:?} rejected: {:?}\nplan: {:#?}", i + 1, step, result, plan.steps);
+            prop_assert!(
+                result.is_ok(),
+                "step {} {:?} rejected: {}\nplan: {:#?}",
+                i + 1,
+                step,
+                result.unwrap_err(),
+                plan.steps
+            );
         }
 
-        let after = listing(&mut account, &prefix);
-        let end: BTreeMap<IpNet, ServiceId> =
-            after.iter().map(|b| (b.cidr, b.service_id.clone())).collect();
-        prop_assert_eq!(end.len(), after.len(), "duplicate CIDRs remain: {:?}", after);
-        let desired: BTreeMap<IpNet, ServiceId> =
-            case.desired.iter().map(|(c, s)| (*c, service_id(s))).collect();
-        prop_assert_eq!(&end, &desired);
+        // The desired bindings, plus every ignored live one as it was (duplicates included).
+        let mut end: Vec<(IpNet, ServiceId)> =
+            bindings.iter().map(|(c, e)| (c, e.service.clone())).collect();
+        end.sort();
+        let mut expected: Vec<(IpNet, ServiceId)> =
+            case.desired.iter().map(|(c, s)| (*c, s.clone())).collect();
+        expected.extend(
+            case.live.iter().filter(|(c, _)| case.ignore.iter().any(|r| covers(r, c))).cloned(),
+        );
+        expected.sort();
+        prop_assert_eq!(&end, &expected);
 
-        let again = plan_prefix(&state_of(&case, &prefix, after)).unwrap();
+        // The rehearsal accepts what the rules accepted.
+        let whole = Plan { account_id: AccountId::new("acc").unwrap(), prefixes: vec![plan.clone()] };
+        prop_assert_eq!(rehearse(&whole, std::slice::from_ref(&state), &services), Ok(()));
+
+        let after: Vec<Binding> =
+            bindings.iter().map(|(c, e)| binding(&e.id, c, &e.service)).collect();
+        let again = plan_prefix(&state_of(&case, after)).unwrap();
         prop_assert!(again.steps.is_empty(), "second plan not empty: {:?}", again.steps);
-        prop_assert!(again.impact.is_empty());
+        prop_assert!(again.impact.is_empty(), "{:?}", again.impact);
     }
 
     #[test]
@@ -201,21 +292,11 @@ proptest! {
         // Every reported range really changes service, and every address whose most specific
         // binding changes service lies in a reported range (checked on each range's edges
         // and on the first and last address of every binding).
-        let (mut account, prefix) = account_with(&case);
-        let live = listing(&mut account, &prefix);
-        let state = state_of(&case, &prefix, live.clone());
-        let plan = plan_prefix(&state).unwrap();
-        // Of live duplicates, the binding the plan keeps routes: the one already bound to the
-        // desired service, else the lowest id.
-        let before: Vec<(IpNet, ServiceId)> = {
-            let rank = |b: &Binding| (state.desired.get(&b.cidr) != Some(&b.service_id), b.id.clone());
-            let mut by_cidr: BTreeMap<IpNet, &Binding> = BTreeMap::new();
-            for b in &live {
-                by_cidr.entry(b.cidr).and_modify(|cur| if rank(b) < rank(cur) { *cur = b }).or_insert(b);
-            }
-            by_cidr.into_iter().map(|(c, b)| (c, b.service_id.clone())).collect()
-        };
-        let after: Vec<(IpNet, ServiceId)> = state.desired.clone().into_iter().collect();
+        let Some((state, plan)) = plan_case(&case)? else { return Ok(()) };
+        let before = routing_table(state.live.iter(), &state.desired);
+        let mut after: Vec<(IpNet, ServiceId)> = state.desired.clone().into_iter().collect();
+        let ignored = state.live.iter().filter(|b| case.ignore.iter().any(|r| covers(r, &b.cidr)));
+        after.extend(routing_table(ignored, &state.desired));
         let route = |table: &[(IpNet, ServiceId)], addr| {
             svcbind::plan::impact::route(table, addr).map(|(_, s)| s.clone())
         };
