@@ -16,11 +16,8 @@ use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
 
 use super::Reported;
-<<<<<<< HEAD
-use crate::api::RetryPolicy;
-=======
 use crate::api::Api as _;
->>>>>>> main
+use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
