@@ -486,6 +486,41 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_step_whose_answer_was_lost_is_done_and_says_it_was_read_back() {
+        let em = emulator();
+        let api = crate::api::Retrying::new(
+            em.in_process(AccountId::new(ACCOUNT).unwrap()),
+            crate::api::RetryPolicy::default(),
+        );
+        let plan = plan_for(api.inner()).await;
+        // p0: create /28, create /30, delete /29; the first create's and the delete's answers
+        // are lost after the emulator did them.
+        for method in [FaultMethod::Post, FaultMethod::Delete] {
+            em.add_fault(
+                FaultRule::new(FaultAction::DropAfterProcessing)
+                    .method(method)
+                    .path_contains("/prefixes/p0/"),
+            );
+        }
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        assert_eq!(statuses(&report), [["done"; 3], ["done"; 3]]);
+        let read_back: Vec<bool> = report.prefixes[0]
+            .steps
+            .iter()
+            .map(|s| matches!(s.status, StepStatus::Done { read_back, .. } if read_back))
+            .collect();
+        assert_eq!(read_back, [true, false, true]);
+        let StepStatus::Done { created, .. } = &report.prefixes[0].steps[0].status else {
+            panic!()
+        };
+        assert!(created.is_some(), "the adopted binding's id is reported");
+        // Each write was sent once; nothing remains to do.
+        assert_eq!(em.request_counts().get(Route::CreateBinding), 4);
+        assert_eq!(em.request_counts().get(Route::DeleteBinding), 2);
+        assert_eq!(plan_for(api.inner()).await.summary().steps, 0);
+    }
+
     #[tokio::test]
     async fn a_delete_of_a_binding_already_gone_counts_as_done() {
         let em = emulator();
