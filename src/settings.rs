@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use crate::api::pace::Pacing;
 use crate::cli::{self, Cli};
 use crate::emulator::EmulatorOptions;
 use crate::model::{AccountId, StateFile};
@@ -173,6 +174,12 @@ pub struct Connection {
     pub emulate: Option<PathBuf>,
     /// Timeout of one API request.
     pub timeout: Duration,
+    /// The longest `Retry-After` honoured before a retry.
+    pub max_retry_wait: Duration,
+    /// svcbind's own request budget.
+    pub pacing: Pacing,
+    /// `--allow-insecure-http`: the credentials may go over plain http beyond loopback.
+    pub allow_insecure_http: bool,
 }
 
 /// Which of the file's prefixes to work on, and how many at once.
@@ -351,6 +358,12 @@ fn connection(args: cli::ConnectArgs) -> anyhow::Result<Connection> {
         api_token_file: args.api_token_file,
         emulate: args.emulate,
         timeout: args.timeout,
+        max_retry_wait: args.max_retry_wait,
+        pacing: Pacing {
+            budget: args.request_budget,
+            window: args.request_window,
+        },
+        allow_insecure_http: args.allow_insecure_http,
     })
 }
 

@@ -12,13 +12,13 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
 
 use super::Reported;
 use crate::api::Api as _;
+use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
@@ -29,9 +29,6 @@ use crate::plan::{Plan, PrefixState, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
-
-/// Timeout of establishing a connection to the API.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
 /// every problem when it is invalid).
@@ -157,13 +154,12 @@ pub(crate) fn connect(
         |name| std::env::var(name).ok(),
         connection.api_token_file.as_deref(),
     )?;
-    let backend = Backend::http(ClientConfig {
-        base_url: connection.api_url.clone(),
-        account_id: account_id.clone(),
-        credentials,
-        timeout: connection.timeout,
-        connect_timeout: CONNECT_TIMEOUT,
-    })?;
+    let mut config = ClientConfig::new(connection.api_url.clone(), account_id.clone(), credentials);
+    config.timeout = connection.timeout;
+    config.pacing = connection.pacing;
+    config.allow_insecure_http = connection.allow_insecure_http;
+    let retry = RetryPolicy::with_max_retry_wait(connection.max_retry_wait);
+    let backend = Backend::http(config, retry)?;
     Ok(Connected {
         account_id,
         backend,
@@ -274,8 +270,16 @@ pub(crate) fn plan(
     file: &StateFile,
 ) -> anyhow::Result<Planned> {
     let plan = crate::plan::plan(account_id.clone(), &resolved.prefixes)?;
-    rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)
-        .context("internal error: the plan breaks the API's rules; please report this as a bug")?;
+    if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
+        let ctx = Context {
+            services: &resolved.services,
+            max_deletes: limits.max_deletes(file),
+        };
+        bail!(
+            "internal error: the plan breaks the API's rules; please report this as a bug: {}",
+            render::text::rehearsal_failure(&e, &ctx)
+        );
+    }
     Ok(Planned {
         plan,
         services: resolved.services,

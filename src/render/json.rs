@@ -330,6 +330,7 @@ pub fn apply_document(
                                 elapsed,
                                 created,
                                 already_gone,
+                                ..
                             } => (
                                 StepStatusDoc::Done,
                                 Some(elapsed),

@@ -328,6 +328,49 @@ pub fn step_text(step: &Step, ctx: &Context<'_>) -> String {
     }
 }
 
+/// A rehearsal failure worded for people: the step with its services' names.
+pub fn rehearsal_failure(e: &crate::plan::rehearse::RehearsalError, ctx: &Context<'_>) -> String {
+    use crate::plan::rehearse::RehearsalError as E;
+    let bindings = |list: &[(ipnet::IpNet, crate::model::ServiceId)]| {
+        if list.is_empty() {
+            return "none".to_owned();
+        }
+        list.iter()
+            .map(|(cidr, service)| format!("{cidr} → {}", ctx.service(service)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match e {
+        E::Rejected {
+            prefix,
+            number,
+            step,
+            violation,
+        } => format!(
+            "{prefix}: step {number} ({}) would be rejected: {violation}",
+            step_text(step, ctx)
+        ),
+        E::UnknownBinding {
+            prefix,
+            number,
+            step,
+        } => format!(
+            "{prefix}: step {number} ({}) deletes a binding the prefix does not have",
+            step_text(step, ctx)
+        ),
+        E::WrongEndState {
+            prefix,
+            expected,
+            actual,
+        } => format!(
+            "{prefix}: after every step the bindings would be {}, not {}",
+            bindings(actual),
+            bindings(expected)
+        ),
+        E::NoLiveState { .. } => e.to_string(),
+    }
+}
+
 /// One progress line: `[3/7] 192.0.2.0/24: created 192.0.2.16/29 → CDN (0.4 s)`.
 pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
     let what = match (p.step, p.status) {
@@ -423,4 +466,64 @@ pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io:
         writeln!(out, "{name:<width$}  {}", s.id)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Service, ServiceId, Services};
+    use crate::plan::rehearse::RehearsalError;
+    use crate::rules::Violation;
+
+    fn net(s: &str) -> ipnet::IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rehearsal_failure_names_services_by_name() {
+        let mt = ServiceId::new("f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a").unwrap();
+        let cdn = ServiceId::new("a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3").unwrap();
+        let services = Services::new([
+            Service {
+                id: mt.clone(),
+                name: "Magic Transit".into(),
+            },
+            Service {
+                id: cdn.clone(),
+                name: "CDN".into(),
+            },
+        ]);
+        let ctx = Context {
+            services: &services,
+            max_deletes: 10,
+        };
+        let rejected = RehearsalError::Rejected {
+            prefix: net("192.0.2.0/24"),
+            number: 2,
+            step: Step::Create {
+                cidr: net("192.0.2.16/29"),
+                service: mt.clone(),
+            },
+            violation: Violation::MagicTransitNotPrefixWide {
+                cidr: net("192.0.2.16/29"),
+                prefix: net("192.0.2.0/24"),
+            },
+        };
+        let text = rehearsal_failure(&rejected, &ctx);
+        assert!(
+            text.starts_with(
+                "192.0.2.0/24: step 2 (create 192.0.2.16/29 → Magic Transit) would be rejected: "
+            ),
+            "{text}"
+        );
+        let end = RehearsalError::WrongEndState {
+            prefix: net("192.0.2.0/24"),
+            expected: vec![(net("192.0.2.0/24"), cdn.clone())],
+            actual: vec![],
+        };
+        assert_eq!(
+            rehearsal_failure(&end, &ctx),
+            "192.0.2.0/24: after every step the bindings would be none, not 192.0.2.0/24 → CDN"
+        );
+    }
 }

@@ -10,13 +10,16 @@ mod documents;
 mod drift;
 mod emulator;
 mod export;
+mod faults;
 mod impact;
 mod layering;
 mod not_found;
+mod pacing;
 mod plan;
 mod plan_props;
 mod route;
 mod saved_plan;
+mod security;
 mod services;
 mod show;
 mod validate;
@@ -291,12 +294,18 @@ pub struct Emu {
 impl Emu {
     /// Starts the emulator seeded with `seed` (YAML), with extra flags.
     pub fn start(seed: &str, extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", seed, extra)
+    }
+
+    /// Starts the emulator listening on `listen` (reached through 127.0.0.1 whatever the
+    /// address, e.g. `0.0.0.0:0`, so no test leaves the machine).
+    pub fn start_on(listen: &str, seed: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let seed_path = dir.path().join("seed.yaml");
         std::fs::write(&seed_path, seed).expect("write the seed");
         let mut child = Command::new(BIN)
             .arg("emulator")
-            .args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--seed"])
+            .args(["--listen", listen, "--token", TOKEN, "--seed"])
             .arg(&seed_path)
             .args(extra)
             .env_clear()
@@ -313,7 +322,7 @@ impl Emu {
             .strip_prefix("svcbind emulator listening on http://")
             .and_then(|rest| rest.strip_suffix("/client/v4"))
             .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"))
-            .to_owned();
+            .replace("0.0.0.0:", "127.0.0.1:");
         Self {
             child,
             addr,
