@@ -77,6 +77,18 @@ pub enum Command {
     /// List the account's services (name and id).
     Services(ServicesArgs),
 
+    /// Tell whether the live bindings drifted from the file (read-only; exit 2 on drift).
+    Drift(DriftArgs),
+
+    /// Write a desired-state file from the live account.
+    Export(ExportArgs),
+
+    /// Show each prefix's bindings as a tree of nested CIDRs, and which service gets what.
+    Show(ShowArgs),
+
+    /// Tell which service gets each address, and by which binding.
+    Route(RouteArgs),
+
     /// Serve the emulated Cloudflare API over HTTP, for tests and pipelines.
     Emulator(EmulatorArgs),
 
@@ -172,6 +184,91 @@ pub struct ServicesArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Also write the JSON drift report to this file, whatever --format is.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write the file here instead of to stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// A desired-state file, read only for its `account_id` when --account-id is not given.
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "SVCBIND_CONFIG",
+        value_name = "FILE",
+        default_value = "svcbind.yaml"
+    )]
+    pub config: PathBuf,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Show the bindings of the file (offline) instead of the live account's.
+    #[arg(long)]
+    pub desired: bool,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The addresses to look up (IPv4 or IPv6).
+    #[arg(value_name = "IP", required = true)]
+    pub addresses: Vec<std::net::IpAddr>,
+
+    /// Answer from the file (offline) instead of the live account.
+    #[arg(long)]
+    pub desired: bool,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
@@ -181,7 +278,8 @@ pub struct CompletionsArgs {
 /// The desired-state file.
 #[derive(Debug, Args)]
 pub struct FileArgs {
-    /// The desired-state file.
+    /// The desired-state file (for `show` and `route` without --desired, read only for its
+    /// `account_id`).
     #[arg(
         short = 'c',
         long = "config",
@@ -517,6 +615,19 @@ mod tests {
                 "--verbose"
             ]
         );
+    }
+
+    #[test]
+    fn route_and_export_take_only_their_own_flags() {
+        let has = |sub: &str, flag: &str| help_flags(sub).contains(&flag.to_owned());
+        // route reads only the prefixes of its addresses: no --prefix, no --concurrency.
+        assert!(has("route", "--desired") && has("route", "--format"));
+        assert!(!has("route", "--prefix") && !has("route", "--concurrency"));
+        // export writes YAML: no --format; and drift's report is its own.
+        assert!(has("export", "--force") && has("export", "--output") && has("export", "--prefix"));
+        assert!(!has("export", "--format") && !has("export", "--max-deletes"));
+        assert!(has("drift", "--report") && !has("plan", "--report"));
+        assert!(has("show", "--desired") && !has("drift", "--desired"));
     }
 
     #[test]

@@ -7,16 +7,21 @@
 mod apply;
 mod cli;
 mod documents;
+mod drift;
 mod emulator;
+mod export;
 mod faults;
+mod impact;
 mod layering;
 mod not_found;
 mod pacing;
 mod plan;
 mod plan_props;
+mod route;
 mod saved_plan;
 mod security;
 mod services;
+mod show;
 mod validate;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +36,24 @@ pub const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 /// The repository's root (for `examples/`).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A directory with a copy of `examples/`, to run commands as the README shows them.
+pub fn with_examples() -> TestEnv {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.dir.path().join("examples")).expect("an examples directory");
+    for name in ["bindings.yaml", "live.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples").join(name)).expect("example");
+        env.write(&format!("examples/{name}"), &text);
+    }
+    env
+}
+
+/// Whether the README shows `command` (as typed after `$ `) followed by `output` in one of
+/// its console blocks.
+pub fn readme_shows(command: &str, output: &str) -> bool {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    readme.contains(&format!("$ {command}\n{output}"))
 }
 
 /// The output of one run of the binary.
@@ -438,6 +461,10 @@ fn help_reads_well_and_names_every_command() {
         "plan",
         "apply",
         "services",
+        "drift",
+        "export",
+        "show",
+        "route",
         "emulator",
         "completions",
     ] {
