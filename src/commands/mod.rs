@@ -18,6 +18,7 @@ mod apply;
 mod drift;
 mod emulator;
 mod export;
+mod git;
 mod plan;
 mod route;
 mod saved;

@@ -594,6 +594,7 @@ mod tests {
         let from = Provenance {
             desired_sha256: Some(&"d".repeat(64)),
             states: &states,
+            skipped: None,
         };
         let value = serde_json::to_value(plan_document(&plan, &ctx, &from)).unwrap();
         (plan, value)

@@ -5,6 +5,7 @@
 //! Every run starts from an empty environment, so nothing on the machine leaks in.
 
 mod apply;
+mod changed_since;
 mod cli;
 mod documents;
 mod drift;
