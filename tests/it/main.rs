@@ -6,6 +6,7 @@
 
 mod apply;
 mod changed_since;
+mod ci;
 mod cli;
 mod documents;
 mod drift;
