@@ -15,9 +15,11 @@
 
 mod apply;
 mod emulator;
+mod out;
 mod plan;
 mod saved;
 mod services;
+mod signals;
 mod steps;
 mod validate;
 
@@ -86,15 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(s) => block_on(apply::run(output, s)),
         Command::Services(s) => block_on(services::run(output, s)),
         Command::Emulator(s) => block_on(emulator::run(output, s)),
-        Command::Completions(shell) => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "svcbind",
-                &mut std::io::stdout(),
-            );
-            Ok(ExitCode::Success)
-        }
+        Command::Completions(shell) => completions(*shell),
     };
     match result {
         Ok(code) => code,
@@ -127,9 +121,9 @@ fn report_error(e: &anyhow::Error, edge: &Edge) -> ExitCode {
             )
         }
     };
-    eprintln!("error: {message}");
+    out::stderr_line(format_args!("error: {message}"));
     if let Some(hint) = hint {
-        eprintln!("  = hint: {hint}");
+        out::stderr_line(format_args!("  = hint: {hint}"));
     }
     write_error_document(edge, code, &message, hint, diagnostics);
     code
@@ -247,6 +241,19 @@ fn write_error_document(
     let _ = written.and_then(|()| out.flush());
 }
 
+/// `svcbind completions SHELL`: the script, written whole (clap_complete's own writer panics
+/// when stdout fails).
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "svcbind", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(out::stdout_error)?;
+    Ok(ExitCode::Success)
+}
+
 fn block_on<F: Future<Output = anyhow::Result<ExitCode>>>(f: F) -> anyhow::Result<ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -278,6 +285,8 @@ fn init_logging(output: &Output) {
         .with_ansi(output.color_stderr)
         .with_target(false)
         .without_time()
+        // A failed write to stderr is dropped, never reported on stderr (which would panic).
+        .log_internal_errors(false)
         .try_init();
 }
 

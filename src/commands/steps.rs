@@ -78,19 +78,20 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
     s
 }
 
-/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions).
+/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions). A failed
+/// write is dropped: stderr never decides a command's outcome.
 pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
     if d.is_empty() {
         return Ok(());
     }
     // Workflow commands go to stderr too (the runner reads both streams), so that stdout
     // stays one document with `--format json` or `markdown`.
-    let mut err = std::io::stderr().lock();
-    d.render(&mut err, output.color_stderr)?;
+    let mut err = super::out::Lossy::new(std::io::stderr().lock());
+    let _ = d.render(&mut err, output.color_stderr);
     if output.github_actions {
-        d.render_github(&mut err)?;
+        let _ = d.render_github(&mut err);
     }
-    err.flush()?;
+    let _ = err.flush();
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{Context, PROPAGATION_NOTICE, addresses, count};
-use crate::apply::{ApplyReport, StepStatus};
+use crate::apply::{ApplyReport, StepStatus, WaitOutcome};
 use crate::plan::{Change, Plan, PrefixPlan, Step};
 
 /// The marker of plan comments.
@@ -223,6 +223,24 @@ pub fn apply_report(
             "> [!CAUTION]\n> Stopped at the first failure: run `svcbind plan` to see exactly what remains.\n"
         );
     }
+    // What a stop did to a cascade comes before the tables, so a cut never drops it.
+    for prefix in &report.prefixes {
+        for line in super::text::cascade_lines(prefix) {
+            let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(&line));
+        }
+    }
+    if let Some(waited) = &report.waited {
+        let kind = if waited.outcome == WaitOutcome::Settled {
+            "NOTE"
+        } else {
+            "WARNING"
+        };
+        let _ = writeln!(
+            md,
+            "> [!{kind}]\n> {}\n",
+            escape(&super::text::waited_text(waited, ctx))
+        );
+    }
     for prefix in &report.prefixes {
         let _ = writeln!(
             md,
@@ -239,6 +257,18 @@ pub fn apply_report(
                 md,
                 "| {} | {result} | {} | {error} |",
                 i + 1,
+                escape(&super::text::step_text(&s.step, ctx))
+            );
+        }
+        for s in prefix.restored() {
+            let (result, error) = match &s.status {
+                StepStatus::Done { .. } => ("done", String::new()),
+                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
+                StepStatus::NotRun => ("not run", String::new()),
+            };
+            let _ = writeln!(
+                md,
+                "| restore | {result} | {} | {error} |",
                 escape(&super::text::step_text(&s.step, ctx))
             );
         }

@@ -14,6 +14,7 @@ mod plan;
 mod plan_props;
 mod saved_plan;
 mod services;
+mod signals;
 mod validate;
 
 use std::io::{BufRead, BufReader, Read, Write};
