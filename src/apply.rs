@@ -603,6 +603,8 @@ pub struct Waited {
     pub bindings: Vec<Watched>,
     pub outcome: WaitOutcome,
     pub elapsed: Duration,
+    /// How long it was allowed to take.
+    pub limit: Duration,
 }
 
 impl Waited {
@@ -747,6 +749,7 @@ pub async fn wait<A: Api>(
         bindings,
         outcome,
         elapsed: started.elapsed(),
+        limit,
     }
 }
 

@@ -439,8 +439,8 @@ pub fn waited_text(w: &Waited, ctx: &Context<'_>) -> String {
             format!("Waited {}: all {total} active{gone}.", duration(w.elapsed))
         }
         WaitOutcome::TimedOut => format!(
-            "Waited {}, the limit: {} of {total} not active yet: {}. They may still become active; `svcbind drift` shows bindings that are not active.",
-            duration(w.elapsed),
+            "Waited {} (the --wait limit): {} of {total} not active yet: {}. They may still become active; `svcbind plan` notes the bindings that are not active.",
+            duration(w.limit),
             pending.len(),
             pending_list(pending.iter().copied(), ctx, 20)
         ),

@@ -10,12 +10,14 @@ mod documents;
 mod emulator;
 mod layering;
 mod not_found;
+mod output_errors;
 mod plan;
 mod plan_props;
 mod saved_plan;
 mod services;
 mod signals;
 mod validate;
+mod wait;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
