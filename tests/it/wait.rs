@@ -71,7 +71,10 @@ fn apply_waits_until_every_created_binding_is_active() {
         ["GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings"]
         .as_u64()
         .unwrap();
-    assert!(reads >= 3 + 2 * 2 && (reads - 3).is_multiple_of(2), "{reads} reads");
+    assert!(
+        reads >= 3 + 2 * 2 && (reads - 3).is_multiple_of(2),
+        "{reads} reads"
+    );
 }
 
 #[test]
