@@ -94,6 +94,19 @@ fn warning_doc(w: &Warning, p: &PrefixPlan, ctx: &Context<'_>) -> WarningDoc {
                 ignored: *ignored,
             },
         ),
+        Warning::BrokenLive {
+            cidr,
+            service: s,
+            broken,
+            ignored,
+        } => (
+            *cidr,
+            WarningDetail::BrokenLive {
+                service: service(ctx, s),
+                broken: broken.as_str().to_owned(),
+                ignored: *ignored,
+            },
+        ),
     };
     WarningDoc {
         detail,

@@ -11,7 +11,7 @@ use crate::apply::{
     ApplyReport, Cascade, InFlight, PrefixReport, Progress, Seen, StepStatus, WaitOutcome,
     WaitProgress, Waited, Watched,
 };
-use crate::plan::{Change, Note, Plan, PrefixPlan, Step, Warning};
+use crate::plan::{BrokenRule, Change, Note, Plan, PrefixPlan, Step, Warning};
 
 /// Styles, all empty when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -226,6 +226,30 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
                 "they lie inside `ignore`, so they are left alone"
             } else {
                 "all but one are deleted"
+            }
+        ),
+        Warning::BrokenLive {
+            cidr,
+            service,
+            broken,
+            ignored,
+        } => format!(
+            "the live binding {cidr} ({}) breaks the API's own rules: {}; {}. Which addresses it routes, if any, cannot be known, so the traffic impact leaves it out",
+            ctx.service(service),
+            match broken {
+                BrokenRule::HostBits =>
+                    format!("it has host bits set ({} would be valid)", cidr.trunc()),
+                BrokenRule::OtherFamily => format!(
+                    "it is {} in an {} prefix",
+                    crate::rules::family(cidr),
+                    crate::rules::family(&prefix.cidr)
+                ),
+                BrokenRule::OutsidePrefix => format!("it lies outside the prefix {}", prefix.cidr),
+            },
+            if *ignored {
+                "it lies inside `ignore`, so it is left alone"
+            } else {
+                "it is deleted before any other step"
             }
         ),
     }
