@@ -13,6 +13,7 @@ mod not_found;
 mod output_errors;
 mod plan;
 mod plan_props;
+mod sanitize;
 mod saved_plan;
 mod services;
 mod signals;
