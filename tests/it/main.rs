@@ -15,6 +15,7 @@ mod plan;
 mod plan_props;
 mod sanitize;
 mod saved_plan;
+mod seed;
 mod services;
 mod signals;
 mod validate;
