@@ -57,7 +57,7 @@ use futures::StreamExt;
 use ipnet::IpNet;
 use tokio::sync::watch;
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, Confirmed};
 use crate::model::{BindingId, PrefixId, ProvisioningState, ServiceId};
 use crate::plan::{Plan, PrefixPlan, Step};
 
@@ -154,6 +154,9 @@ pub enum StepStatus {
         created: Option<BindingId>,
         /// A delete whose binding was already gone counts as done.
         already_gone: bool,
+        /// The API's answer was lost, and reading the prefix back showed the step done: the
+        /// binding created was there (and is adopted), or the binding deleted was gone.
+        read_back: bool,
     },
     Failed {
         elapsed: Duration,
@@ -534,21 +537,22 @@ async fn run_step<A: Api>(api: &A, prefix: &PrefixId, step: &Step) -> StepStatus
         Step::Create { cidr, service } => api
             .create_binding(prefix, *cidr, service)
             .await
-            .map(|b| (Some(b.id), false)),
+            .map(|c| (Some(c.binding.id), false, c.confirmed)),
         Step::Delete { binding, .. } => match api.delete_binding(prefix, binding).await {
-            Ok(()) => Ok((None, false)),
+            Ok(confirmed) => Ok((None, false, confirmed)),
             // Gone only when the API says so (404, code 1002): a 404 from a proxy or for a
             // route the API does not know leaves the binding in place, so the step fails.
-            Err(e) if e.is_binding_not_found() => Ok((None, true)),
+            Err(e) if e.is_binding_not_found() => Ok((None, true, Confirmed::Answered)),
             Err(e) => Err(e),
         },
     };
     let elapsed = started.elapsed();
     match result {
-        Ok((created, already_gone)) => StepStatus::Done {
+        Ok((created, already_gone, confirmed)) => StepStatus::Done {
             elapsed,
             created,
             already_gone,
+            read_back: confirmed == Confirmed::ReadBack,
         },
         Err(error) => StepStatus::Failed { elapsed, error },
     }
@@ -972,6 +976,41 @@ mod tests {
             error.codes(),
             vec![crate::api::error::codes::UNSUPPORTED_BINDING]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_whose_answer_was_lost_is_done_and_says_it_was_read_back() {
+        let em = emulator();
+        let api = crate::api::Retrying::new(
+            em.in_process(AccountId::new(ACCOUNT).unwrap()),
+            crate::api::RetryPolicy::default(),
+        );
+        let plan = plan_for(api.inner()).await;
+        // p0: create /28, create /30, delete /29; the first create's and the delete's answers
+        // are lost after the emulator did them.
+        for method in [FaultMethod::Post, FaultMethod::Delete] {
+            em.add_fault(
+                FaultRule::new(FaultAction::DropAfterProcessing)
+                    .method(method)
+                    .path_contains("/prefixes/p0/"),
+            );
+        }
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        assert_eq!(statuses(&report), [["done"; 3], ["done"; 3]]);
+        let read_back: Vec<bool> = report.prefixes[0]
+            .steps
+            .iter()
+            .map(|s| matches!(s.status, StepStatus::Done { read_back, .. } if read_back))
+            .collect();
+        assert_eq!(read_back, [true, false, true]);
+        let StepStatus::Done { created, .. } = &report.prefixes[0].steps[0].status else {
+            panic!()
+        };
+        assert!(created.is_some(), "the adopted binding's id is reported");
+        // Each write was sent once; nothing remains to do.
+        assert_eq!(em.request_counts().get(Route::CreateBinding), 4);
+        assert_eq!(em.request_counts().get(Route::DeleteBinding), 2);
+        assert_eq!(plan_for(api.inner()).await.summary().steps, 0);
     }
 
     #[tokio::test]

@@ -25,6 +25,9 @@ pub struct Resolved {
     pub services: Services,
     /// Managed prefixes in file order, with their desired and live bindings.
     pub prefixes: Vec<PrefixState>,
+    /// The account's prefix listing, when this run read it (it is skipped when every managed
+    /// prefix pins its id): what `drift` lists unmanaged prefixes from, without a call more.
+    pub listed: Option<Vec<Prefix>>,
 }
 
 /// A problem with the file that only the account can reveal.
@@ -108,6 +111,11 @@ pub enum ResolveError {
         "--prefix {value} matches no prefix in the file; use the CIDR or the id of a prefix listed under `prefixes:`"
     )]
     UnknownFilter { value: String },
+    /// A `--prefix` value names no prefix of the account.
+    #[error(
+        "--prefix {value} matches no prefix of the account; use the CIDR or the id of one of its prefixes: {known}"
+    )]
+    NotInAccount { value: String, known: String },
 }
 
 /// Resolves service names to ids, prefix CIDRs to ids, and reads the live bindings of every
@@ -238,7 +246,26 @@ pub async fn resolve<A: Api>(
     if !problems.is_empty() {
         return Err(ResolveError::Problems(problems));
     }
-    Ok(Resolved { services, prefixes })
+    Ok(Resolved {
+        services,
+        prefixes,
+        listed,
+    })
+}
+
+/// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
+/// is empty), without the account: an id the file does not pin matches nothing.
+pub fn select_in_file(
+    file: &StateFile,
+    filter: &[PrefixSelector],
+) -> Result<Vec<usize>, ResolveError> {
+    let (selected, others) = select(file, filter)?;
+    match others.first() {
+        Some(id) => Err(ResolveError::UnknownFilter {
+            value: id.to_string(),
+        }),
+        None => Ok(selected),
+    }
 }
 
 /// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
@@ -334,6 +361,80 @@ fn match_listed(
             });
             None
         }
+    }
+}
+
+/// A live prefix with its bindings, as the views of the account read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePrefix {
+    pub prefix: Prefix,
+    pub bindings: Vec<Binding>,
+}
+
+/// Reads the account's service catalog and prefix listing (the two account-wide calls,
+/// together): where `export`, `show` and `route` start, before they choose which prefixes to
+/// read. Listed prefixes come sorted by CIDR.
+pub async fn list_account<A: Api>(api: &A) -> Result<(Services, Vec<Prefix>), ApiError> {
+    let (services, mut prefixes) = futures::try_join!(api.list_services(), api.list_prefixes())?;
+    prefixes.sort_by(|a, b| (a.cidr, &a.id).cmp(&(b.cidr, &b.id)));
+    Ok((Services::new(services), prefixes))
+}
+
+/// Reads the bindings of each of `prefixes`, one call each, up to `concurrency` at a time,
+/// and returns them in the order given.
+pub async fn read_bindings<A: Api>(
+    api: &A,
+    prefixes: Vec<Prefix>,
+    concurrency: usize,
+) -> Result<Vec<LivePrefix>, ApiError> {
+    let mut read: Vec<(usize, LivePrefix)> = futures::stream::iter(
+        prefixes
+            .into_iter()
+            .enumerate()
+            .map(|(i, prefix)| async move {
+                let bindings = api.list_bindings(&prefix.id).await?;
+                Ok::<_, ApiError>((i, LivePrefix { prefix, bindings }))
+            }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .try_collect()
+    .await?;
+    read.sort_unstable_by_key(|(i, _)| *i);
+    Ok(read.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The listed prefixes that `filter` selects by CIDR or id (all when it is empty), in listing
+/// order. A selector that matches no prefix of the account is an error naming them.
+pub fn select_listed(
+    listed: &[Prefix],
+    filter: &[PrefixSelector],
+) -> Result<Vec<Prefix>, ResolveError> {
+    if let Some(unknown) = filter
+        .iter()
+        .find(|s| !listed.iter().any(|p| s.matches(&p.cidr, Some(&p.id))))
+    {
+        return Err(ResolveError::NotInAccount {
+            value: unknown.to_string(),
+            known: prefix_list(listed),
+        });
+    }
+    Ok(listed
+        .iter()
+        .filter(|p| filter.is_empty() || filter.iter().any(|s| s.matches(&p.cidr, Some(&p.id))))
+        .cloned()
+        .collect())
+}
+
+/// `192.0.2.0/24, 2001:db8::/48`, or a sentence when there is none.
+pub fn prefix_list(prefixes: &[Prefix]) -> String {
+    if prefixes.is_empty() {
+        "the account has no BYOIP prefixes".to_owned()
+    } else {
+        prefixes
+            .iter()
+            .map(|p| p.cidr.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -3,8 +3,9 @@
 //! Each command composes the steps of [`steps`] it needs, in this order: **load** the
 //! desired-state file (printing its diagnostics), **connect** to the account (the backend:
 //! the network or an emulated account), **resolve** the file against the live state, **plan**
-//! (and rehearse the plan). `validate` only loads; `services` connects; `plan` and `apply` run
-//! all four. Errors get their context here (anyhow), are printed once by [`run`] and become
+//! (and rehearse the plan). `validate` only loads; `services` connects; `plan`, `apply` and
+//! `drift` run the first three or all four; `export`, `show` and `route` connect and read the
+//! account (or, with `--desired`, only load). Errors get their context here (anyhow), are printed once by [`run`] and become
 //! exit codes; the stages below return values and never print.
 //!
 //! A command asked for `--format json` or `markdown` always leaves a document on stdout, so a
@@ -14,11 +15,15 @@
 //! a short error under the command's marker (`<!-- svcbind:plan -->`, …).
 
 mod apply;
+mod drift;
 mod emulator;
+mod export;
 mod out;
 mod plan;
+mod route;
 mod saved;
 mod services;
+mod show;
 mod signals;
 mod steps;
 mod validate;
@@ -63,6 +68,10 @@ impl Edge {
             cli::Command::Plan(args) => ("plan", Some(&args.output)),
             cli::Command::Apply(args) => ("apply", Some(&args.output)),
             cli::Command::Services(args) => ("services", Some(&args.output)),
+            cli::Command::Drift(args) => ("drift", Some(&args.output)),
+            cli::Command::Export(_) => ("export", None),
+            cli::Command::Show(args) => ("show", Some(&args.output)),
+            cli::Command::Route(args) => ("route", Some(&args.output)),
             cli::Command::Emulator(_) => ("emulator", None),
             cli::Command::Completions(_) => ("completions", None),
         };
@@ -87,6 +96,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(s) => block_on(plan::run(output, s)),
         Command::Apply(s) => block_on(apply::run(output, s)),
         Command::Services(s) => block_on(services::run(output, s)),
+        Command::Drift(s) => block_on(drift::run(output, s)),
+        Command::Export(s) => block_on(export::run(output, s)),
+        Command::Show(s) => block_on(show::run(output, s)),
+        Command::Route(s) => block_on(route::run(output, s)),
         Command::Emulator(s) => block_on(emulator::run(output, s)),
         Command::Completions(shell) => completions(*shell),
     };

@@ -5,32 +5,30 @@
 //! Each step prints what it alone knows (a file's diagnostics, resolution problems located in
 //! the file) and returns a value or an error with its context; the command decides what to do
 //! next and what to write on stdout. A command that needs only some steps takes only those:
-//! `validate` loads, `services` connects, `plan` and `apply` take all four. `apply PLAN.json`
-//! connects, then [`recheck`]s only the prefixes the saved plan changes, instead of resolving
-//! and planning again.
+//! `validate` loads, `services` connects, `plan`, `apply` and `drift` take all four.
+//! `apply PLAN.json` connects, then [`recheck`]s only the prefixes the saved plan changes,
+//! instead of resolving and planning again. The views of the whole account (`export`, `show`,
+//! `route`) connect, then [`read_account`] instead of resolving a file.
 
 use std::io::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
 
 use super::Reported;
 use crate::api::Api as _;
+use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
 use crate::config::{self, Diagnostics, Loaded, Mode};
 use crate::contract::{SavedPlan, StalePrefix};
-use crate::model::{AccountId, Services, StateFile};
+use crate::model::{AccountId, Prefix, Services, StateFile};
 use crate::plan::{Plan, PrefixState, rehearse};
 use crate::render::{self, Context};
-use crate::resolve::{self, ResolveError, Resolved};
+use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
-
-/// Timeout of establishing a connection to the API.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
 /// every problem when it is invalid).
@@ -109,6 +107,21 @@ pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Res
     Ok(())
 }
 
+/// The desired-state file of a command that does not work on it, read only for its
+/// `account_id`: when neither the flag nor the environment names the account, no emulated
+/// account is used, and the file exists.
+pub(crate) fn account_file(
+    output: &Output,
+    connection: &Connection,
+    config: &Path,
+) -> anyhow::Result<Option<StateFile>> {
+    if connection.account_id.is_none() && connection.emulate.is_none() && config.exists() {
+        Ok(Some(load(output, config)?.state))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The account a run works on, and where its API calls go.
 #[derive(Debug)]
 pub(crate) struct Connected {
@@ -160,13 +173,12 @@ pub(crate) fn connect(
         |name| std::env::var(name).ok(),
         connection.api_token_file.as_deref(),
     )?;
-    let backend = Backend::http(ClientConfig {
-        base_url: connection.api_url.clone(),
-        account_id: account_id.clone(),
-        credentials,
-        timeout: connection.timeout,
-        connect_timeout: CONNECT_TIMEOUT,
-    })?;
+    let mut config = ClientConfig::new(connection.api_url.clone(), account_id.clone(), credentials);
+    config.timeout = connection.timeout;
+    config.pacing = connection.pacing;
+    config.allow_insecure_http = connection.allow_insecure_http;
+    let retry = RetryPolicy::with_max_retry_wait(connection.max_retry_wait);
+    let backend = Backend::http(config, retry)?;
     Ok(Connected {
         account_id,
         backend,
@@ -217,6 +229,34 @@ pub(crate) async fn resolve(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The live account as its views read it: the catalog, and the bindings of the prefixes
+/// chosen from its listing.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub services: Services,
+    /// The prefixes chosen, with their bindings, in listing order.
+    pub prefixes: Vec<LivePrefix>,
+}
+
+/// Reads the account for a view of it: the services and the prefix listing (together), then
+/// the bindings of the prefixes `choose` picks from the listing (one call each, up to
+/// `concurrency` at a time). `choose` may refuse, e.g. a `--prefix` the account lacks.
+pub(crate) async fn read_account(
+    connected: &Connected,
+    choose: impl FnOnce(&[Prefix]) -> anyhow::Result<Vec<Prefix>>,
+    concurrency: usize,
+) -> anyhow::Result<Account> {
+    let api = &connected.backend;
+    let (services, listed) = resolve::list_account(api)
+        .await
+        .context("cannot read the live state")?;
+    let chosen = choose(&listed)?;
+    let prefixes = resolve::read_bindings(api, chosen, concurrency)
+        .await
+        .context("cannot read the live state")?;
+    Ok(Account { services, prefixes })
 }
 
 /// A plan, rehearsed, with what rendering and saving it need.

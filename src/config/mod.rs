@@ -11,6 +11,7 @@
 //! to YAML).
 
 mod diagnostic;
+mod export;
 mod file;
 mod validate;
 mod write;
@@ -22,7 +23,8 @@ use std::path::{Path, PathBuf};
 use crate::model::{Location, StateFile};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, clip, closest, did_you_mean};
-pub use write::{FILE_HEADER, to_yaml};
+pub use export::{Exported, LiveInput, export, violations};
+pub use write::{Comments, FILE_HEADER, prefix_to_yaml, to_yaml, to_yaml_with};
 pub use yaml::MAX_FILE_BYTES;
 
 use diagnostic::SourceMap;

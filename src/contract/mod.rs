@@ -1,6 +1,7 @@
 //! The JSON contract: the versioned documents svcbind writes for programs (the plan, the apply
-//! report, the service catalog, the validation of a file, and the error of a failed command),
-//! and the way back from a saved plan to domain types.
+//! report, the service catalog, the validation of a file, the error of a failed command, the
+//! drift report, the routing of `show` and `route`), and the way back from a saved plan to
+//! domain types.
 //!
 //! Every document carries `format_version` (1) and a `kind` that tells it apart. Within a
 //! version a field is never removed and never changes meaning; new fields may appear, so
@@ -15,10 +16,12 @@
 //! credential.
 
 pub mod apply_report;
+pub mod drift;
 pub mod error;
 pub mod plan;
 pub mod saved;
 pub mod services;
+pub mod show;
 pub mod validation;
 
 use std::borrow::Cow;
@@ -30,10 +33,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::IdError;
 
 pub use apply_report::ApplyReportDocument;
+pub use drift::DriftDocument;
 pub use error::ErrorDocument;
 pub use plan::PlanDocument;
 pub use saved::{LiveChange, SavedPlan, StalePrefix, read_plan};
 pub use services::ServicesDocument;
+pub use show::{RouteDocument, ShowDocument};
 pub use validation::ValidationDocument;
 
 /// The version of the documents this build writes and reads.
@@ -97,6 +102,9 @@ pub enum Kind {
     Services,
     Validation,
     Error,
+    Drift,
+    Show,
+    Route,
 }
 
 impl Kind {
@@ -107,6 +115,9 @@ impl Kind {
             Kind::Services => "services",
             Kind::Validation => "validation",
             Kind::Error => "error",
+            Kind::Drift => "drift",
+            Kind::Show => "show",
+            Kind::Route => "route",
         }
     }
 
@@ -301,6 +312,18 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         (
             "error.schema.json",
             value(schemars::schema_for!(ErrorDocument)),
+        ),
+        (
+            "drift.schema.json",
+            value(schemars::schema_for!(DriftDocument)),
+        ),
+        (
+            "show.schema.json",
+            value(schemars::schema_for!(ShowDocument)),
+        ),
+        (
+            "route.schema.json",
+            value(schemars::schema_for!(RouteDocument)),
         ),
     ]
 }

@@ -7,9 +7,11 @@
 //! deterministic: the same input always yields the same plan. The planner imports `model` and
 //! `rules` only: never the emulator, a renderer, the API or the command line.
 
+pub mod drift;
 pub mod impact;
 pub mod order;
 pub mod rehearse;
+pub mod routing;
 
 use std::collections::BTreeMap;
 

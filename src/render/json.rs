@@ -355,6 +355,7 @@ fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
             elapsed,
             created,
             already_gone,
+            ..
         } => (
             StepStatusDoc::Done,
             Some(elapsed),
@@ -521,7 +522,7 @@ pub fn write_document(out: &mut impl Write, doc: &impl serde::Serialize) -> io::
     write(out, doc)
 }
 
-fn write(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
+pub(crate) fn write(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, doc)?;
     writeln!(out)
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Context, PROPAGATION_NOTICE, addresses, count};
+use super::{Context, PROPAGATION_NOTICE, address_count, count};
 use crate::apply::{ApplyReport, StepStatus, WaitOutcome};
 use crate::plan::{Change, Plan, PrefixPlan, Step, Warning};
 
@@ -228,25 +228,26 @@ fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
             md,
             "**Traffic impact**\n\n| Addresses | Count | From | To |\n|---|---:|---|---|"
         );
-        for r in &prefix.impact {
+        for phrase in super::text::impact_phrases(prefix) {
             let _ = writeln!(
                 md,
-                "| `{}` | {} | {} | {} |",
-                r.cidr,
-                addresses(r.address_bits()),
-                escape(&ctx.maybe_service(r.from.as_ref())),
-                escape(&ctx.maybe_service(r.to.as_ref()))
+                "| {} | {} | {} | {} |",
+                super::text::ranges_text(&phrase.cidr, &phrase.except, |c| format!("`{c}`")),
+                address_count(phrase.addresses),
+                escape(&ctx.maybe_service(phrase.key.0.as_ref())),
+                escape(&ctx.maybe_service(phrase.key.1.as_ref()))
             );
         }
         md.push('\n');
     }
-    for gap in &prefix.gaps {
-        let _ = writeln!(md, "- {}", escape(&super::text::gap_text(gap, ctx)));
+    let gaps = super::text::gap_phrases(prefix);
+    for gap in &gaps {
+        let _ = writeln!(md, "- {}", escape(&super::text::gap_phrase_text(gap, ctx)));
     }
     for note in &prefix.notes {
         let _ = writeln!(md, "- {}", escape(&super::text::note_text(note, ctx)));
     }
-    if !prefix.gaps.is_empty() || !prefix.notes.is_empty() {
+    if !gaps.is_empty() || !prefix.notes.is_empty() {
         md.push('\n');
     }
 }
@@ -445,25 +446,30 @@ fn write_plan_limited(
         out.write_all(head.as_bytes())?;
         return out.write_all(body.as_bytes());
     }
-    // The note's longest form, so the cut is made once.
     let note = |left_out: usize| {
         format!(
             "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be; {} not shown. Run `svcbind plan` for the whole plan.\n",
             count(left_out, "changed prefix is", "changed prefixes are")
         )
     };
-    let budget = LIMIT.saturating_sub(head_chars + note(sections.len()).chars().count() + 1);
-    let end = cut(body, budget);
+    // Room for the note at its longest, and for closing a code block the cut falls into.
+    let budget = LIMIT.saturating_sub(head_chars + note(sections.len()).chars().count() + 5);
+    let (end, in_code) = cut(body, budget);
     let left_out = sections.iter().filter(|&&start| start >= end).count();
     out.write_all(head.as_bytes())?;
     out.write_all(&body.as_bytes()[..end])?;
+    if in_code {
+        out.write_all(b"```\n")?;
+    }
     out.write_all(note(left_out).as_bytes())
 }
 
-/// The byte length of the longest run of whole lines of `text` within `budget` characters.
-fn cut(text: &str, budget: usize) -> usize {
+/// The byte length of the longest run of whole lines of `text` within `budget` characters,
+/// and whether the cut falls inside a code block.
+fn cut(text: &str, budget: usize) -> (usize, bool) {
     let mut end = 0;
     let mut chars = 0;
+    let mut in_code = false;
     for line in text.split_inclusive('\n') {
         let n = line.chars().count();
         if chars + n > budget {
@@ -471,19 +477,36 @@ fn cut(text: &str, budget: usize) -> usize {
         }
         chars += n;
         end += line.len();
+        in_code ^= line.starts_with("```");
     }
-    end
+    (end, in_code)
 }
 
 /// Writes `md`, cut at a line boundary below [`LIMIT`] with a note when it is longer.
-fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
+pub(crate) fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
+    write_cut(out, md, "svcbind plan", "the whole plan")
+}
+
+/// [`write_limited`], with a note that says to run `command` for `what`.
+pub(crate) fn write_cut(
+    out: &mut impl Write,
+    md: &str,
+    command: &str,
+    what: &str,
+) -> io::Result<()> {
     if md.chars().count() <= LIMIT {
         return out.write_all(md.as_bytes());
     }
-    const NOTE: &str = "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be. Run `svcbind plan` for the whole plan.\n";
-    let end = cut(md, LIMIT - NOTE.chars().count() - 1);
+    let note = format!(
+        "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be. Run `{command}` for {what}.\n"
+    );
+    // Room for the note, and for closing a code block the cut falls into.
+    let (end, in_code) = cut(md, LIMIT - note.chars().count() - 5);
     out.write_all(&md.as_bytes()[..end])?;
-    out.write_all(NOTE.as_bytes())
+    if in_code {
+        out.write_all(b"```\n")?;
+    }
+    out.write_all(note.as_bytes())
 }
 
 #[cfg(test)]

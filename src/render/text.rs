@@ -6,26 +6,30 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Context, PROPAGATION_NOTICE, addresses, count};
+use ipnet::IpNet;
+
+use super::{Context, PROPAGATION_NOTICE, address_count, count};
 use crate::apply::{
     ApplyReport, Cascade, InFlight, PrefixReport, Progress, Seen, StepStatus, WaitOutcome,
     WaitProgress, Waited, Watched,
 };
-use crate::plan::{BrokenRule, Change, Note, Plan, PrefixPlan, Step, Warning};
+use crate::model::ServiceId;
+use crate::plan::impact::{Phrase, phrases};
+use crate::plan::{BrokenRule, Change, Note, Plan, PrefixPlan, Step, Transition, Warning};
 
 /// Styles, all empty when colour is off.
 #[derive(Debug, Clone, Copy)]
-struct Palette {
-    create: Style,
-    delete: Style,
-    replace: Style,
-    warn: Style,
-    bold: Style,
-    dim: Style,
+pub(crate) struct Palette {
+    pub(crate) create: Style,
+    pub(crate) delete: Style,
+    pub(crate) replace: Style,
+    pub(crate) warn: Style,
+    pub(crate) bold: Style,
+    pub(crate) dim: Style,
 }
 
 impl Palette {
-    fn new(color: bool) -> Self {
+    pub(crate) fn new(color: bool) -> Self {
         if !color {
             let none = Style::new();
             return Self {
@@ -155,19 +159,19 @@ fn prefix_plan(
     }
     if !prefix.impact.is_empty() {
         writeln!(out, "  Traffic impact:")?;
-        for range in &prefix.impact {
+        for phrase in impact_phrases(prefix) {
             writeln!(
                 out,
                 "    {} ({}): {} → {}",
-                range.cidr,
-                addresses(range.address_bits()),
-                ctx.maybe_service(range.from.as_ref()),
-                ctx.maybe_service(range.to.as_ref())
+                ranges_text(&phrase.cidr, &phrase.except, |c| c.to_string()),
+                address_count(phrase.addresses),
+                ctx.maybe_service(phrase.key.0.as_ref()),
+                ctx.maybe_service(phrase.key.1.as_ref())
             )?;
         }
     }
-    for gap in &prefix.gaps {
-        writeln!(out, "  {}", gap_text(gap, ctx))?;
+    for gap in gap_phrases(prefix) {
+        writeln!(out, "  {}", gap_phrase_text(&gap, ctx))?;
     }
     remarks(out, prefix, ctx, p)
 }
@@ -255,23 +259,78 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
     }
 }
 
+/// The impact of a prefix in few words: a block minus a few holes as one phrase (the exact
+/// minimal blocks stay in the plan and its JSON).
+pub fn impact_phrases(prefix: &PrefixPlan) -> Vec<Phrase<Transition>> {
+    phrases(
+        prefix
+            .impact
+            .iter()
+            .map(|r| (r.cidr, (r.from.clone(), r.to.clone()))),
+    )
+}
+
+/// The transient gaps of a prefix in few words, as [`impact_phrases`] says the impact.
+pub fn gap_phrases(prefix: &PrefixPlan) -> Vec<GapPhrase> {
+    phrases(
+        prefix
+            .gaps
+            .iter()
+            .map(|g| (g.cidr, (g.from.clone(), g.to.clone(), g.during.clone()))),
+    )
+}
+
+/// A gap's phrase: the ranges, and (from, to, during).
+pub type GapPhrase = Phrase<(ServiceId, ServiceId, Option<ServiceId>)>;
+
+/// `2001:db8:beef::/48 except 2001:db8:beef:10::/64 and 2001:db8:beef:20::/64`, each CIDR
+/// written by `cidr`.
+pub fn ranges_text(block: &IpNet, except: &[IpNet], cidr: impl Fn(&IpNet) -> String) -> String {
+    let mut s = cidr(block);
+    if let Some((last, rest)) = except.split_last() {
+        s.push_str(" except ");
+        for (i, hole) in rest.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&cidr(hole));
+        }
+        if !rest.is_empty() {
+            s.push_str(" and ");
+        }
+        s.push_str(&cidr(last));
+    }
+    s
+}
+
 /// What happens to a replaced range between its delete and its create, as one sentence.
 pub fn gap_text(gap: &crate::plan::impact::Gap, ctx: &Context<'_>) -> String {
+    gap_phrase_text(
+        &Phrase {
+            cidr: gap.cidr,
+            except: Vec::new(),
+            key: (gap.from.clone(), gap.to.clone(), gap.during.clone()),
+            addresses: crate::plan::routing::size(&gap.cidr),
+        },
+        ctx,
+    )
+}
+
+/// [`gap_text`] of the ranges of a [`GapPhrase`].
+pub fn gap_phrase_text(gap: &GapPhrase, ctx: &Context<'_>) -> String {
+    let (from, to, during) = &gap.key;
     let between = format!(
         "between deleting the {} binding and creating the {} one",
-        ctx.service(&gap.from),
-        ctx.service(&gap.to)
+        ctx.service(from),
+        ctx.service(to)
     );
-    match &gap.during {
+    let range = ranges_text(&gap.cidr, &gap.except, |c| c.to_string());
+    match during {
         Some(during) => format!(
-            "During the replace, {} falls back to {} {between}.",
-            gap.cidr,
+            "During the replace, {range} falls back to {} {between}.",
             ctx.service(during)
         ),
-        None => format!(
-            "During the replace, {} has no binding at all {between}.",
-            gap.cidr
-        ),
+        None => format!("During the replace, {range} has no binding at all {between}."),
     }
 }
 

@@ -620,12 +620,13 @@ fn a_prefix_gone_since_the_plan_refuses_and_an_unreadable_one_fails() {
         report["stale"],
         json!([{"id": V6_PREFIX_ID, "cidr": "2001:db8:1000::/48", "gone": true, "changes": []}])
     );
-    // Any other failure to read is an error, not a verdict: exit 1, nothing written.
+    // Any other failure to read is an error, not a verdict: exit 1, nothing written. (A
+    // status no retry would change, so the read fails at once.)
     emu.fault(json!({
         "method": "GET",
         "path_contains": PREFIX_ID,
         "times": 10,
-        "action": {"type": "status", "status": 500},
+        "action": {"type": "status", "status": 400},
     }));
     let out = env
         .cmd(&["apply", "plan.json", "--yes", "--format", "json"])
