@@ -26,6 +26,7 @@ mod seed;
 mod services;
 mod show;
 mod signals;
+mod token;
 mod validate;
 mod wait;
 
