@@ -5,8 +5,11 @@
 //! the network or an emulated account), **resolve** the file against the live state, **plan**
 //! (and rehearse the plan). `validate` only loads; `services` connects; `plan`, `apply` and
 //! `drift` run the first three or all four; `export`, `show` and `route` connect and read the
-//! account (or, with `--desired`, only load). Errors get their context here (anyhow), are printed once by [`run`] and become
-//! exit codes; the stages below return values and never print.
+//! account (or, with `--desired`, only load). Errors get their context here (anyhow), are
+//! printed once by [`run`] and become exit codes; the stages below return values and never
+//! print. Everything here writes through [`out`], never the `print!` family (which panics when
+//! a stream fails), and `apply` takes Ctrl-C and SIGTERM over through [`signals`] while its
+//! steps run.
 //!
 //! A command asked for `--format json` or `markdown` always leaves a document on stdout, so a
 //! bot has something to post: its own, or, when it fails before writing one, the error

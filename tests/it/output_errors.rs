@@ -155,7 +155,7 @@ fn a_full_stdout_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn read_only_commands_end_quietly_on_a_closed_pipe() {
+fn read_only_commands_end_quietly_on_a_closed_pipe_and_fail_on_a_full_disk() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
     let bindings = example("bindings.yaml");
@@ -165,9 +165,22 @@ fn read_only_commands_end_quietly_on_a_closed_pipe() {
         &["plan", "-c", bindings.as_str(), "--format", "json"][..],
         &["services", "--account-id", crate::ACCOUNT][..],
         &["completions", "bash"][..],
+        &["drift", "-c", bindings.as_str()][..],
+        &["export", "--account-id", crate::ACCOUNT][..],
+        &["show", "--account-id", crate::ACCOUNT][..],
+        &["route", "192.0.2.1", "--account-id", crate::ACCOUNT][..],
     ] {
         let out = run(&env, args, To::Closed, To::Piped);
         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{args:?}");
+        // A full disk is an error, never a panic.
+        let out = run(&env, args, To::Full, To::Piped);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.starts_with("error: ")
+                && out.stderr.contains("No space left on device (os error 28)"),
+            "{args:?}: {}",
+            out.stderr
+        );
     }
 }
 
