@@ -202,6 +202,18 @@ async fn carry_out(
     }
 
     report(output, plan, &outcome, ctx, &Refusal::default())?;
+    if let Some(waited) = outcome.waited.as_ref().filter(|_| outcome.wait_timed_out()) {
+        stderr_line(format_args!(
+            "error: {} of {} not active after --wait={}; the steps are done, and the report lists what is still provisioning",
+            waited.pending().count(),
+            render::count(
+                waited.bindings.len(),
+                "created binding is",
+                "created bindings are"
+            ),
+            render::text::duration(waited.limit)
+        ));
+    }
     if let (Some(seed), false) = (&settings.connection.emulate, output.quiet) {
         stderr_line(format_args!(
             "note: --emulate: these changes were made to an in-memory account seeded from {}; they are gone when svcbind exits",

@@ -87,6 +87,7 @@ fn apply_wait_that_runs_out_of_time_says_what_is_still_provisioning_and_exits_1(
         .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
         .stdout_has("Waited 1s (the --wait limit): 3 of 3 created bindings not active yet: 192.0.2.0/24: 192.0.2.128/28 → CDN (provisioning), 192.0.2.0/24: 192.0.2.64/27 → Spectrum (provisioning), 2001:db8:1000::/48: 2001:db8:1000:10::/64 → Spectrum (provisioning).")
         .stderr_has("waiting: 0 of 3 created bindings active")
+        .stderr_has("error: 3 of 3 created bindings are not active after --wait=1s; the steps are done, and the report lists what is still provisioning\n")
         .run();
     assert!(
         !out.stdout.contains("Stopped at the first failure"),
