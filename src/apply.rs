@@ -37,8 +37,12 @@
 //!     others, since each binds only its own range.
 //!
 //! A delete whose binding was already gone restores nothing (there was nothing there). What
-//! is restored or finished is reported; the steps the plan had after the stop stay "not run",
-//! so a new plan shows the cascade again in full.
+//! is restored or finished is reported; in a restored prefix the plan's later steps stay "not
+//! run", and a new plan shows the whole cascade again. A prefix whose prefix-wide binding is deleted
+//! for good (`bindings: []`) holds no cascade: each of its deletes is a change the file asks
+//! for, so a stop leaves it part way like any other plan. A second signal during the finishing
+//! work quits at once (the command's choice, see `commands::signals`): the steps in flight are
+//! all that can be said then.
 //!
 //! # Waiting
 //!
