@@ -264,6 +264,18 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// After the steps, read the changed prefixes back until every binding the apply created
+    /// is active, for at most DURATION (6h when no value is given); exit 1 if time runs out.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "6h",
+        value_parser = parse_duration
+    )]
+    pub wait: Option<Duration>,
+
     #[command(flatten)]
     pub limits: Limits,
 

@@ -96,6 +96,9 @@ pub struct ApplySettings {
     pub force: bool,
     /// `apply PLAN.json`: carry out this saved plan instead of planning now.
     pub plan_file: Option<PathBuf>,
+    /// `--wait[=DURATION]`: after the steps, wait this long at most for the created bindings
+    /// to be active.
+    pub wait: Option<Duration>,
 }
 
 /// `svcbind services`.
@@ -301,6 +304,7 @@ impl Settings {
                 yes: args.yes,
                 force: args.force,
                 plan_file: args.plan,
+                wait: args.wait,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: args.config,

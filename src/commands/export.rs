@@ -64,11 +64,11 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
         Some(path) => {
             write_file(path, &text, settings.force)?;
             if !output.quiet {
-                eprintln!(
+                super::out::stderr_line(format_args!(
                     "exported {} to {}",
                     crate::render::state_summary(&exported.state),
                     path.display()
-                );
+                ));
             }
         }
         None => {
@@ -78,10 +78,10 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
         }
     }
     if exported.broken > 0 && !output.quiet {
-        eprintln!(
+        super::out::stderr_line(format_args!(
             "warning: the live state breaks the API's rules in {}; each is exported with a comment saying so, and `svcbind validate` reports it",
             count(exported.broken, "place", "places")
-        );
+        ));
     }
     Ok(ExitCode::Success)
 }

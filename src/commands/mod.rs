@@ -5,8 +5,11 @@
 //! the network or an emulated account), **resolve** the file against the live state, **plan**
 //! (and rehearse the plan). `validate` only loads; `services` connects; `plan`, `apply` and
 //! `drift` run the first three or all four; `export`, `show` and `route` connect and read the
-//! account (or, with `--desired`, only load). Errors get their context here (anyhow), are printed once by [`run`] and become
-//! exit codes; the stages below return values and never print.
+//! account (or, with `--desired`, only load). Errors get their context here (anyhow), are
+//! printed once by [`run`] and become exit codes; the stages below return values and never
+//! print. Everything here writes through [`out`], never the `print!` family (which panics when
+//! a stream fails), and `apply` takes Ctrl-C and SIGTERM over through [`signals`] while its
+//! steps run.
 //!
 //! A command asked for `--format json` or `markdown` always leaves a document on stdout, so a
 //! bot has something to post: its own, or, when it fails before writing one, the error
@@ -19,11 +22,13 @@ mod drift;
 mod emulator;
 mod export;
 mod git;
+mod out;
 mod plan;
 mod route;
 mod saved;
 mod services;
 mod show;
+mod signals;
 mod steps;
 mod validate;
 
@@ -100,15 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Show(s) => block_on(show::run(output, s)),
         Command::Route(s) => block_on(route::run(output, s)),
         Command::Emulator(s) => block_on(emulator::run(output, s)),
-        Command::Completions(shell) => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "svcbind",
-                &mut std::io::stdout(),
-            );
-            Ok(ExitCode::Success)
-        }
+        Command::Completions(shell) => completions(*shell),
     };
     match result {
         Ok(code) => code,
@@ -141,9 +138,9 @@ fn report_error(e: &anyhow::Error, edge: &Edge) -> ExitCode {
             )
         }
     };
-    eprintln!("error: {message}");
+    out::stderr_line(format_args!("error: {message}"));
     if let Some(hint) = hint {
-        eprintln!("  = hint: {hint}");
+        out::stderr_line(format_args!("  = hint: {hint}"));
     }
     write_error_document(edge, code, &message, hint, diagnostics);
     code
@@ -261,6 +258,19 @@ fn write_error_document(
     let _ = written.and_then(|()| out.flush());
 }
 
+/// `svcbind completions SHELL`: the script, written whole (clap_complete's own writer panics
+/// when stdout fails).
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "svcbind", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(out::stdout_error)?;
+    Ok(ExitCode::Success)
+}
+
 fn block_on<F: Future<Output = anyhow::Result<ExitCode>>>(f: F) -> anyhow::Result<ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -292,6 +302,8 @@ fn init_logging(output: &Output) {
         .with_ansi(output.color_stderr)
         .with_target(false)
         .without_time()
+        // A failed write to stderr is dropped, never reported on stderr (which would panic).
+        .log_internal_errors(false)
         .try_init();
 }
 

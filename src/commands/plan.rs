@@ -99,10 +99,10 @@ pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<Exi
     }
     out.flush()?;
     if let (Some(path), false) = (&settings.out, output.quiet) {
-        eprintln!(
+        super::out::stderr_line(format_args!(
             "Saved the plan to {0}. To carry out exactly these steps: svcbind apply {0}",
             path.display()
-        );
+        ));
     }
     let changes = planned.plan.summary().has_changes();
     Ok(if settings.detailed_exitcode && changes {

@@ -35,34 +35,48 @@ use crate::settings::{Connection, Limits, Output, Scope};
 /// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
 /// every problem when it is invalid).
 pub(crate) fn load(output: &Output, path: &Path) -> anyhow::Result<Loaded> {
-    load_file(output, path, Mode::Desired)
-}
-
-/// Loads an emulator seed, printing its diagnostics.
-pub(crate) fn load_seed(output: &Output, path: &Path) -> anyhow::Result<StateFile> {
-    load_file(output, path, Mode::Seed).map(|loaded| loaded.state)
-}
-
-fn load_file(output: &Output, path: &Path, mode: Mode) -> anyhow::Result<Loaded> {
-    match config::load(path, mode) {
+    match config::load(path, Mode::Desired) {
         Ok(loaded) => {
             print_diagnostics(output, &loaded.warnings)?;
             Ok(loaded)
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
-            print_diagnostics(output, &diagnostics)?;
-            Err(Reported {
-                message: format!(
-                    "{} is not valid ({})",
-                    path.display(),
-                    problem_count(&diagnostics)
-                ),
-                diagnostics,
-            }
-            .into())
+            Err(invalid(output, diagnostics, path.display().to_string()))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Loads an emulator seed named by `flag` (`--emulate`, `--seed`), printing its diagnostics.
+/// Its errors name the flag: a bad seed is not a bad desired-state file.
+pub(crate) fn load_seed(output: &Output, path: &Path, flag: &str) -> anyhow::Result<StateFile> {
+    let shown = crate::sanitize::text(&path.display().to_string()).into_owned();
+    match config::load(path, Mode::Seed) {
+        Ok(loaded) => {
+            print_diagnostics(output, &loaded.warnings)?;
+            Ok(loaded.state)
+        }
+        Err(config::LoadError::Invalid(diagnostics)) => Err(invalid(
+            output,
+            diagnostics,
+            format!("the {flag} seed {shown}"),
+        )),
+        Err(config::LoadError::Read { source, .. }) => Err(anyhow::Error::new(source).context(
+            format!(
+                "cannot read the {flag} seed `{shown}`; name a seed file (the emulated account, in the desired-state format with binding ids and states)"
+            ),
+        )),
+    }
+}
+
+/// Prints an invalid file's diagnostics; the error says `what` is not valid.
+fn invalid(output: &Output, diagnostics: Diagnostics, what: String) -> anyhow::Error {
+    let _ = print_diagnostics(output, &diagnostics);
+    Reported {
+        message: format!("{what} is not valid ({})", problem_count(&diagnostics)),
+        diagnostics,
+    }
+    .into()
 }
 
 /// `2 errors, 1 warning`.
@@ -78,19 +92,20 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
     s
 }
 
-/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions).
+/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions). A failed
+/// write is dropped: stderr never decides a command's outcome.
 pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
     if d.is_empty() {
         return Ok(());
     }
     // Workflow commands go to stderr too (the runner reads both streams), so that stdout
     // stays one document with `--format json` or `markdown`.
-    let mut err = std::io::stderr().lock();
-    d.render(&mut err, output.color_stderr)?;
+    let mut err = super::out::Lossy::new(std::io::stderr().lock());
+    let _ = d.render(&mut err, output.color_stderr);
     if output.github_actions {
-        d.render_github(&mut err)?;
+        let _ = d.render_github(&mut err);
     }
-    err.flush()?;
+    let _ = err.flush();
     Ok(())
 }
 
@@ -132,15 +147,19 @@ pub(crate) fn connect(
     let seed = connection
         .emulate
         .as_deref()
-        .map(|path| load_seed(output, path).map(|seed| (path, seed)))
+        .map(|path| load_seed(output, path, "--emulate").map(|seed| (path, seed)))
         .transpose()?;
     let chosen = connection.account_id(file.map(|state| (config, state)))?;
     if let Some((path, seed)) = seed {
         let account_id = chosen
             .or_else(|| seed.account_id.clone())
             .unwrap_or_else(crate::emulator::default_account_id);
-        let backend = Backend::emulated(&seed, account_id.clone())
-            .with_context(|| format!("cannot seed the emulator from {}", path.display()))?;
+        let backend = Backend::emulated(&seed, account_id.clone()).with_context(|| {
+            format!(
+                "cannot seed the emulated account from --emulate {}",
+                path.display()
+            )
+        })?;
         return Ok(Connected {
             account_id,
             backend,

@@ -15,14 +15,18 @@ use crate::settings::{Output, ValidateSettings};
 pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitCode> {
     if output.format == Format::Text {
         let loaded = steps::load(output, &settings.config)?;
-        println!(
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
             "ok: {}{}",
             render::state_summary(&loaded.state),
             match loaded.warnings.warning_count() {
                 0 => String::new(),
                 n => format!(" ({})", render::count(n, "warning", "warnings")),
             }
-        );
+        )
+        .and_then(|()| out.flush())
+        .map_err(super::out::stdout_error)?;
         return Ok(ExitCode::Success);
     }
     // A file that cannot be read has no diagnostics: that is an error (and its document).
@@ -43,10 +47,10 @@ pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitC
     out.flush()?;
     if diagnostics.has_errors() {
         // The document is written; the error goes to stderr only.
-        eprintln!(
+        super::out::stderr_line(format_args!(
             "error: {file} is not valid ({})",
             steps::problem_count(&diagnostics)
-        );
+        ));
         return Ok(ExitCode::Failure);
     }
     Ok(ExitCode::Success)

@@ -192,6 +192,15 @@ pub enum WarningDetail {
     /// `count` live bindings share `cidr`: all but one are deleted, unless `ignored` (the CIDR
     /// lies inside an `ignore` range).
     DuplicateLive { count: usize, ignored: bool },
+    /// The live binding of `cidr` breaks the API's own rules for a CIDR (`broken`:
+    /// `host_bits`, `other_family` or `outside_prefix`; its `cidr` may lie outside the
+    /// prefix): it is deleted before any other step, unless `ignored` (inside an `ignore`
+    /// range), and the traffic impact leaves it out.
+    BrokenLive {
+        service: ServiceRef,
+        broken: String,
+        ignored: bool,
+    },
 }
 
 /// A fact worth showing that is not a risk: its `kind` and fields, the prefix and the CIDR,

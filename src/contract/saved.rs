@@ -22,7 +22,9 @@ use crate::model::{
     AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service, ServiceId, Services,
 };
 use crate::plan::impact::Gap;
-use crate::plan::{Change, ImpactRange, Note, Plan, PrefixPlan, Step, Warning, live_fingerprint};
+use crate::plan::{
+    BrokenRule, Change, ImpactRange, Note, Plan, PrefixPlan, Step, Warning, live_fingerprint,
+};
 
 /// A plan read back from its document, every id and CIDR checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +206,7 @@ fn prefix_from(
             let live = list
                 .iter()
                 .enumerate()
-                .map(|(j, b)| binding_from(&format!("{at}.live_bindings[{j}]"), b, cidr, names))
+                .map(|(j, b)| binding_from(&format!("{at}.live_bindings[{j}]"), b, names))
                 .collect::<Result<Vec<_>, _>>()?;
             if live_fingerprint(&live) != p.live_fingerprint {
                 return Err(ContractError::field(
@@ -283,6 +285,29 @@ fn prefix_from(
     let mut warnings = Vec::with_capacity(p.warnings.len());
     for (j, w) in p.warnings.iter().enumerate() {
         let at = format!("{at}.warnings[{j}]");
+        if let WarningDetail::BrokenLive {
+            service,
+            broken,
+            ignored,
+        } = &w.detail
+        {
+            // The one warning about a CIDR that may lie outside the prefix.
+            let broken = BrokenRule::of(cidr, w.cidr)
+                .filter(|b| b.as_str() == broken)
+                .ok_or_else(|| {
+                    ContractError::field(
+                        format!("{at}.broken"),
+                        format!("`{broken}` is not what `{}` breaks in `{cidr}`", w.cidr),
+                    )
+                })?;
+            warnings.push(Warning::BrokenLive {
+                cidr: w.cidr,
+                service: names.id(&format!("{at}.service"), service)?,
+                broken,
+                ignored: *ignored,
+            });
+            continue;
+        }
         let on = inside(&format!("{at}.cidr"), w.cidr, cidr)?;
         warnings.push(match &w.detail {
             WarningDetail::PrefixWideReplaced { from, to } => Warning::PrefixWideReplaced {
@@ -300,6 +325,8 @@ fn prefix_from(
                 count: *count,
                 ignored: *ignored,
             },
+            // Read above.
+            WarningDetail::BrokenLive { .. } => continue,
         });
     }
     let mut notes = Vec::with_capacity(p.notes.len());
@@ -329,16 +356,12 @@ fn prefix_from(
 }
 
 /// A live binding back to a [`Binding`].
-fn binding_from(
-    at: &str,
-    b: &LiveBindingDoc,
-    prefix: IpNet,
-    names: &mut Names,
-) -> Result<Binding, ContractError> {
+fn binding_from(at: &str, b: &LiveBindingDoc, names: &mut Names) -> Result<Binding, ContractError> {
     Ok(Binding {
         id: BindingId::new(b.binding_id.as_str())
             .map_err(|e| ContractError::id(format!("{at}.binding_id"), e))?,
-        cidr: inside(&format!("{at}.cidr"), b.cidr, prefix)?,
+        // As listed: a live binding may break the API's rules (the plan warns about it).
+        cidr: b.cidr,
         service_id: names.id(&format!("{at}.service"), &b.service)?,
         service_name: None,
         state: ProvisioningState::from(b.state.as_str()),
@@ -362,7 +385,8 @@ fn step_from(
             binding_id,
             service,
         } => Step::Delete {
-            cidr: inside(&format!("{at}.cidr"), *cidr, prefix)?,
+            // A live binding's CIDR, which may break the API's rules; the binding id decides.
+            cidr: *cidr,
             binding: BindingId::new(binding_id.as_str())
                 .map_err(|e| ContractError::id(format!("{at}.binding_id"), e))?,
             service: names.id(&format!("{at}.service"), service)?,
@@ -627,6 +651,33 @@ mod tests {
         // The names the document gives, for showing the plan again.
         assert_eq!(saved.services.name(&service("sp")), Some("Spectrum"));
         assert_eq!(saved.services.name(&service("mt")), Some("Magic Transit"));
+    }
+
+    #[test]
+    fn a_plan_that_repairs_bindings_breaking_the_rules_round_trips() {
+        let mut states = states();
+        states[1].live.extend([
+            live("b7", "198.51.100.9/29", "cdn"),
+            live("b8", "10.0.0.0/8", "cdn"),
+            live("b9", "2001:db8:ffff::/48", "sp"),
+        ]);
+        let plan = crate::plan::plan(AccountId::new("acc").unwrap(), &states).unwrap();
+        assert_eq!(plan.prefixes[1].warnings.len(), 3);
+        let services = services();
+        let ctx = Context {
+            services: &services,
+            max_deletes: 10,
+        };
+        let from = Provenance {
+            desired_sha256: None,
+            states: &states,
+        };
+        let value = serde_json::to_value(plan_document(&plan, &ctx, &from)).unwrap();
+        assert_eq!(value["prefixes"][1]["warnings"][0]["kind"], "broken_live");
+        assert_eq!(value["prefixes"][1]["warnings"][1]["broken"], "host_bits");
+        let saved = read_value(&value).unwrap();
+        assert_eq!(saved.plan, plan);
+        assert_eq!(saved.live[1], states[1].live);
     }
 
     #[test]

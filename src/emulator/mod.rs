@@ -492,10 +492,14 @@ async fn run_until(
         None => Account::new(default_account_id(), default_services()),
     };
     if !listen.ip().is_loopback() {
-        eprintln!(
-            "warning: the emulator listens on {listen}, which is not a loopback address: \
+        // A full or closed stderr is no reason to stop (nor to panic, as `eprintln!` would).
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!(
+                "warning: the emulator listens on {listen}, which is not a loopback address: \
              anyone who can reach it and has the token can use it (its admin endpoints need the \
-             token too); use 127.0.0.1 unless that is intended"
+             token too); use 127.0.0.1 unless that is intended\n"
+            ),
         );
     }
     let listener = tokio::net::TcpListener::bind(listen)

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::{Context, PROPAGATION_NOTICE};
-use crate::apply::{ApplyReport, StepStatus};
+use crate::apply::{ApplyReport, Cascade, Seen, StepReport, StepStatus, WaitOutcome, Waited};
 use crate::config::{Diagnostic, Diagnostics, Severity};
 use crate::contract::apply_report::{
-    ApplySummaryDoc, ErrorDoc, LiveChangeDoc, PrefixReportDoc, StalePrefixDoc, StepReportDoc,
-    StepStatusDoc,
+    ApplySummaryDoc, CascadeDoc, ErrorDoc, LiveChangeDoc, PrefixReportDoc, StalePrefixDoc,
+    StepReportDoc, StepStatusDoc, WaitDoc, WaitOutcomeDoc, WatchedDoc,
 };
 use crate::contract::plan::{
     ChangeDoc, GapDoc, ImpactDoc, LiveBindingDoc, NoteDetail, NoteDoc, PrefixDoc, SafetyDoc,
@@ -91,6 +91,19 @@ fn warning_doc(w: &Warning, p: &PrefixPlan, ctx: &Context<'_>) -> WarningDoc {
             *cidr,
             WarningDetail::DuplicateLive {
                 count: *count,
+                ignored: *ignored,
+            },
+        ),
+        Warning::BrokenLive {
+            cidr,
+            service: s,
+            broken,
+            ignored,
+        } => (
+            *cidr,
+            WarningDetail::BrokenLive {
+                service: service(ctx, s),
+                broken: broken.as_str().to_owned(),
                 ignored: *ignored,
             },
         ),
@@ -328,48 +341,84 @@ pub fn apply_document(
             .map(|p| PrefixReportDoc {
                 id: p.id.to_string(),
                 cidr: p.cidr,
-                steps: p
-                    .steps
-                    .iter()
-                    .map(|s| {
-                        let (status, elapsed, binding_id, already_gone, error) = match &s.status {
-                            StepStatus::Done {
-                                elapsed,
-                                created,
-                                already_gone,
-                                ..
-                            } => (
-                                StepStatusDoc::Done,
-                                Some(elapsed),
-                                created.as_ref().map(|id| id.to_string()),
-                                *already_gone,
-                                None,
-                            ),
-                            StepStatus::Failed { elapsed, error } => (
-                                StepStatusDoc::Failed,
-                                Some(elapsed),
-                                None,
-                                false,
-                                Some(ErrorDoc {
-                                    status: error.status(),
-                                    codes: error.codes(),
-                                    message: crate::sanitize::controls(&error.to_string())
-                                        .into_owned(),
-                                }),
-                            ),
-                            StepStatus::NotRun => (StepStatusDoc::NotRun, None, None, false, None),
-                        };
-                        StepReportDoc {
-                            step: step_doc(&s.step, ctx),
-                            status,
-                            elapsed_ms: elapsed
-                                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                            binding_id,
-                            already_gone,
-                            error,
-                        }
-                    })
-                    .collect(),
+                steps: p.steps.iter().map(|s| step_report_doc(s, ctx)).collect(),
+                cascade: p.cascade.as_ref().map(|c| match c {
+                    Cascade::Finished => CascadeDoc::Finished,
+                    Cascade::Restored { steps } => CascadeDoc::Restored {
+                        steps: steps.iter().map(|s| step_report_doc(s, ctx)).collect(),
+                    },
+                }),
+                unbound: p.unbound(),
+            })
+            .collect(),
+        wait: report.waited.as_ref().map(|w| wait_doc(w, ctx)),
+    }
+}
+
+/// One step of an apply report and its outcome.
+fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
+    let (status, elapsed, binding_id, already_gone, error) = match &s.status {
+        StepStatus::Done {
+            elapsed,
+            created,
+            already_gone,
+            ..
+        } => (
+            StepStatusDoc::Done,
+            Some(elapsed),
+            created.as_ref().map(|id| id.to_string()),
+            *already_gone,
+            None,
+        ),
+        StepStatus::Failed { elapsed, error } => (
+            StepStatusDoc::Failed,
+            Some(elapsed),
+            None,
+            false,
+            Some(ErrorDoc {
+                status: error.status(),
+                codes: error.codes(),
+                message: crate::sanitize::controls(&error.to_string()).into_owned(),
+            }),
+        ),
+        StepStatus::NotRun => (StepStatusDoc::NotRun, None, None, false, None),
+    };
+    StepReportDoc {
+        step: step_doc(&s.step, ctx),
+        status,
+        elapsed_ms: elapsed.map(|d| millis(*d)),
+        binding_id,
+        already_gone,
+        error,
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What `--wait` saw.
+fn wait_doc(w: &Waited, ctx: &Context<'_>) -> WaitDoc {
+    WaitDoc {
+        outcome: match w.outcome {
+            WaitOutcome::Settled => WaitOutcomeDoc::Active,
+            WaitOutcome::TimedOut => WaitOutcomeDoc::TimedOut,
+            WaitOutcome::Interrupted => WaitOutcomeDoc::Interrupted,
+        },
+        elapsed_ms: millis(w.elapsed),
+        bindings: w
+            .bindings
+            .iter()
+            .map(|b| WatchedDoc {
+                prefix: b.prefix,
+                cidr: b.cidr,
+                service: service(ctx, &b.service),
+                binding_id: b.binding.to_string(),
+                state: match &b.state {
+                    Seen::State(state) => Some(crate::sanitize::text(state.as_str()).into_owned()),
+                    Seen::Unread | Seen::Gone => None,
+                },
+                gone: b.state == Seen::Gone,
             })
             .collect(),
     }

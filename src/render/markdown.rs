@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, count};
-use crate::apply::{ApplyReport, StepStatus};
-use crate::plan::{Change, Plan, PrefixPlan, Step};
+use crate::apply::{ApplyReport, StepStatus, WaitOutcome};
+use crate::plan::{Change, Plan, PrefixPlan, Step, Warning};
 
 /// The marker of plan comments.
 pub const PLAN_MARKER: &str = "<!-- svcbind:plan -->";
@@ -95,23 +95,41 @@ pub fn plan_skipping(
             count(n, "binding", "bindings")
         );
     }
+    // What needs --force comes first and is never cut: a reviewer who reads only the top
+    // of a long comment still sees every prefix-wide binding that is deleted or replaced.
+    let wide: Vec<&PrefixPlan> = plan
+        .prefixes
+        .iter()
+        .filter(|p| p.touches_prefix_wide())
+        .collect();
+    if !wide.is_empty() {
+        prefix_wide_caution(&mut md, &wide, ctx);
+    }
+
+    // The prefixes, those whose prefix-wide binding changes first; the rest may be cut.
+    let mut body = String::new();
+    let mut sections = Vec::new();
+    let changed = plan.prefixes.iter().filter(|p| !p.is_unchanged());
+    let (first, rest): (Vec<&PrefixPlan>, Vec<&PrefixPlan>) =
+        changed.partition(|p| p.touches_prefix_wide());
+    for prefix in first.into_iter().chain(rest) {
+        sections.push(body.len());
+        prefix_section(&mut body, prefix, ctx);
+    }
     let unchanged: Vec<String> = plan
         .prefixes
         .iter()
         .filter(|p| p.is_unchanged())
         .map(|p| format!("`{}`", p.cidr))
         .collect();
-    for prefix in plan.prefixes.iter().filter(|p| !p.is_unchanged()) {
-        prefix_section(&mut md, prefix, ctx);
-    }
     if !unchanged.is_empty() {
-        let _ = writeln!(md, "Unchanged: {}\n", unchanged.join(", "));
+        let _ = writeln!(body, "Unchanged: {}\n", unchanged.join(", "));
     }
     // What is worth knowing about the unchanged prefixes.
     for prefix in plan.prefixes.iter().filter(|p| p.is_unchanged()) {
         for w in &prefix.warnings {
             let _ = writeln!(
-                md,
+                body,
                 "> [!CAUTION]\n> `{}`: {}\n",
                 prefix.cidr,
                 escape(&super::text::warning_text(w, prefix, ctx))
@@ -119,14 +137,52 @@ pub fn plan_skipping(
         }
         for note in &prefix.notes {
             let _ = writeln!(
-                md,
+                body,
                 "- `{}`: {}",
                 prefix.cidr,
                 escape(&super::text::note_text(note, ctx))
             );
         }
     }
-    write_limited(out, &md)
+    write_plan_limited(out, &md, &body, &sections)
+}
+
+/// At most this many prefixes are listed by name in the `--force` caution at the top.
+const LISTED_PREFIX_WIDE: usize = 200;
+
+/// The caution at the top of a plan whose prefix-wide bindings are deleted or replaced: apply
+/// needs `--force`, and which prefixes, with the service change of each.
+fn prefix_wide_caution(md: &mut String, wide: &[&PrefixPlan], ctx: &Context<'_>) {
+    let _ = writeln!(
+        md,
+        "> [!CAUTION]\n> **Apply needs `--force`:** the prefix-wide binding of {} is deleted or replaced, which disrupts every address of {}:",
+        count(wide.len(), "prefix", "prefixes"),
+        if wide.len() == 1 { "it" } else { "each" }
+    );
+    for prefix in wide.iter().take(LISTED_PREFIX_WIDE) {
+        for w in &prefix.warnings {
+            let what = match w {
+                Warning::PrefixWideReplaced { from, to } => {
+                    format!("{} → {}", svc(ctx, from), svc(ctx, to))
+                }
+                Warning::PrefixWideDeleted { service } => {
+                    format!("{} deleted", svc(ctx, service))
+                }
+                Warning::MissingPrefixWide { .. }
+                | Warning::DuplicateLive { .. }
+                | Warning::BrokenLive { .. } => continue,
+            };
+            let _ = writeln!(md, "> - `{}`: {what}", prefix.cidr);
+        }
+    }
+    if wide.len() > LISTED_PREFIX_WIDE {
+        let _ = writeln!(
+            md,
+            "> - and {} more (run `svcbind plan` for all)",
+            wide.len() - LISTED_PREFIX_WIDE
+        );
+    }
+    md.push('\n');
 }
 
 /// More skipped prefixes than this are folded under a `<details>`.
@@ -266,6 +322,24 @@ pub fn apply_report(
             "> [!CAUTION]\n> Stopped at the first failure: run `svcbind plan` to see exactly what remains.\n"
         );
     }
+    // What a stop did to a cascade comes before the tables, so a cut never drops it.
+    for prefix in &report.prefixes {
+        for line in super::text::cascade_lines(prefix) {
+            let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(&line));
+        }
+    }
+    if let Some(waited) = &report.waited {
+        let kind = if waited.outcome == WaitOutcome::Settled {
+            "NOTE"
+        } else {
+            "WARNING"
+        };
+        let _ = writeln!(
+            md,
+            "> [!{kind}]\n> {}\n",
+            escape(&super::text::waited_text(waited, ctx))
+        );
+    }
     for prefix in &report.prefixes {
         let _ = writeln!(
             md,
@@ -282,6 +356,18 @@ pub fn apply_report(
                 md,
                 "| {} | {result} | {} | {error} |",
                 i + 1,
+                escape(&super::text::step_text(&s.step, ctx))
+            );
+        }
+        for s in prefix.restored() {
+            let (result, error) = match &s.status {
+                StepStatus::Done { .. } => ("done", String::new()),
+                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
+                StepStatus::NotRun => ("not run", String::new()),
+            };
+            let _ = writeln!(
+                md,
+                "| restore | {result} | {} | {error} |",
                 escape(&super::text::step_text(&s.step, ctx))
             );
         }
@@ -388,6 +474,56 @@ pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io:
     write_limited(out, &md)
 }
 
+/// Writes a plan's `head` whole, then as much of its `body` as fits below [`LIMIT`], cut at a
+/// line boundary with a note saying how many of the prefix sections (starting at the byte
+/// offsets `sections` of `body`) are left out.
+fn write_plan_limited(
+    out: &mut impl Write,
+    head: &str,
+    body: &str,
+    sections: &[usize],
+) -> io::Result<()> {
+    let head_chars = head.chars().count();
+    if head_chars + body.chars().count() <= LIMIT {
+        out.write_all(head.as_bytes())?;
+        return out.write_all(body.as_bytes());
+    }
+    let note = |left_out: usize| {
+        format!(
+            "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be; {} not shown. Run `svcbind plan` for the whole plan.\n",
+            count(left_out, "changed prefix is", "changed prefixes are")
+        )
+    };
+    // Room for the note at its longest, and for closing a code block the cut falls into.
+    let budget = LIMIT.saturating_sub(head_chars + note(sections.len()).chars().count() + 5);
+    let (end, in_code) = cut(body, budget);
+    let left_out = sections.iter().filter(|&&start| start >= end).count();
+    out.write_all(head.as_bytes())?;
+    out.write_all(&body.as_bytes()[..end])?;
+    if in_code {
+        out.write_all(b"```\n")?;
+    }
+    out.write_all(note(left_out).as_bytes())
+}
+
+/// The byte length of the longest run of whole lines of `text` within `budget` characters,
+/// and whether the cut falls inside a code block.
+fn cut(text: &str, budget: usize) -> (usize, bool) {
+    let mut end = 0;
+    let mut chars = 0;
+    let mut in_code = false;
+    for line in text.split_inclusive('\n') {
+        let n = line.chars().count();
+        if chars + n > budget {
+            break;
+        }
+        chars += n;
+        end += line.len();
+        in_code ^= line.starts_with("```");
+    }
+    (end, in_code)
+}
+
 /// Writes `md`, cut at a line boundary below [`LIMIT`] with a note when it is longer.
 pub(crate) fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
     write_cut(out, md, "svcbind plan", "the whole plan")
@@ -407,19 +543,7 @@ pub(crate) fn write_cut(
         "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be. Run `{command}` for {what}.\n"
     );
     // Room for the note, and for closing a code block the cut falls into.
-    let budget = LIMIT - note.chars().count() - 5;
-    let mut end = 0;
-    let mut chars = 0;
-    let mut in_code = false;
-    for line in md.split_inclusive('\n') {
-        let n = line.chars().count();
-        if chars + n > budget {
-            break;
-        }
-        chars += n;
-        end += line.len();
-        in_code ^= line.starts_with("```");
-    }
+    let (end, in_code) = cut(md, LIMIT - note.chars().count() - 5);
     out.write_all(&md.as_bytes()[..end])?;
     if in_code {
         out.write_all(b"```\n")?;
@@ -430,11 +554,95 @@ pub(crate) fn write_cut(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ServiceId, Services};
 
     #[test]
     fn cells_are_escaped() {
         assert_eq!(escape("a|b`c<d>&"), "a\\|b&#96;c&lt;d&gt;&amp;");
         assert_eq!(escape("x\u{1b}[1m"), "x\\\\u{1b}\\[1m");
+    }
+
+    #[test]
+    fn a_cut_plan_keeps_every_prefix_wide_change_and_the_force_warnings() {
+        use crate::model::{AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service};
+        use crate::plan::PrefixState;
+        let id = |s: &str| ServiceId::new(s).unwrap();
+        let services =
+            Services::new(
+                [("mt", "Magic Transit"), ("cdn", "CDN")].map(|(i, n)| Service {
+                    id: id(i),
+                    name: n.into(),
+                }),
+            );
+        let net = |s: String| -> ipnet::IpNet { s.parse().unwrap() };
+        // 300 prefixes with 16 new CDN bindings each, in file order before the one prefix
+        // whose prefix-wide binding moves from Magic Transit to CDN.
+        let mut states: Vec<PrefixState> = (0..300)
+            .map(|i| {
+                let cidr = format!("10.{}.{}.0/24", i / 256, i % 256);
+                let mut desired: std::collections::BTreeMap<_, _> = (0..16)
+                    .map(|j| {
+                        (
+                            net(format!("10.{}.{}.{}/28", i / 256, i % 256, j * 16)),
+                            id("cdn"),
+                        )
+                    })
+                    .collect();
+                desired.insert(net(cidr.clone()), id("mt"));
+                PrefixState {
+                    id: PrefixId::new(format!("p{i}")).unwrap(),
+                    cidr: net(cidr.clone()),
+                    desired,
+                    ignore: Vec::new(),
+                    live: vec![Binding {
+                        id: BindingId::new(format!("b{i}")).unwrap(),
+                        cidr: net(cidr),
+                        service_id: id("mt"),
+                        service_name: None,
+                        state: ProvisioningState::Active,
+                    }],
+                }
+            })
+            .collect();
+        let last = net("10.255.0.0/24".into());
+        states.push(PrefixState {
+            id: PrefixId::new("wide").unwrap(),
+            cidr: last,
+            desired: [(last, id("cdn"))].into(),
+            ignore: Vec::new(),
+            live: vec![Binding {
+                id: BindingId::new("bw").unwrap(),
+                cidr: last,
+                service_id: id("mt"),
+                service_name: None,
+                state: ProvisioningState::Active,
+            }],
+        });
+        let plan = crate::plan::plan(AccountId::new("acc").unwrap(), &states).unwrap();
+        let ctx = Context {
+            services: &services,
+            max_deletes: 0,
+        };
+        let mut out = Vec::new();
+        super::plan(&mut out, &plan, &ctx).unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.chars().count() <= LIMIT, "{}", md.chars().count());
+        for kept in [
+            "> This plan deletes or replaces 1 binding, more than `max_deletes` (0); apply needs `--force`.",
+            "> **Apply needs `--force`:** the prefix-wide binding of 1 prefix is deleted or replaced, which disrupts every address of it:\n> - `10.255.0.0/24`: Magic Transit → CDN\n",
+            "#### `10.255.0.0/24` (prefix `wide`)",
+            "the prefix-wide binding 10.255.0.0/24 moves from Magic Transit to CDN",
+        ] {
+            assert!(md.contains(kept), "lacks {kept:?}");
+        }
+        // The cut falls among the other prefixes, and the note says how many are left out.
+        assert!(md.contains("#### `10.0.0.0/24` (prefix `p0`)"));
+        assert!(!md.contains("#### `10.1.43.0/24`"));
+        let shown = md.matches("#### ").count();
+        assert!(md.ends_with(&format!(
+            "Output cut here: it is longer than a pull-request comment may be; {} changed prefixes are not shown. Run `svcbind plan` for the whole plan.\n",
+            301 - shown
+        )));
     }
 
     #[test]

@@ -46,9 +46,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// A service's name (sanitized), or its id when the catalog lacks it.
+    /// A service's name (sanitized), or its id when the catalog lacks it; with the id too when
+    /// another service of the catalog bears the same name (`CDN (a7c5…)`), so a change
+    /// between two of them never reads `CDN → CDN`.
     pub fn service(&self, id: &ServiceId) -> String {
-        sanitize::text(self.services.display(id)).into_owned()
+        let name = self.services.display(id);
+        let shared = self.services.iter().filter(|(_, n)| *n == name).count() > 1;
+        if shared {
+            format!("{} ({id})", sanitize::text(name))
+        } else {
+            sanitize::text(name).into_owned()
+        }
     }
 
     /// A service, or `no service` for an unbound range.
@@ -184,6 +192,31 @@ pub fn state_summary(state: &crate::model::StateFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_two_services_bear_is_shown_with_the_id() {
+        let services = Services::new([
+            Service {
+                id: ServiceId::new("cdn1").unwrap(),
+                name: "CDN".into(),
+            },
+            Service {
+                id: ServiceId::new("cdn2").unwrap(),
+                name: "CDN".into(),
+            },
+            Service {
+                id: ServiceId::new("sp1").unwrap(),
+                name: "Spectrum".into(),
+            },
+        ]);
+        let ctx = Context {
+            services: &services,
+            max_deletes: 10,
+        };
+        assert_eq!(ctx.service(&ServiceId::new("cdn2").unwrap()), "CDN (cdn2)");
+        assert_eq!(ctx.service(&ServiceId::new("sp1").unwrap()), "Spectrum");
+        assert_eq!(ctx.service(&ServiceId::new("gone").unwrap()), "gone");
+    }
 
     #[test]
     fn address_counts_read_well() {

@@ -2,16 +2,20 @@
 //! the traffic impact, warnings, and a summary line. Colour only when asked for.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 
 use ipnet::IpNet;
 
 use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, count};
-use crate::apply::{ApplyReport, Progress, StepStatus};
+use crate::apply::{
+    ApplyReport, Cascade, InFlight, PrefixReport, Progress, Seen, StepStatus, WaitOutcome,
+    WaitProgress, Waited, Watched,
+};
 use crate::model::ServiceId;
 use crate::plan::impact::{Phrase, phrases};
-use crate::plan::{Change, Note, Plan, PrefixPlan, Step, Transition, Warning};
+use crate::plan::{BrokenRule, Change, Note, Plan, PrefixPlan, Step, Transition, Warning};
 
 /// Styles, all empty when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -253,6 +257,30 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
                 "all but one are deleted"
             }
         ),
+        Warning::BrokenLive {
+            cidr,
+            service,
+            broken,
+            ignored,
+        } => format!(
+            "the live binding {cidr} ({}) breaks the API's own rules: {}; {}. Which addresses it routes, if any, cannot be known, so the traffic impact leaves it out",
+            ctx.service(service),
+            match broken {
+                BrokenRule::HostBits =>
+                    format!("it has host bits set ({} would be valid)", cidr.trunc()),
+                BrokenRule::OtherFamily => format!(
+                    "it is {} in an {} prefix",
+                    crate::rules::family(cidr),
+                    crate::rules::family(&prefix.cidr)
+                ),
+                BrokenRule::OutsidePrefix => format!("it lies outside the prefix {}", prefix.cidr),
+            },
+            if *ignored {
+                "it lies inside `ignore`, so it is left alone"
+            } else {
+                "it is deleted before any other step"
+            }
+        ),
     }
 }
 
@@ -419,7 +447,118 @@ pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
         }
         StepStatus::NotRun => String::new(),
     };
+    if p.restoring {
+        // Not a plan step: a binding an interrupted cascade had deleted, bound again.
+        return format!("[restore] {}: {what}{elapsed}", p.prefix);
+    }
     format!("[{}/{}] {}: {what}{elapsed}", p.finished, p.total, p.prefix)
+}
+
+/// A steps in flight when apply quits at once: `192.0.2.0/24: create 192.0.2.16/29 → CDN`.
+pub fn in_flight_line(f: &InFlight, ctx: &Context<'_>) -> String {
+    let restoring = if f.restoring {
+        " (restoring an interrupted cascade)"
+    } else {
+        ""
+    };
+    format!("{}: {}{restoring}", f.prefix, step_text(&f.step, ctx))
+}
+
+/// `1h 2m 3s`, to the second.
+pub fn duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+/// `192.0.2.16/29 → CDN (provisioning)`.
+fn watched_text(b: &Watched, ctx: &Context<'_>) -> String {
+    let state = match &b.state {
+        Seen::State(state) => crate::sanitize::text(state.as_str()).into_owned(),
+        Seen::Unread => "not read yet".to_owned(),
+        Seen::Gone => "gone".to_owned(),
+    };
+    format!("{} → {} ({state})", b.cidr, ctx.service(&b.service))
+}
+
+/// The bindings not active yet, at most `max` of them, then how many more.
+fn pending_list<'a>(
+    pending: impl Iterator<Item = &'a Watched>,
+    ctx: &Context<'_>,
+    max: usize,
+) -> String {
+    let pending: Vec<&Watched> = pending.collect();
+    let mut shown: Vec<String> = pending
+        .iter()
+        .take(max)
+        .map(|b| format!("{}: {}", b.prefix, watched_text(b, ctx)))
+        .collect();
+    if pending.len() > max {
+        shown.push(format!("and {} more", pending.len() - max));
+    }
+    shown.join(", ")
+}
+
+/// One line of `--wait` progress: `waiting: 1 of 3 created bindings active (2m 10s of 6h); not
+/// active yet: 192.0.2.0/24: 192.0.2.16/29 → CDN (provisioning), …`.
+pub fn wait_line(p: &WaitProgress<'_>, ctx: &Context<'_>) -> String {
+    let mut line = format!(
+        "waiting: {} of {} active ({} of {})",
+        p.settled(),
+        count(p.bindings.len(), "created binding", "created bindings"),
+        duration(p.elapsed),
+        duration(p.limit)
+    );
+    let pending = p.bindings.iter().filter(|b| match &b.state {
+        Seen::State(state) => !state.is_active(),
+        Seen::Unread => true,
+        Seen::Gone => false,
+    });
+    let list = pending_list(pending, ctx, 5);
+    if !list.is_empty() {
+        line.push_str("; not active yet: ");
+        line.push_str(&list);
+    }
+    for e in p.errors {
+        line.push_str(&format!(
+            "; a read failed, tried again next round: {}",
+            crate::sanitize::controls(&e.to_string())
+        ));
+    }
+    line
+}
+
+/// What `--wait` saw, as one or two sentences.
+pub fn waited_text(w: &Waited, ctx: &Context<'_>) -> String {
+    if w.bindings.is_empty() {
+        return "Nothing to wait for: the apply created no binding.".to_owned();
+    }
+    let total = count(w.bindings.len(), "created binding", "created bindings");
+    let pending: Vec<&Watched> = w.pending().collect();
+    let gone = w.bindings.iter().filter(|b| b.state == Seen::Gone).count();
+    let gone = if gone > 0 {
+        format!(
+            " ({} deleted by someone else meanwhile)",
+            count(gone, "binding was", "bindings were")
+        )
+    } else {
+        String::new()
+    };
+    match w.outcome {
+        WaitOutcome::Settled => {
+            format!("Waited {}: all {total} active{gone}.", duration(w.elapsed))
+        }
+        WaitOutcome::TimedOut => format!(
+            "Waited {} (the --wait limit): {} of {total} not active yet: {}. They may still become active; `svcbind plan` notes the bindings that are not active.",
+            duration(w.limit),
+            pending.len(),
+            pending_list(pending.iter().copied(), ctx, 20)
+        ),
+        WaitOutcome::Interrupted => format!(
+            "Stopped waiting after {} (interrupted): {} of {total} not active yet: {}.",
+            duration(w.elapsed),
+            pending.len(),
+            pending_list(pending.iter().copied(), ctx, 20)
+        ),
+    }
 }
 
 /// Writes an apply report: what was done, what failed (with the API's error), what did not run.
@@ -454,6 +593,28 @@ pub fn apply_report(
                 )?;
             }
         }
+        for line in cascade_lines(prefix) {
+            writeln!(out, "  {warn}{line}{warn:#}", warn = p.warn)?;
+        }
+        for s in prefix.restored() {
+            let (style, label) = match &s.status {
+                StepStatus::Done { .. } => (p.create, "done    "),
+                StepStatus::Failed { .. } => (p.delete, "FAILED  "),
+                StepStatus::NotRun => (p.dim, "not run "),
+            };
+            writeln!(
+                out,
+                "  {style}{label}{style:#}     {}",
+                step_text(&s.step, ctx)
+            )?;
+            if let StepStatus::Failed { error, .. } = &s.status {
+                writeln!(
+                    out,
+                    "             {}",
+                    crate::sanitize::controls(&error.to_string())
+                )?;
+            }
+        }
     }
     writeln!(out)?;
     let (bold, warn) = (p.bold, p.warn);
@@ -473,11 +634,56 @@ pub fn apply_report(
             "{warn}Stopped at the first failure.{warn:#} Fix the cause, then run `svcbind plan` to see exactly what remains and apply again."
         )?;
     }
+    if let Some(waited) = &report.waited {
+        let style = if waited.outcome == WaitOutcome::Settled {
+            p.bold
+        } else {
+            warn
+        };
+        writeln!(out, "{style}{}{style:#}", waited_text(waited, ctx))?;
+    }
     if c.done > 0 {
         writeln!(out)?;
         writeln!(out, "{PROPAGATION_NOTICE}")?;
     }
     Ok(())
+}
+
+/// What became of a prefix's cascade, as sentences (shared with markdown): none when no stop
+/// came in its middle.
+pub fn cascade_lines(prefix: &PrefixReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &prefix.cascade {
+        Some(Cascade::Restored { steps }) => {
+            let failed = steps.iter().filter(|s| !s.status.is_done()).count();
+            lines.push(format!(
+                "Restored: the apply stopped before the prefix-wide binding of {} was replaced, so the {} its cascade had deleted {} created again with their old services{}",
+                prefix.cidr,
+                count(steps.len(), "more-specific binding", "more-specific bindings"),
+                if steps.len() == 1 { "was" } else { "were" },
+                if failed == 0 {
+                    "; the prefix is as it was before this apply:".to_owned()
+                } else {
+                    format!(
+                        ", but {} failed; run `svcbind plan` to see what the prefix lacks:",
+                        count(failed, "of them", "of them")
+                    )
+                }
+            ));
+        }
+        Some(Cascade::Finished) => lines.push(format!(
+            "Finished anyway: the apply stopped after the old prefix-wide binding of {} was deleted, so the rest of its cascade ran to bind the prefix again.",
+            prefix.cidr
+        )),
+        None => {}
+    }
+    if prefix.unbound() {
+        lines.push(format!(
+            "UNBOUND: the old prefix-wide binding of {0} is deleted and the new one could not be created, so no address of {0} is bound to a service; fix the cause and run `svcbind apply` again at once.",
+            prefix.cidr
+        ));
+    }
+    lines
 }
 
 /// Writes the service catalog: one service a line, the names aligned, then the id.

@@ -271,24 +271,3 @@ fn services_lists_the_catalog() {
         .run();
     assert_eq!(emu.counts()["total"], 1);
 }
-
-#[test]
-fn the_token_never_appears_even_at_the_highest_verbosity() {
-    let emu = Emu::example("live.yaml");
-    let env = TestEnv::against(&emu);
-    for args in [
-        vec![
-            "plan",
-            "-vvv",
-            "-c",
-            &example("bindings.yaml"),
-            "--format",
-            "json",
-        ],
-        vec!["apply", "-vvv", "--yes", "-c", &example("bindings.yaml")],
-    ] {
-        // -vvv logs requests.
-        let out = env.cmd(&args).stderr_has("DEBUG").run();
-        assert!(!out.stdout.contains(crate::TOKEN) && !out.stderr.contains(crate::TOKEN));
-    }
-}
