@@ -65,12 +65,12 @@ Exit codes: 0 planned; 2 there are changes (only with --detailed-exitcode); 1 er
 
 const APPLY_HELP: &str = "\
 Examples:
-  svcbind apply plan.json --yes
+  svcbind apply plan.json --yes --wait=6h
   svcbind apply --prefix 192.0.2.0/24
 
-Exit codes: 0 done (or nothing to do); 1 a step failed, or an error; 3 refused, nothing \
-changed (a saved plan that is stale or for another account, a safety rule without --force, \
-not confirmed); 130 interrupted, after the step in flight.";
+Exit codes: 0 done (or nothing to do); 1 a step failed, --wait ran out of time, or an error; \
+3 refused, nothing changed (a saved plan that is stale or for another account, a safety rule \
+without --force, not confirmed); 130 interrupted (Ctrl-C, SIGTERM), after the step in flight.";
 
 const SERVICES_HELP: &str = "\
 Examples:
