@@ -16,7 +16,8 @@
 #   1. pull request: validate; plan --changed-since main --out plan.json, the comment body
 #      written to comment.md (`<!-- svcbind:plan -->`); main holds the account as it is;
 #   2. merge: apply plan.json (the saved plan, not a new one; --force when the plan says it
-#      needs it, as the `svcbind:force` label would), the report to apply.md
+#      needs it, as the `svcbind:force` label would; --wait until the new bindings are
+#      active, as SVCBIND_WAIT asks), the report to apply.md
 #      (`<!-- svcbind:apply -->`); applying the same plan again is refused as stale (exit 3),
 #      with the words the apply recipes look for;
 #   3. schedule: drift exits 0 (in sync);
@@ -131,7 +132,7 @@ fi
 grep -q '"has_changes": true' "$work/plan.json" || echo "(the plan has no changes)"
 
 # 2. The merge.
-step 0 "$work/apply.md" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes --format markdown ${force:+--force}
+step 0 "$work/apply.md" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes --format markdown ${force:+--force} --wait=10m
 marked "$work/apply.md" "<!-- svcbind:apply -->"
 cat "$work/apply.md"
 if grep -q '"has_changes": true' "$work/plan.json"; then
