@@ -273,3 +273,28 @@ fn without_git_a_repository_or_the_revision_the_error_says_what_to_do() {
         .stderr("error: --changed-since compares the file with git, but `svcbind.yaml` is not in a git repository; run svcbind in a clone, or plan without --changed-since\n")
         .run();
 }
+
+#[test]
+fn the_readme_shows_a_real_plan_of_what_changed() {
+    let emu = Emu::example("live.yaml");
+    let env = git_env(&emu);
+    let dir = env.dir.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    let bindings = std::fs::read_to_string(crate::root().join("examples/bindings.yaml")).unwrap();
+    env.write("svcbind.yaml", &bindings);
+    git(dir, &["add", "svcbind.yaml"]);
+    git(dir, &["commit", "-q", "-m", "the example"]);
+    let moved = bindings.replace(
+        "{ cidr: 192.0.2.128/28, service: CDN }",
+        "{ cidr: 192.0.2.128/28, service: Spectrum }",
+    );
+    assert_ne!(moved, bindings);
+    env.write("svcbind.yaml", &moved);
+    let out = env.cmd(&["plan", "--changed-since", "main"]).run();
+    assert!(
+        crate::readme_shows("svcbind plan --changed-since main", &out.stdout),
+        "the README's --changed-since example differs from:\n{}",
+        out.stdout
+    );
+    assert_eq!(emu.counts()["total"], 3);
+}
