@@ -195,8 +195,12 @@ fn shell_commands(script: &str, place: &str) -> Vec<Found> {
             let mut from = 0;
             while let Some(at) = line[from..].find(program).map(|i| i + from) {
                 from = at + program.len();
+                // The program starts a word (not `path/svcbind`, not `x-svcbind`), and a
+                // command substitution starts a command.
+                let word_start = line[..at].is_empty()
+                    || line[..at].ends_with(|c: char| c.is_whitespace() || "(;|&{".contains(c));
                 let before = line[..at].strip_suffix("$(").unwrap_or(&line[..at]);
-                if !command_position(before) {
+                if !word_start || !command_position(before) {
                     continue;
                 }
                 if let Some(words) = words_until_operator(&line[from..], &place) {
@@ -568,7 +572,8 @@ fn the_extraction_finds_commands_where_a_shell_runs_them() {
         "echo \"svcbind plan\"\ncommand -v svcbind > /dev/null || cargo install svcbind\n\
          code=0; svcbind plan --out p.json \\\n  --format json > p.md || code=$?\n\
          x=$(svcbind services --format json | jq .)\nif svcbind validate; then :; fi # svcbind x\n\
-         SVCBIND_FORMAT=json svcbind drift ${SVCBIND_WAIT:+--report=r.json}\n",
+         SVCBIND_FORMAT=json svcbind drift ${SVCBIND_WAIT:+--report=r.json}\n\
+         SVCBIND=target/release/svcbind examples/ci/rehearse.sh\n",
         "test",
     );
     let words: Vec<Vec<&str>> = found
