@@ -492,7 +492,11 @@ mod account_tests {
             service: service.into(),
             id: None,
             state: None,
-            location: Location { line, column: 18 },
+            location: Location {
+                file: 0,
+                line,
+                column: 18,
+            },
         }
     }
 
@@ -508,6 +512,7 @@ mod account_tests {
                         binding(&format!("10.{i}.0.16/29"), "CDN", 12),
                     ],
                     location: Location {
+                        file: 0,
                         line: 5,
                         column: 11,
                     },
@@ -558,6 +563,7 @@ mod account_tests {
             ignore: Vec::new(),
             bindings: Vec::new(),
             location: Location {
+                file: 0,
                 line: 30,
                 column: 11,
             },
@@ -567,6 +573,7 @@ mod account_tests {
         assert_eq!(
             p[0].location,
             Location {
+                file: 0,
                 line: 12,
                 column: 18
             }

@@ -17,9 +17,9 @@ use super::Reported;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
-use crate::config::{self, Diagnostics, Loaded, Mode};
+use crate::config::{self, ConfigPaths, Diagnostics, Loaded, Mode};
 use crate::model::{AccountId, Services, StateFile};
-use crate::plan::{Plan, rehearse};
+use crate::plan::{Plan, SafetyLimits, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
@@ -27,28 +27,42 @@ use crate::settings::{Connection, Limits, Output, Scope};
 /// Timeout of establishing a connection to the API.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
-/// every problem when it is invalid).
-pub(crate) fn load(output: &Output, path: &Path) -> anyhow::Result<Loaded> {
-    load_file(output, path, Mode::Desired)
+/// Loads and validates the desired state (one file, or several that are one desired state),
+/// printing its diagnostics (the warnings, or every problem when it is invalid), for a command
+/// that goes on to read the account: a guess the account settles (a service name that is
+/// none of the documented ones) is left to that check, which accepts the name or reports it.
+pub(crate) fn load(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_file(output, paths, Mode::Desired, Diagnostics::unsettled)
+}
+
+/// [`load`] for `validate`, which reads no account: every diagnostic is printed.
+pub(crate) fn load_offline(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_file(output, paths, Mode::Desired, Clone::clone)
 }
 
 /// Loads an emulator seed, printing its diagnostics.
 pub(crate) fn load_seed(output: &Output, path: &Path) -> anyhow::Result<StateFile> {
-    load_file(output, path, Mode::Seed).map(|loaded| loaded.state)
+    let paths = ConfigPaths::from(path.to_owned());
+    load_file(output, &paths, Mode::Seed, Clone::clone).map(|loaded| loaded.state)
 }
 
-fn load_file(output: &Output, path: &Path, mode: Mode) -> anyhow::Result<Loaded> {
-    match config::load(path, mode) {
+/// Loads `paths` in `mode` and prints the `shown` part of the diagnostics.
+fn load_file(
+    output: &Output,
+    paths: &ConfigPaths,
+    mode: Mode,
+    shown: fn(&Diagnostics) -> Diagnostics,
+) -> anyhow::Result<Loaded> {
+    match config::load(paths, mode) {
         Ok(loaded) => {
-            print_diagnostics(output, &loaded.warnings)?;
+            print_diagnostics(output, &shown(&loaded.warnings))?;
             Ok(loaded)
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
             print_diagnostics(output, &diagnostics)?;
             Err(Reported(format!(
                 "{} is not valid ({})",
-                path.display(),
+                paths.display(),
                 problem_count(&diagnostics)
             ))
             .into())
@@ -102,7 +116,7 @@ pub(crate) struct Connected {
 pub(crate) fn connect(
     connection: &Connection,
     output: &Output,
-    config: &Path,
+    config: &ConfigPaths,
     file: Option<&StateFile>,
 ) -> anyhow::Result<Connected> {
     let seed = connection
@@ -110,7 +124,9 @@ pub(crate) fn connect(
         .as_deref()
         .map(|path| load_seed(output, path).map(|seed| (path, seed)))
         .transpose()?;
-    let chosen = connection.account_id(file.map(|state| (config, state)))?;
+    let named = config.display();
+    let chosen =
+        connection.account_id(file.map(|state| (&named as &dyn std::fmt::Display, state)))?;
     if let Some((path, seed)) = seed {
         let account_id = chosen
             .or_else(|| seed.account_id.clone())
@@ -193,8 +209,8 @@ pub(crate) async fn resolve(
 pub(crate) struct Planned {
     pub plan: Plan,
     pub services: Services,
-    /// The effective `max_deletes` (the flag, else the file's, else the default).
-    pub max_deletes: u32,
+    /// The effective safety limits (each the flag, else the file's, else the default).
+    pub limits: SafetyLimits,
 }
 
 impl Planned {
@@ -202,7 +218,7 @@ impl Planned {
     pub fn context(&self) -> Context<'_> {
         Context {
             services: &self.services,
-            max_deletes: self.max_deletes,
+            limits: self.limits.clone(),
         }
     }
 }
@@ -221,6 +237,6 @@ pub(crate) fn plan(
     Ok(Planned {
         plan,
         services: resolved.services,
-        max_deletes: limits.max_deletes(file),
+        limits: limits.safety(file),
     })
 }

@@ -5,7 +5,7 @@ use crate::exit::ExitCode;
 use crate::settings::{Output, ValidateSettings};
 
 pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitCode> {
-    let loaded = steps::load(output, &settings.config)?;
+    let loaded = steps::load_offline(output, &settings.config)?;
     println!(
         "ok: {}{}",
         crate::render::state_summary(&loaded.state),

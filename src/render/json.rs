@@ -12,7 +12,8 @@ use crate::contract::apply_report::{
     ApplySummaryDoc, ErrorDoc, PrefixReportDoc, StepReportDoc, StepStatusDoc,
 };
 use crate::contract::plan::{
-    ChangeDoc, GapDoc, ImpactDoc, MessageDoc, PrefixDoc, SafetyDoc, SummaryDoc,
+    ChangeDoc, DeleteShareDoc, GapDoc, ImpactDoc, MessageDoc, PrefixDoc, ProtectedMoveDoc,
+    ProtectedRangeDoc, SafetyDoc, SummaryDoc,
 };
 use crate::contract::services::ServiceDoc;
 use crate::contract::{
@@ -20,7 +21,7 @@ use crate::contract::{
     svcbind_version,
 };
 use crate::model::{AccountId, Service};
-use crate::plan::{Change, Plan, PrefixPlan, Step};
+use crate::plan::{Change, MIN_LIVE_FOR_PERCENT, Plan, PrefixPlan, Safety, Step};
 
 fn service(ctx: &Context<'_>, id: &crate::model::ServiceId) -> ServiceRef {
     ServiceRef {
@@ -120,7 +121,7 @@ fn prefix_doc(p: &PrefixPlan, ctx: &Context<'_>) -> PrefixDoc {
 /// The plan as a [`PlanDocument`].
 pub fn plan_document(plan: &Plan, ctx: &Context<'_>) -> PlanDocument {
     let s = plan.summary();
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     PlanDocument {
         format_version: FORMAT_VERSION,
         kind: Kind::Plan,
@@ -135,14 +136,66 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>) -> PlanDocument {
             unchanged_prefixes: s.unchanged_prefixes,
             has_changes: s.has_changes(),
         },
-        safety: SafetyDoc {
-            max_deletes: ctx.max_deletes,
-            destructive: plan.destructive_count(),
-            needs_force: safety.needs_force(),
-            prefix_wide: safety.prefix_wide,
-        },
+        safety: safety_doc(plan, safety, ctx),
         prefixes: plan.prefixes.iter().map(|p| prefix_doc(p, ctx)).collect(),
         notice: s.has_changes().then(|| PROPAGATION_NOTICE.to_owned()),
+    }
+}
+
+/// The number of addresses of `cidr`, in decimal.
+fn address_count(cidr: ipnet::IpNet) -> String {
+    let bits = u32::from(cidr.max_prefix_len() - cidr.prefix_len());
+    match 1u128.checked_shl(bits) {
+        Some(n) if bits < 128 => n.to_string(),
+        _ => "340282366920938463463374607431768211456".to_owned(),
+    }
+}
+
+/// The safety section of the plan document.
+fn safety_doc(plan: &Plan, safety: Safety, ctx: &Context<'_>) -> SafetyDoc {
+    let delete_share = safety
+        .too_large_share
+        .iter()
+        .map(|s| DeleteShareDoc {
+            prefix: s.prefix,
+            destructive: s.destructive,
+            live: s.live,
+            percent: s.percent(),
+            limit: s.limit,
+            message: super::text::delete_share_text(s),
+        })
+        .collect();
+    let protected = safety
+        .protected
+        .iter()
+        .map(|p| ProtectedRangeDoc {
+            range: p.range,
+            prefix: p.prefix,
+            moves: p
+                .moves
+                .iter()
+                .map(|m| ProtectedMoveDoc {
+                    cidr: m.cidr,
+                    addresses: address_count(m.cidr),
+                    from: m.from.as_ref().map(|s| service(ctx, s)),
+                    to: m.to.as_ref().map(|s| service(ctx, s)),
+                    transient: m.transient,
+                })
+                .collect(),
+            message: super::text::protected_text(p, ctx),
+        })
+        .collect();
+    SafetyDoc {
+        max_deletes: ctx.limits.max_deletes,
+        max_delete_percent: ctx.limits.max_delete_percent,
+        delete_percent_min_live: MIN_LIVE_FOR_PERCENT,
+        protect: ctx.limits.protect.clone(),
+        destructive: plan.destructive_count(),
+        needs_force: safety.needs_force(),
+        too_many_deletes: safety.too_many_deletes.is_some(),
+        prefix_wide: safety.prefix_wide,
+        delete_share,
+        protected,
     }
 }
 
@@ -309,7 +362,7 @@ mod tests {
         let (plan, services) = sample();
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: crate::plan::SafetyLimits::max_deletes(10),
         };
         let mut out = Vec::new();
         write_plan(&mut out, &plan, &ctx).unwrap();

@@ -68,12 +68,26 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
         );
     }
     let _ = writeln!(md, "Account `{}`\n", plan.account_id);
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if let Some((n, limit)) = safety.too_many_deletes {
         let _ = writeln!(
             md,
             "> [!CAUTION]\n> This plan deletes or replaces {}, more than `max_deletes` ({limit}); apply needs `--force`.\n",
             count(n, "binding", "bindings")
+        );
+    }
+    for share in &safety.too_large_share {
+        let _ = writeln!(
+            md,
+            "> [!CAUTION]\n> {}; apply needs `--force`.\n",
+            escape(&super::text::delete_share_text(share))
+        );
+    }
+    for range in &safety.protected {
+        let _ = writeln!(
+            md,
+            "> [!CAUTION]\n> {}; apply needs `--force`.\n",
+            escape(&super::text::protected_text(range, ctx))
         );
     }
     let unchanged: Vec<String> = plan

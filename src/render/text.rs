@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::{Context, PROPAGATION_NOTICE, addresses, count};
 use crate::apply::{ApplyReport, Progress, StepStatus};
-use crate::plan::{Change, Note, Plan, PrefixPlan, Step, Warning};
+use crate::plan::{Change, DeleteShare, Note, Plan, PrefixPlan, ProtectedRange, Step, Warning};
 
 /// Styles, all empty when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -61,12 +61,26 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -
         prefix_plan(out, prefix, ctx, &p)?;
     }
     writeln!(out)?;
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if let Some((n, limit)) = safety.too_many_deletes {
         writeln!(
             out,
             "{warn}warning:{warn:#} this plan deletes or replaces {}, more than max_deletes ({limit}); apply needs --force",
             count(n, "binding", "bindings")
+        )?;
+    }
+    for share in &safety.too_large_share {
+        writeln!(
+            out,
+            "{warn}warning:{warn:#} {}; apply needs --force",
+            delete_share_text(share)
+        )?;
+    }
+    for range in &safety.protected {
+        writeln!(
+            out,
+            "{warn}warning:{warn:#} {}; apply needs --force",
+            protected_text(range, ctx)
         )?;
     }
     if summary.has_changes() {
@@ -225,6 +239,59 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
             }
         ),
     }
+}
+
+/// `192.0.2.0/24 loses 4 of its 12 live bindings (34 %) to deletes and replaces, more than
+/// max_delete_percent (30 %)`: a prefix over the percentage, as one clause (shared with the
+/// other formats and apply's refusal).
+pub fn delete_share_text(s: &DeleteShare) -> String {
+    format!(
+        "{} loses {} of its {} live bindings ({} %) to deletes and replaces, more than max_delete_percent ({} %)",
+        s.prefix,
+        s.destructive,
+        s.live,
+        s.percent(),
+        s.limit
+    )
+}
+
+/// The most moves of one protected range a message lists.
+const MOVES_LISTED: usize = 3;
+
+/// `protected range 192.0.2.0/26 moves: 192.0.2.16/29 (8 addresses) Magic Transit → CDN`: a
+/// protected range the plan moves and why, as one clause (shared with the other formats and
+/// apply's refusal). Moves during a replace say so.
+pub fn protected_text(p: &ProtectedRange, ctx: &Context<'_>) -> String {
+    let mut moves: Vec<String> = p
+        .moves
+        .iter()
+        .take(MOVES_LISTED)
+        .map(|m| {
+            let bits = m.cidr.max_prefix_len() - m.cidr.prefix_len();
+            let what = format!("{} ({})", m.cidr, addresses(bits));
+            if m.transient {
+                format!(
+                    "{what} goes to {} while the {} binding over it is replaced",
+                    ctx.maybe_service(m.to.as_ref()),
+                    ctx.maybe_service(m.from.as_ref())
+                )
+            } else {
+                format!(
+                    "{what} {} → {}",
+                    ctx.maybe_service(m.from.as_ref()),
+                    ctx.maybe_service(m.to.as_ref())
+                )
+            }
+        })
+        .collect();
+    if p.moves.len() > MOVES_LISTED {
+        moves.push(format!("and {} more", p.moves.len() - MOVES_LISTED));
+    }
+    format!(
+        "protected range {} (safety.protect) moves to another service: {}",
+        p.range,
+        moves.join("; ")
+    )
 }
 
 /// What happens to a replaced range between its delete and its create, as one sentence.
