@@ -89,8 +89,6 @@ pub struct DeleteShareDoc {
     pub destructive: usize,
     /// Its live bindings.
     pub live: usize,
-    /// `destructive` in percent of `live`, rounded up.
-    pub percent: usize,
     /// `max_delete_percent`.
     pub limit: u8,
     /// The same as one sentence.

@@ -285,13 +285,6 @@ pub struct DeleteShare {
     pub limit: u8,
 }
 
-impl DeleteShare {
-    /// The share, in whole percent (rounded up, so it is never shown at or below the limit).
-    pub fn percent(&self) -> usize {
-        (self.destructive * 100).div_ceil(self.live.max(1))
-    }
-}
-
 /// A protected range that the plan moves, and every part of it that moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectedRange {
@@ -1017,7 +1010,6 @@ pub(crate) mod tests {
                 limit: 30
             }]
         );
-        assert_eq!(safety.too_large_share[0].percent(), 40);
         assert!(safety.needs_force());
         // Unset, nothing is counted; 0 % refuses any delete.
         assert_eq!(over.safety(&limits(100, None, &[])), Safety::default());

@@ -160,7 +160,6 @@ fn safety_doc(plan: &Plan, safety: Safety, ctx: &Context<'_>) -> SafetyDoc {
             prefix: s.prefix,
             destructive: s.destructive,
             live: s.live,
-            percent: s.percent(),
             limit: s.limit,
             message: super::text::delete_share_text(s),
         })

@@ -241,17 +241,21 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
     }
 }
 
-/// `192.0.2.0/24 loses 4 of its 12 live bindings (34 %) to deletes and replaces, more than
-/// max_delete_percent (30 %)`: a prefix over the percentage, as one clause (shared with the
-/// other formats and apply's refusal).
+/// `192.0.2.0/24 loses 4 of its 12 live bindings (over 33 %) to deletes and replaces;
+/// max_delete_percent allows 30 %`: a prefix over the percentage, as one clause (shared with
+/// the other formats and apply's refusal). A share that is no whole percent is said as the
+/// whole percent it is over, so it never reads as the limit itself.
 pub fn delete_share_text(s: &DeleteShare) -> String {
+    let hundredfold = s.destructive * 100;
+    let live = s.live.max(1);
+    let share = if hundredfold.is_multiple_of(live) {
+        format!("{} %", hundredfold / live)
+    } else {
+        format!("over {} %", hundredfold / live)
+    };
     format!(
-        "{} loses {} of its {} live bindings ({} %) to deletes and replaces, more than max_delete_percent ({} %)",
-        s.prefix,
-        s.destructive,
-        s.live,
-        s.percent(),
-        s.limit
+        "{} loses {} of its {} live bindings ({share}) to deletes and replaces; max_delete_percent allows {} %",
+        s.prefix, s.destructive, s.live, s.limit
     )
 }
 
@@ -431,4 +435,26 @@ pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io:
         writeln!(out, "{name:<width$}  {}", s.id)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delete_share_never_reads_as_its_limit() {
+        let share = |destructive, live| {
+            delete_share_text(&DeleteShare {
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                destructive,
+                live,
+                limit: 30,
+            })
+        };
+        assert_eq!(
+            share(4, 10),
+            "192.0.2.0/24 loses 4 of its 10 live bindings (40 %) to deletes and replaces; max_delete_percent allows 30 %"
+        );
+        assert!(share(61, 200).contains("(over 30 %)"), "{}", share(61, 200));
+    }
 }

@@ -7,10 +7,12 @@
 mod apply;
 mod cli;
 mod emulator;
+mod files;
 mod layering;
 mod not_found;
 mod plan;
 mod plan_props;
+mod safety;
 mod services;
 mod validate;
 
