@@ -225,7 +225,7 @@ fn invalid_summary(diagnostics: &Diagnostics) -> String {
 }
 
 /// Reads and validates the desired state at `sources`: one file, or several files that are
-/// one desired state (see [`merge`](self) for the rules across files).
+/// one desired state (the rules across files are the `merge` part's).
 ///
 /// A path that is a directory stands for every `*.yaml` file directly in it, in name order;
 /// its subdirectories and hidden files (`.name`) are not read, and a `*.yml` file gets a
@@ -257,17 +257,15 @@ fn expand(given: &[&Path]) -> Result<(Vec<PathBuf>, Diagnostics), LoadError> {
         let mut yaml = Vec::new();
         for entry in std::fs::read_dir(path).map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                continue;
-            };
-            let file = path.join(name);
+            let file = path.join(entry.file_name());
+            let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || file.is_dir() {
                 continue;
             }
-            if name.ends_with(".yaml") {
+            let extension = file.extension().and_then(OsStr::to_str);
+            if extension == Some("yaml") {
                 yaml.push(file);
-            } else if name.ends_with(".yml") {
+            } else if extension == Some("yml") {
                 unread.push(SourceMap::new(&file.display().to_string(), "").diagnostic(
                     Severity::Warning,
                     Location::default(),

@@ -131,6 +131,16 @@ fn looks_like_service_id(value: &str) -> bool {
 /// leading zero reads as octal to some tools (`010` is 8 to `inet_aton`), so svcbind refuses
 /// it rather than guess.
 fn without_leading_zeros(text: &str) -> Option<String> {
+    // Most CIDRs have no `0` that starts a number and is followed by a digit: no allocation.
+    let bytes = text.as_bytes();
+    let starts_padded = |i: usize| {
+        bytes[i] == b'0'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || matches!(bytes[i - 1], b'.' | b'/' | b':'))
+    };
+    if !(0..bytes.len()).any(starts_padded) {
+        return None;
+    }
     let (addr, len) = match text.split_once('/') {
         Some((addr, len)) => (addr, Some(len)),
         None => (text, None),
