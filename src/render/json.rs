@@ -355,7 +355,7 @@ fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
             elapsed,
             created,
             already_gone,
-            ..
+            read_back: _,
         } => (
             StepStatusDoc::Done,
             Some(elapsed),
@@ -382,6 +382,13 @@ fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
         elapsed_ms: elapsed.map(|d| millis(*d)),
         binding_id,
         already_gone,
+        read_back: matches!(
+            s.status,
+            StepStatus::Done {
+                read_back: true,
+                ..
+            }
+        ),
         error,
     }
 }

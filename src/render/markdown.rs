@@ -306,9 +306,14 @@ pub fn apply_report(
         );
         for (i, s) in prefix.steps.iter().enumerate() {
             let (result, error) = match &s.status {
-                StepStatus::Done { .. } => ("done", String::new()),
-                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
-                StepStatus::NotRun => ("not run", String::new()),
+                StepStatus::Done { .. } => match super::text::done_detail(&s.status) {
+                    Some(detail) => (format!("done ({detail})"), String::new()),
+                    None => ("done".to_owned(), String::new()),
+                },
+                StepStatus::Failed { error, .. } => {
+                    ("**failed**".to_owned(), escape(&error.to_string()))
+                }
+                StepStatus::NotRun => ("not run".to_owned(), String::new()),
             };
             let _ = writeln!(
                 md,

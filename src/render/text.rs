@@ -399,15 +399,30 @@ pub fn rehearsal_failure(e: &crate::plan::rehearse::RehearsalError, ctx: &Contex
     }
 }
 
+/// What is worth saying about a step that is done, beyond "done": the binding was already gone,
+/// or the API's answer was lost and reading the prefix back showed the step had happened.
+pub fn done_detail(status: &StepStatus) -> Option<&'static str> {
+    match status {
+        StepStatus::Done {
+            already_gone: true, ..
+        } => Some("already gone"),
+        StepStatus::Done {
+            read_back: true, ..
+        } => Some("answer lost; confirmed by reading the prefix back"),
+        StepStatus::Done { .. } | StepStatus::Failed { .. } | StepStatus::NotRun => None,
+    }
+}
+
 /// One progress line: `[3/7] 192.0.2.0/24: created 192.0.2.16/29 → CDN (0.4 s)`.
 pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
     let what = match (p.step, p.status) {
-        (Step::Create { cidr, service }, StepStatus::Done { .. }) => {
-            format!("created {cidr} → {}", ctx.service(service))
+        (Step::Create { cidr, service }, status @ StepStatus::Done { .. }) => {
+            let detail = done_detail(status).map_or(String::new(), |d| format!(" ({d})"));
+            format!("created {cidr} → {}{detail}", ctx.service(service))
         }
-        (Step::Delete { cidr, service, .. }, StepStatus::Done { already_gone, .. }) => {
-            let gone = if *already_gone { ", already gone" } else { "" };
-            format!("deleted {cidr} ({}{gone})", ctx.service(service))
+        (Step::Delete { cidr, service, .. }, status @ StepStatus::Done { .. }) => {
+            let detail = done_detail(status).map_or(String::new(), |d| format!(", {d}"));
+            format!("deleted {cidr} ({}{detail})", ctx.service(service))
         }
         (step, StepStatus::Failed { error, .. }) => format!(
             "FAILED to {}: {}",
@@ -554,9 +569,10 @@ pub fn apply_report(
                 StepStatus::Failed { .. } => (p.delete, "FAILED  "),
                 StepStatus::NotRun => (p.dim, "not run "),
             };
+            let detail = done_detail(&s.status).map_or(String::new(), |d| format!(" ({d})"));
             writeln!(
                 out,
-                "  {style}{label}{style:#} {:>2}. {}",
+                "  {style}{label}{style:#} {:>2}. {}{detail}",
                 i + 1,
                 step_text(&s.step, ctx)
             )?;
