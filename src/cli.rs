@@ -160,6 +160,11 @@ pub struct ApplyArgs {
     )]
     pub wait: Option<Duration>,
 
+    /// Also write the JSON apply report to this file, whatever --format is (also when apply
+    /// refuses, so a pipeline always has the report to keep).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -638,7 +643,7 @@ mod tests {
         // export writes YAML: no --format; and drift's report is its own.
         assert!(has("export", "--force") && has("export", "--output") && has("export", "--prefix"));
         assert!(!has("export", "--format") && !has("export", "--max-deletes"));
-        assert!(has("drift", "--report") && !has("plan", "--report"));
+        assert!(has("drift", "--report") && has("apply", "--report") && !has("plan", "--report"));
         assert!(has("show", "--desired") && !has("drift", "--desired"));
     }
 

@@ -96,6 +96,8 @@ pub struct ApplySettings {
     /// `--wait[=DURATION]`: after the steps, wait this long at most for the created bindings
     /// to be active.
     pub wait: Option<Duration>,
+    /// `--report FILE`: the JSON apply report, whatever the format on stdout.
+    pub report: Option<PathBuf>,
 }
 
 /// `svcbind services`.
@@ -301,6 +303,7 @@ impl Settings {
                 force: args.force,
                 plan_file: args.plan,
                 wait: args.wait,
+                report: args.report,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: args.config,

@@ -105,6 +105,7 @@ async fn run_saved(
         };
         report(
             output,
+            settings,
             &saved.plan,
             &ApplyReport::not_run(&saved.plan),
             &ctx,
@@ -143,6 +144,7 @@ async fn carry_out(
     if !plan.summary().has_changes() {
         report(
             output,
+            settings,
             plan,
             &ApplyReport::empty(),
             ctx,
@@ -157,7 +159,14 @@ async fn carry_out(
             reason: Some(&reason),
             stale: &[],
         };
-        report(output, plan, &ApplyReport::not_run(plan), ctx, &refusal)?;
+        report(
+            output,
+            settings,
+            plan,
+            &ApplyReport::not_run(plan),
+            ctx,
+            &refusal,
+        )?;
         return Ok(ExitCode::Refused);
     }
 
@@ -201,7 +210,7 @@ async fn carry_out(
         outcome.waited = Some(waited);
     }
 
-    report(output, plan, &outcome, ctx, &Refusal::default())?;
+    report(output, settings, plan, &outcome, ctx, &Refusal::default())?;
     if let Some(waited) = outcome.waited.as_ref().filter(|_| outcome.wait_timed_out()) {
         stderr_line(format_args!(
             "error: {} of {} not active after --wait={}; the steps are done, and the report lists what is still provisioning",
@@ -328,8 +337,12 @@ fn refusal(
 /// Writes the outcome on stdout in the chosen format (text only when steps ran). A failed
 /// write does not change the exit code, which says how the apply went: a closed pipe is
 /// quiet, another error is named on stderr.
+/// Writes the report on stdout in the chosen format, and as JSON to `--report FILE` if given.
+/// Neither can change the outcome: a write that fails is a warning, and the exit code still
+/// says how the apply went.
 fn report(
     output: &Output,
+    settings: &ApplySettings,
     plan: &Plan,
     outcome: &ApplyReport,
     ctx: &Context<'_>,
@@ -343,6 +356,16 @@ fn report(
         stderr_line(format_args!(
             "warning: cannot write the apply report to stdout: {e}; the exit code still says how the apply went"
         ));
+    }
+    if let Some(path) = &settings.report {
+        let mut json = Vec::new();
+        render::json::write_apply_report(&mut json, plan, outcome, ctx, refused)?;
+        if let Err(e) = std::fs::write(path, json) {
+            stderr_line(format_args!(
+                "warning: cannot write the apply report to {}: {e}; the exit code still says how the apply went",
+                path.display()
+            ));
+        }
     }
     Ok(())
 }
