@@ -3,7 +3,8 @@
 //!
 //! Run with `cargo bench --bench perf` (a release build; the run takes under a minute).
 //! Positional arguments select groups by name: `cargo bench --bench perf -- calls apply` runs
-//! only those (`calls`, `plan`, `apply`, `planner`, `rehearse`). The exit status is 1 when a
+//! only those (`calls`, `plan`, `apply`, `apply6`, `pacing`, `planner`, `rehearse`). The exit
+//! status is 1 when a
 //! target fails. Figures are wall time for the HTTP targets (they wait on latency) and for the
 //! planner (which uses every core); the breakdown and the rehearsal report the median CPU
 //! time of the thread, which a busy machine inflates less.
@@ -18,6 +19,17 @@
 //!   under the same latency: the steps against (64/8) × 4 × 100 ms, the whole command (reads,
 //!   plan, rehearsal, steps) against that plus the reads' bound, within 1.25×. A fresh plan
 //!   afterwards must be empty.
+//! - `apply6`: the same for 64 prefixes × 6 steps (2 creates and 2 replaces each), whole
+//!   command against 9 rounds of reads + 8 rounds × 6 steps = 5.7 s, within 1.05×: retries and
+//!   pacing cost nothing when nothing fails (450 requests, under the default budget of 600).
+//! - `pacing`: a plan, then an apply (a fresh client each, as two runs of svcbind), of 50
+//!   prefixes × 1 create against an emulator that allows 40 requests per 2 s, with a budget of
+//!   36 per 2 s: no request may meet a 429 (counted by the emulator), and the wall time is
+//!   reported against the budget's bound (for N requests, ⌊(N − 1) / 36⌋ windows of 2 s each
+//!   run), within 1.5×.
+//!
+//! Every HTTP target goes through what `svcbind` uses: the [`HttpClient`] (which paces itself)
+//! wrapped in the retry layer ([`Retrying`]).
 //! - `planner`: `plan::plan` (diff, order, impact, fingerprints) in process over 1,000 prefixes
 //!   × 256 live and 256 desired bindings, about half of them changing: under 200 ms of wall time
 //!   (the planner uses every core for large accounts) and 200 MB of heap. Heap is counted by the global allocator below (current and peak bytes), both for
@@ -37,9 +49,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use ipnet::IpNet;
 
-use svcbind::api::Route;
 use svcbind::api::client::{ClientConfig, HttpClient};
 use svcbind::api::credentials::{Credentials, Secret};
+use svcbind::api::pace::Pacing;
+use svcbind::api::{RetryPolicy, Retrying, Route};
 use svcbind::apply::{Progress, Stop, apply};
 use svcbind::emulator::{
     Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, SPECTRUM_ID, default_account_id,
@@ -363,6 +376,63 @@ fn apply_scenario(count: usize) -> (StateFile, StateFile) {
     (seed, desired)
 }
 
+/// Seed and desired file for the `apply6` target: per prefix, 2 creates and 2 replaces (6
+/// steps).
+///
+/// Live: `/24` Magic Transit, `.0/26` and `.64/26` CDN. Desired: `/24` Magic Transit, `.0/26`
+/// and `.64/26` Spectrum, `.128/26` and `.192/26` CDN.
+fn apply6_scenario(count: usize) -> (StateFile, StateFile) {
+    let mut seed = StateFile::default();
+    let mut desired = StateFile::default();
+    for i in 0..count {
+        let p = bench_prefix(i);
+        seed.prefixes.push(desired_prefix(
+            p,
+            false,
+            vec![
+                desired_binding(p, MAGIC_TRANSIT),
+                desired_binding(child(p, 26, 0), "CDN"),
+                desired_binding(child(p, 26, 1), "CDN"),
+            ],
+        ));
+        desired.prefixes.push(desired_prefix(
+            p,
+            false,
+            vec![
+                desired_binding(p, MAGIC_TRANSIT),
+                desired_binding(child(p, 26, 0), "Spectrum"),
+                desired_binding(child(p, 26, 1), "Spectrum"),
+                desired_binding(child(p, 26, 2), "CDN"),
+                desired_binding(child(p, 26, 3), "CDN"),
+            ],
+        ));
+    }
+    (seed, desired)
+}
+
+/// Seed and desired file for the `pacing` target: per prefix, 1 create.
+fn pacing_scenario(count: usize) -> (StateFile, StateFile) {
+    let mut seed = StateFile::default();
+    let mut desired = StateFile::default();
+    for i in 0..count {
+        let p = bench_prefix(i);
+        seed.prefixes.push(desired_prefix(
+            p,
+            false,
+            vec![desired_binding(p, MAGIC_TRANSIT)],
+        ));
+        desired.prefixes.push(desired_prefix(
+            p,
+            false,
+            vec![
+                desired_binding(p, MAGIC_TRANSIT),
+                desired_binding(child(p, 29, 1), "CDN"),
+            ],
+        ));
+    }
+    (seed, desired)
+}
+
 /// SplitMix64: spreads a counter over 64 bits, so generated ids look like the API's random
 /// ones (ids that share a long prefix would make every id comparison slower than it is).
 fn mix(n: u64) -> u64 {
@@ -451,20 +521,32 @@ fn planner_input(count: usize) -> Vec<PrefixState> {
 // ---------------------------------------------------------------------------------------------
 // The emulator over HTTP
 
-/// An emulator served on 127.0.0.1:0 and an [`HttpClient`] pointed at it. Dropping it stops
-/// the server.
+/// An emulator served on 127.0.0.1:0 and a client pointed at it as `svcbind` builds it: the
+/// paced [`HttpClient`] in the retry layer. Dropping it stops the server.
 struct Server {
     emulator: Emulator,
-    client: HttpClient,
+    client: Retrying<HttpClient>,
+    base_url: String,
     account_id: AccountId,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn start(seed: &StateFile, latency: Duration) -> anyhow::Result<Server> {
+    start_limited(seed, latency, None, Pacing::default()).await
+}
+
+/// [`start`], the emulator enforcing `rate_limit`, the client paced by `pacing`.
+async fn start_limited(
+    seed: &StateFile,
+    latency: Duration,
+    rate_limit: Option<(u32, Duration)>,
+    pacing: Pacing,
+) -> anyhow::Result<Server> {
     let account = Account::from_seed(seed).context("cannot seed the emulator")?;
     let account_id = account.id().clone();
     let mut options = EmulatorOptions::new(TOKEN);
     options.latency = latency;
+    options.rate_limit = rate_limit;
     let emulator = Emulator::new(account, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -472,22 +554,47 @@ async fn start(seed: &StateFile, latency: Duration) -> anyhow::Result<Server> {
     tokio::spawn(serve(listener, emulator.clone(), async {
         let _ = stopped.await;
     }));
-    let client = HttpClient::new(ClientConfig::new(
-        format!("http://{addr}/client/v4"),
-        account_id.clone(),
-        Credentials::Token(Secret::new(TOKEN)),
-    ))?;
+    let base_url = format!("http://{addr}/client/v4");
+    let client = client(&base_url, &account_id, pacing)?;
     Ok(Server {
         emulator,
         client,
+        base_url,
         account_id,
         _stop: stop,
     })
 }
 
+/// A client as one run of `svcbind` has it, with its own (empty) budget.
+fn client(
+    base_url: &str,
+    account_id: &AccountId,
+    pacing: Pacing,
+) -> anyhow::Result<Retrying<HttpClient>> {
+    let mut config = ClientConfig::new(
+        base_url,
+        account_id.clone(),
+        Credentials::Token(Secret::new(TOKEN)),
+    );
+    config.pacing = pacing;
+    Ok(Retrying::new(
+        HttpClient::new(config)?,
+        RetryPolicy::default(),
+    ))
+}
+
 /// What `svcbind plan` does before rendering: read, plan, rehearse.
 async fn plan_command(server: &Server, file: &StateFile) -> anyhow::Result<Plan> {
-    let resolved = resolve(&server.client, file, &[], CONCURRENCY)
+    plan_with(&server.client, server, file).await
+}
+
+/// [`plan_command`] through `client`.
+async fn plan_with(
+    client: &Retrying<HttpClient>,
+    server: &Server,
+    file: &StateFile,
+) -> anyhow::Result<Plan> {
+    let resolved = resolve(client, file, &[], CONCURRENCY)
         .await
         .map_err(|e| match e {
             ResolveError::Problems(p) => anyhow::anyhow!("{p:?}"),
@@ -648,6 +755,123 @@ async fn apply_time(report: &mut Report) -> anyhow::Result<()> {
             " (median {}; a fresh plan afterwards is empty)",
             secs(median(totals))
         ),
+    );
+    Ok(())
+}
+
+async fn apply6_time(report: &mut Report) -> anyhow::Result<()> {
+    let p = HTTP_PREFIXES;
+    let steps_per_prefix = 6;
+    // Services and prefixes together, then the bindings lists in waves of CONCURRENCY; then
+    // the steps, prefixes in waves of CONCURRENCY, one step at a time within each.
+    let rounds = 1 + p.div_ceil(CONCURRENCY) + p.div_ceil(CONCURRENCY) * steps_per_prefix;
+    let bound = LATENCY * rounds as u32;
+    let mut totals = Vec::new();
+    for _ in 0..3 {
+        let (seed, desired) = apply6_scenario(p);
+        let server = start(&seed, LATENCY).await?;
+        let started = Instant::now();
+        let plan = plan_command(&server, &desired).await?;
+        let summary = plan.summary();
+        ensure!(
+            summary.steps == steps_per_prefix * p && summary.create == 2 * p,
+            "the apply6 plan should have 2 creates and 2 replaces per prefix: {summary:?}"
+        );
+        let result = apply(
+            &server.client,
+            &plan,
+            CONCURRENCY,
+            &Stop::default(),
+            &|_: Progress<'_>| {},
+        )
+        .await;
+        totals.push(started.elapsed());
+        let counts = result.counts();
+        ensure!(
+            counts.done == steps_per_prefix * p && counts.failed == 0,
+            "the apply did not run every step: {counts:?}"
+        );
+        let calls = server.emulator.request_counts();
+        ensure!(
+            calls.total == (2 + p + steps_per_prefix * p) as u64 && calls.rate_limited == 0,
+            "the apply made other calls than its reads and steps: {calls:?}"
+        );
+        let again = plan_command(&server, &desired).await?;
+        if again.summary().has_changes() {
+            bail!(
+                "after the apply a new plan still has work: {:?}",
+                again.summary()
+            );
+        }
+    }
+    report.time(
+        &format!(
+            "apply total (reads + steps) with retries and pacing, {p} prefixes x {steps_per_prefix} steps, 100 ms latency, concurrency {CONCURRENCY}, worst of 3 (bound: {rounds} rounds)"
+        ),
+        *totals.iter().max().expect("three runs"),
+        bound,
+        1.05,
+        &format!(" (median {})", secs(median(totals))),
+    );
+    Ok(())
+}
+
+async fn pacing(report: &mut Report) -> anyhow::Result<()> {
+    const PREFIXES: usize = 50;
+    let pacing = Pacing {
+        budget: 36,
+        window: Duration::from_secs(2),
+    };
+    let limit = (40, Duration::from_secs(2));
+    let (seed, desired) = pacing_scenario(PREFIXES);
+    let server = start_limited(&seed, Duration::ZERO, Some(limit), pacing).await?;
+    let started = Instant::now();
+    // `svcbind plan`, then `svcbind apply`: two runs, each with its own (empty) budget.
+    let plan = plan_command(&server, &desired).await?;
+    ensure!(
+        plan.summary().create == PREFIXES,
+        "the plan lost its creates"
+    );
+    let second = client(&server.base_url, &server.account_id, pacing)?;
+    let plan = plan_with(&second, &server, &desired).await?;
+    let result = apply(
+        &second,
+        &plan,
+        CONCURRENCY,
+        &Stop::default(),
+        &|_: Progress<'_>| {},
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let counts = result.counts();
+    ensure!(
+        counts.done == PREFIXES && counts.failed == 0,
+        "the apply did not run every step: {counts:?}"
+    );
+    let calls = server.emulator.request_counts();
+    let reads = (PREFIXES + 2) as u64;
+    let expected = reads + reads + PREFIXES as u64;
+    report.count(
+        &format!(
+            "API calls of a plan and an apply, {PREFIXES} prefixes, emulator limit 40 per 2 s, budget 36 per 2 s"
+        ),
+        calls.total,
+        expected,
+        calls.rate_limited == 0,
+        &format!("{} answered 429", calls.rate_limited),
+    );
+    // Within one run the budget lets 36 requests go per window: N requests take
+    // ⌊(N − 1) / 36⌋ windows.
+    let windows = |n: u64| (n - 1) / u64::from(pacing.budget);
+    let bound = pacing.window * (windows(reads) + windows(reads + PREFIXES as u64)) as u32;
+    report.time(
+        &format!(
+            "plan + apply wall time under the budget, {PREFIXES} prefixes, no latency, against the budget's bound"
+        ),
+        elapsed,
+        bound,
+        1.5,
+        "",
     );
     Ok(())
 }
@@ -915,6 +1139,12 @@ fn run(wanted: &dyn Fn(&str) -> bool) -> anyhow::Result<Report> {
     }
     if wanted("apply") {
         runtime.block_on(apply_time(&mut report))?;
+    }
+    if wanted("apply6") {
+        runtime.block_on(apply6_time(&mut report))?;
+    }
+    if wanted("pacing") {
+        runtime.block_on(pacing(&mut report))?;
     }
     drop(runtime);
     if wanted("planner") {

@@ -1,38 +1,151 @@
-//! Carrying out a plan: its steps, in order, through the [`Api`] trait.
+//! Carrying out a plan: its steps, in order, through the [`Api`] trait; then, when asked,
+//! waiting until the bindings it created are active ([`wait`]).
 //!
 //! Within a prefix the steps run one at a time in plan order; prefixes run in parallel up to
 //! the concurrency limit. On the first failure that prefix stops, no new step starts anywhere,
 //! and steps already in flight finish; the same happens when the caller raises the [`Stop`]
-//! signal (Ctrl-C). One exception: the create of a replace whose delete is done still runs, so
-//! no range is left unbound for hours because of a failure elsewhere. The result is an [`ApplyReport`] saying what was done, what failed and
-//! what did not run. Apply is idempotent by re-planning: a new plan shows exactly the rest.
-//! This module decides nothing about output: progress goes to a callback.
+//! signal (Ctrl-C, SIGTERM). The result is an [`ApplyReport`] saying what was done, what
+//! failed and what did not run. Apply is idempotent by re-planning: a new plan shows exactly
+//! the rest. This module decides nothing about output: progress goes to a callback, and
+//! [`Stop::in_flight`] tells a caller that must quit at once which calls it leaves unanswered.
+//!
+//! # Never worse than either end state
+//!
+//! Stopping between two steps is safe for most plans: each step is a change the plan wants,
+//! and the order keeps every address bound while it runs. Two shapes of steps are not safe to
+//! cut, so a stop (a signal, or a failure in this prefix or another) does not cut them:
+//!
+//! - **A replace** (the delete of a CIDR immediately followed by its create): once the delete
+//!   is done, the create runs, so the range falls back to its covering binding for one call,
+//!   never for the hours until someone re-plans.
+//! - **A prefix-wide cascade** (the prefix-wide binding changes service: every more-specific
+//!   binding is deleted, then the prefix-wide one, which is created anew, then the
+//!   more-specific ones are created again; see [`crate::plan::order`]). Cut half way, it would
+//!   leave ranges the file never changed on the old prefix-wide service, or the whole prefix
+//!   unbound. What a stop does depends on where the cascade stands ([`Cascade`]):
+//!   - **the old prefix-wide binding still stands** (its delete has not run, or failed):
+//!     *restore*. The more-specific bindings the cascade deleted are created again with their
+//!     old services, shortest prefix first, which puts the prefix back as it was before the
+//!     apply ([`Cascade::Restored`]). Restoring moves back only the ranges the cascade had
+//!     already moved; finishing would move the whole prefix, which is what a stop asks not to
+//!     start.
+//!   - **the old prefix-wide binding is deleted**: *finish*. The prefix routes nothing until
+//!     the new prefix-wide binding exists, and the plan's own remaining steps are the quickest
+//!     way to a bound prefix ([`Cascade::Finished`]). If the new prefix-wide binding cannot be
+//!     created, nothing else can be (the API wants it first), so the rest does not run and the
+//!     report says the prefix is unbound; a failed more-specific create does not stop the
+//!     others, since each binds only its own range.
+//!
+//! A delete whose binding was already gone restores nothing (there was nothing there). What
+//! is restored or finished is reported; in a restored prefix the plan's later steps stay "not
+//! run", and a new plan shows the whole cascade again. A prefix whose prefix-wide binding is deleted
+//! for good (`bindings: []`) holds no cascade: each of its deletes is a change the file asks
+//! for, so a stop leaves it part way like any other plan. A second signal during the finishing
+//! work quits at once (the command's choice, see `commands::signals`): the steps in flight are
+//! all that can be said then.
+//!
+//! # Waiting
+//!
+//! A binding change spreads over hours; `apply --wait` asks [`wait`] to read the touched
+//! prefixes back until every binding the apply created is `active`: one `GET bindings` per
+//! prefix still waited for, per round. Rounds come 1 s, 2 s, 4 s … apart, at most a minute,
+//! and never more often than one call a second over all prefixes (half the default request
+//! budget), so waiting for hours costs a few calls a minute.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use ipnet::IpNet;
+use tokio::sync::watch;
 
-use crate::api::{Api, ApiError};
-use crate::model::{BindingId, PrefixId};
+use crate::api::{Api, ApiError, Confirmed};
+use crate::model::{BindingId, PrefixId, ProvisioningState, ServiceId};
 use crate::plan::{Plan, PrefixPlan, Step};
 
-/// A flag that stops an apply between steps (raised on Ctrl-C or on the first failure).
+/// A flag that stops an apply between steps (raised on a signal), and the steps in flight
+/// when it is raised. Clones share both.
 #[derive(Debug, Clone, Default)]
 pub struct Stop {
-    interrupted: Arc<AtomicBool>,
+    shared: Arc<StopShared>,
+}
+
+#[derive(Debug)]
+struct StopShared {
+    interrupted: watch::Sender<bool>,
+    /// Steps that started and have not finished, by the order they started in.
+    in_flight: Mutex<BTreeMap<u64, InFlight>>,
+    next: AtomicU64,
+}
+
+impl Default for StopShared {
+    fn default() -> Self {
+        Self {
+            interrupted: watch::Sender::new(false),
+            in_flight: Mutex::new(BTreeMap::new()),
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A step that has started and not finished: its call is out, its answer not in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub prefix: IpNet,
+    pub step: Step,
+    /// Whether it re-creates a binding an interrupted cascade had deleted (not a plan step).
+    pub restoring: bool,
 }
 
 impl Stop {
-    /// Asks the apply to stop after the steps in flight.
+    /// Asks the apply to stop after the steps in flight (and the finishing work of a cascade
+    /// or replace already begun).
     pub fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
+        self.shared.interrupted.send_replace(true);
     }
 
     pub fn is_interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        *self.shared.interrupted.borrow()
+    }
+
+    /// Resolves once [`Stop::interrupt`] has been called (at once if it was).
+    pub async fn interrupted(&self) {
+        let mut rx = self.shared.interrupted.subscribe();
+        // The sender lives in `self`, so the wait ends only with an interrupt.
+        let _ = rx.wait_for(|interrupted| *interrupted).await;
+    }
+
+    /// The steps in flight now, in the order they started.
+    pub fn in_flight(&self) -> Vec<InFlight> {
+        self.flights().values().cloned().collect()
+    }
+
+    fn flights(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, InFlight>> {
+        self.shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks a step in flight until the returned guard is dropped.
+    fn start(&self, flight: InFlight) -> Flight<'_> {
+        let key = self.shared.next.fetch_add(1, Ordering::SeqCst);
+        self.flights().insert(key, flight);
+        Flight { stop: self, key }
+    }
+}
+
+/// A step in flight; dropping it (the step finished, or its future was dropped) forgets it.
+struct Flight<'a> {
+    stop: &'a Stop,
+    key: u64,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.stop.flights().remove(&self.key);
     }
 }
 
@@ -45,12 +158,21 @@ pub enum StepStatus {
         created: Option<BindingId>,
         /// A delete whose binding was already gone counts as done.
         already_gone: bool,
+        /// The API's answer was lost, and reading the prefix back showed the step done: the
+        /// binding created was there (and is adopted), or the binding deleted was gone.
+        read_back: bool,
     },
     Failed {
         elapsed: Duration,
         error: ApiError,
     },
     NotRun,
+}
+
+impl StepStatus {
+    pub fn is_done(&self) -> bool {
+        matches!(self, StepStatus::Done { .. })
+    }
 }
 
 /// One step and its outcome.
@@ -60,12 +182,49 @@ pub struct StepReport {
     pub status: StepStatus,
 }
 
+/// What a stop did to a prefix-wide cascade it came in the middle of (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cascade {
+    /// The stop came after the old prefix-wide binding was deleted: the cascade's remaining
+    /// steps ran anyway (their outcomes are in the prefix's steps).
+    Finished,
+    /// The stop came while the old prefix-wide binding still stood: the more-specific
+    /// bindings the cascade had deleted were created again with their old services, by these
+    /// steps (in the order they ran). The prefix's later plan steps did not run.
+    Restored { steps: Vec<StepReport> },
+}
+
 /// The steps of one prefix and their outcomes, in plan order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixReport {
     pub id: PrefixId,
     pub cidr: IpNet,
     pub steps: Vec<StepReport>,
+    /// Set when a stop came in the middle of this prefix's prefix-wide cascade.
+    pub cascade: Option<Cascade>,
+}
+
+impl PrefixReport {
+    /// The steps that restored an interrupted cascade (none unless [`Cascade::Restored`]).
+    pub fn restored(&self) -> &[StepReport] {
+        match &self.cascade {
+            Some(Cascade::Restored { steps }) => steps,
+            Some(Cascade::Finished) | None => &[],
+        }
+    }
+
+    /// Whether the prefix is left without a prefix-wide binding: its cascade deleted the old
+    /// one and the new one was not created.
+    pub fn unbound(&self) -> bool {
+        let Some(w) = cascade_point(self.cidr, self.steps.iter().map(|s| &s.step)) else {
+            return false;
+        };
+        self.steps[w].status.is_done()
+            && !self.steps[w + 1..].iter().any(|s| {
+                matches!(s.step, Step::Create { cidr, .. } if cidr == self.cidr)
+                    && s.status.is_done()
+            })
+    }
 }
 
 /// The outcome of an apply.
@@ -73,11 +232,14 @@ pub struct PrefixReport {
 pub struct ApplyReport {
     /// Prefixes that had steps, in plan order.
     pub prefixes: Vec<PrefixReport>,
-    /// The apply was stopped by the caller (Ctrl-C) before every step ran.
+    /// The apply was stopped by the caller (a signal) before every step ran.
     pub interrupted: bool,
+    /// What `--wait` saw, when it was asked for and the steps all ran.
+    pub waited: Option<Waited>,
 }
 
-/// Counts of an [`ApplyReport`].
+/// Counts of an [`ApplyReport`]: its plan steps (steps that restored a cascade are not
+/// counted here; see [`ApplyReport::failed`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyCounts {
     pub done: usize,
@@ -104,9 +266,11 @@ impl ApplyReport {
                             status: StepStatus::NotRun,
                         })
                         .collect(),
+                    cascade: None,
                 })
                 .collect(),
             interrupted: false,
+            waited: None,
         }
     }
 
@@ -115,6 +279,7 @@ impl ApplyReport {
         Self {
             prefixes: Vec::new(),
             interrupted: false,
+            waited: None,
         }
     }
 
@@ -130,21 +295,37 @@ impl ApplyReport {
         c
     }
 
+    /// Whether a step failed: a plan step, or one restoring an interrupted cascade.
     pub fn failed(&self) -> bool {
         self.counts().failed > 0
+            || self
+                .prefixes
+                .iter()
+                .flat_map(PrefixReport::restored)
+                .any(|s| !s.status.is_done())
+    }
+
+    /// Whether `--wait` ran out of time with bindings not active yet.
+    pub fn wait_timed_out(&self) -> bool {
+        self.waited
+            .as_ref()
+            .is_some_and(|w| w.outcome == WaitOutcome::TimedOut)
     }
 }
 
 /// A step finished (for progress output).
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
-    /// How many steps have finished so far, this one included.
+    /// How many plan steps have finished so far, this one included (steps restoring a
+    /// cascade are not counted).
     pub finished: usize,
     /// Steps in the whole plan.
     pub total: usize,
     pub prefix: IpNet,
     pub step: &'a Step,
     pub status: &'a StepStatus,
+    /// The step re-created a binding an interrupted cascade had deleted (not a plan step).
+    pub restoring: bool,
 }
 
 /// Runs the plan's steps. Never panics on API errors: they land in the report.
@@ -180,14 +361,15 @@ pub async fn apply<A: Api>(
     .await;
     prefixes.sort_unstable_by_key(|(i, _)| *i);
     let prefixes: Vec<PrefixReport> = prefixes.into_iter().map(|(_, p)| p).collect();
+    // Interrupted: the stop left steps not run, or made a cascade finish or be undone.
     let interrupted = stop.is_interrupted()
         && prefixes
             .iter()
-            .flat_map(|p| &p.steps)
-            .any(|s| s.status == StepStatus::NotRun);
+            .any(|p| p.cascade.is_some() || p.steps.iter().any(|s| s.status == StepStatus::NotRun));
     ApplyReport {
         prefixes,
         interrupted,
+        waited: None,
     }
 }
 
@@ -205,10 +387,31 @@ impl Shared<'_> {
     }
 }
 
+/// The index of a prefix-wide cascade's point of no return in `steps` (the delete of the old
+/// prefix-wide binding that a create of a new one follows), if the steps hold a cascade.
+///
+/// Found from the steps themselves, so a saved plan is read the same way as a fresh one.
+fn cascade_point<'a>(prefix: IpNet, steps: impl Iterator<Item = &'a Step>) -> Option<usize> {
+    let steps: Vec<&Step> = steps.collect();
+    let wide_delete = steps
+        .iter()
+        .rposition(|s| matches!(s, Step::Delete { cidr, .. } if *cidr == prefix))?;
+    steps[wide_delete + 1..]
+        .iter()
+        .any(|s| matches!(s, Step::Create { cidr, .. } if *cidr == prefix))
+        .then_some(wide_delete)
+}
+
 async fn run_prefix<A: Api>(api: &A, plan: &PrefixPlan, shared: &Shared<'_>) -> PrefixReport {
+    let cascade = cascade_point(plan.cidr, plan.steps.iter());
     let mut steps: Vec<StepReport> = Vec::with_capacity(plan.steps.len());
-    for step in &plan.steps {
-        // A replace is not left half-done because another prefix failed or Ctrl-C came: its
+    // Past the cascade's point of no return, with its new prefix-wide binding not failed: the
+    // rest runs whatever stop comes.
+    let mut finishing = false;
+    // A step ran only because the cascade was being finished.
+    let mut finished_anyway = false;
+    for (i, step) in plan.steps.iter().enumerate() {
+        // A replace is not left half-done because another prefix failed or a signal came: its
         // create runs right after its delete, so the range's gap stays one call long.
         let completes_replace = matches!(
             (steps.last(), step),
@@ -220,16 +423,27 @@ async fn run_prefix<A: Api>(api: &A, plan: &PrefixPlan, shared: &Shared<'_>) -> 
                 Step::Create { cidr, .. },
             ) if deleted == cidr
         );
-        if shared.halted() && !completes_replace {
-            steps.push(StepReport {
-                step: step.clone(),
-                status: StepStatus::NotRun,
-            });
-            continue;
+        if shared.halted() {
+            if !(finishing || completes_replace) {
+                steps.push(StepReport {
+                    step: step.clone(),
+                    status: StepStatus::NotRun,
+                });
+                continue;
+            }
+            finished_anyway |= finishing;
         }
-        let status = run_step(api, &plan.id, step).await;
-        if matches!(status, StepStatus::Failed { .. }) {
+        let status = run_tracked(api, plan, step, shared.stop, false).await;
+        let done = status.is_done();
+        if !done {
             shared.failed.store(true, Ordering::SeqCst);
+        }
+        if cascade == Some(i) && done {
+            finishing = true;
+        }
+        if !done && matches!(step, Step::Create { cidr, .. } if *cidr == plan.cidr) {
+            // Nothing more-specific can be created without the prefix-wide binding.
+            finishing = false;
         }
         let finished = shared.finished.fetch_add(1, Ordering::SeqCst) + 1;
         (shared.progress)(Progress {
@@ -238,17 +452,87 @@ async fn run_prefix<A: Api>(api: &A, plan: &PrefixPlan, shared: &Shared<'_>) -> 
             prefix: plan.cidr,
             step,
             status: &status,
+            restoring: false,
         });
         steps.push(StepReport {
             step: step.clone(),
             status,
         });
     }
+    let cascade = match cascade {
+        Some(w) if !steps[w].status.is_done() => {
+            let restored = restore(api, plan, &steps[..w], shared).await;
+            (!restored.is_empty()).then_some(Cascade::Restored { steps: restored })
+        }
+        Some(_) if finished_anyway => Some(Cascade::Finished),
+        Some(_) | None => None,
+    };
     PrefixReport {
         id: plan.id.clone(),
         cidr: plan.cidr,
         steps,
+        cascade,
     }
+}
+
+/// Creates again, with their old services, the more-specific bindings that `cut` (the steps
+/// of a cascade before its point of no return) deleted: shortest prefix first, one per CIDR.
+/// Each runs whatever happens to the others, since each binds only its own range.
+async fn restore<A: Api>(
+    api: &A,
+    plan: &PrefixPlan,
+    cut: &[StepReport],
+    shared: &Shared<'_>,
+) -> Vec<StepReport> {
+    let mut creates: Vec<(IpNet, &ServiceId)> = cut
+        .iter()
+        .filter_map(|s| match (&s.step, &s.status) {
+            (
+                Step::Delete { cidr, service, .. },
+                StepStatus::Done {
+                    already_gone: false,
+                    ..
+                },
+            ) if *cidr != plan.cidr => Some((*cidr, service)),
+            _ => None,
+        })
+        .collect();
+    creates.sort_by_key(|(cidr, _)| (cidr.prefix_len(), *cidr));
+    creates.dedup_by_key(|(cidr, _)| *cidr);
+    let mut done = Vec::with_capacity(creates.len());
+    for (cidr, service) in creates {
+        let step = Step::Create {
+            cidr,
+            service: service.clone(),
+        };
+        let status = run_tracked(api, plan, &step, shared.stop, true).await;
+        (shared.progress)(Progress {
+            finished: shared.finished.load(Ordering::SeqCst),
+            total: shared.total,
+            prefix: plan.cidr,
+            step: &step,
+            status: &status,
+            restoring: true,
+        });
+        done.push(StepReport { step, status });
+    }
+    done
+}
+
+/// Runs one step, marked in flight while its call is out.
+async fn run_tracked<A: Api>(
+    api: &A,
+    plan: &PrefixPlan,
+    step: &Step,
+    stop: &Stop,
+    restoring: bool,
+) -> StepStatus {
+    let _flight = stop.start(InFlight {
+        prefix: plan.cidr,
+        step: step.clone(),
+        restoring,
+    });
+    run_step(api, &plan.id, step).await
 }
 
 async fn run_step<A: Api>(api: &A, prefix: &PrefixId, step: &Step) -> StepStatus {
@@ -257,23 +541,223 @@ async fn run_step<A: Api>(api: &A, prefix: &PrefixId, step: &Step) -> StepStatus
         Step::Create { cidr, service } => api
             .create_binding(prefix, *cidr, service)
             .await
-            .map(|b| (Some(b.id), false)),
+            .map(|c| (Some(c.binding.id), false, c.confirmed)),
         Step::Delete { binding, .. } => match api.delete_binding(prefix, binding).await {
-            Ok(()) => Ok((None, false)),
+            Ok(confirmed) => Ok((None, false, confirmed)),
             // Gone only when the API says so (404, code 1002): a 404 from a proxy or for a
             // route the API does not know leaves the binding in place, so the step fails.
-            Err(e) if e.is_binding_not_found() => Ok((None, true)),
+            Err(e) if e.is_binding_not_found() => Ok((None, true, Confirmed::Answered)),
             Err(e) => Err(e),
         },
     };
     let elapsed = started.elapsed();
     match result {
-        Ok((created, already_gone)) => StepStatus::Done {
+        Ok((created, already_gone, confirmed)) => StepStatus::Done {
             elapsed,
             created,
             already_gone,
+            read_back: confirmed == Confirmed::ReadBack,
         },
         Err(error) => StepStatus::Failed { elapsed, error },
+    }
+}
+
+/// A binding the apply created, and its provisioning state as `--wait` last read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub prefix: IpNet,
+    pub cidr: IpNet,
+    pub service: ServiceId,
+    pub binding: BindingId,
+    pub state: Seen,
+}
+
+/// What the last read of a created binding showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// Not read yet (every read of its prefix failed).
+    Unread,
+    State(ProvisioningState),
+    /// The prefix no longer has it: someone deleted it meanwhile.
+    Gone,
+}
+
+impl Seen {
+    /// Whether waiting for it is over: active, or gone.
+    fn settled(&self) -> bool {
+        match self {
+            Seen::State(state) => state.is_active(),
+            Seen::Gone => true,
+            Seen::Unread => false,
+        }
+    }
+}
+
+/// How `--wait` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// Every created binding is active (or was deleted by someone else meanwhile).
+    Settled,
+    /// The time ran out first.
+    TimedOut,
+    /// A signal ended the wait.
+    Interrupted,
+}
+
+/// What `--wait` saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waited {
+    /// The bindings the apply created, in report order, with their final states.
+    pub bindings: Vec<Watched>,
+    pub outcome: WaitOutcome,
+    pub elapsed: Duration,
+    /// How long it was allowed to take.
+    pub limit: Duration,
+}
+
+impl Waited {
+    /// The bindings still waited for (neither active nor gone).
+    pub fn pending(&self) -> impl Iterator<Item = &Watched> {
+        self.bindings.iter().filter(|b| !b.state.settled())
+    }
+}
+
+/// One round of `--wait` is read (for progress output).
+#[derive(Debug, Clone, Copy)]
+pub struct WaitProgress<'a> {
+    pub round: usize,
+    pub elapsed: Duration,
+    /// How long `--wait` waits at most.
+    pub limit: Duration,
+    pub bindings: &'a [Watched],
+    /// Reads of this round that failed (their bindings keep their last state).
+    pub errors: &'a [ApiError],
+}
+
+impl WaitProgress<'_> {
+    /// Created bindings active (or gone) so far.
+    pub fn settled(&self) -> usize {
+        self.bindings.iter().filter(|b| b.state.settled()).count()
+    }
+}
+
+/// The pause before round `round + 1` while `prefixes` prefixes are still waited for: 1 s,
+/// 2 s, 4 s … up to a minute, and at least a second per prefix, so polling never takes more
+/// than half of the default request budget (600 requests per 5 minutes).
+pub fn poll_interval(round: usize, prefixes: usize) -> Duration {
+    let exp = u32::try_from(round.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(6);
+    let backoff = Duration::from_secs(1u64 << exp).min(Duration::from_secs(60));
+    backoff.max(Duration::from_secs(
+        u64::try_from(prefixes).unwrap_or(u64::MAX),
+    ))
+}
+
+/// After the steps: reads back the prefixes whose bindings `report` created until every one
+/// of those bindings is active, `limit` has passed, or `stop` is raised. One `GET bindings`
+/// per prefix still waited for per round, up to `concurrency` at once; a failed read keeps
+/// its bindings' last state and is tried again next round.
+pub async fn wait<A: Api>(
+    api: &A,
+    report: &ApplyReport,
+    limit: Duration,
+    concurrency: usize,
+    stop: &Stop,
+    progress: &(dyn Fn(WaitProgress<'_>) + Send + Sync),
+) -> Waited {
+    let started = tokio::time::Instant::now();
+    let deadline = started + limit;
+    let mut bindings: Vec<Watched> = Vec::new();
+    let mut ids: BTreeMap<IpNet, PrefixId> = BTreeMap::new();
+    for prefix in &report.prefixes {
+        let created = prefix.steps.iter().chain(prefix.restored());
+        for s in created {
+            if let (
+                Step::Create { cidr, service },
+                StepStatus::Done {
+                    created: Some(id), ..
+                },
+            ) = (&s.step, &s.status)
+            {
+                ids.insert(prefix.cidr, prefix.id.clone());
+                bindings.push(Watched {
+                    prefix: prefix.cidr,
+                    cidr: *cidr,
+                    service: service.clone(),
+                    binding: id.clone(),
+                    state: Seen::Unread,
+                });
+            }
+        }
+    }
+    let mut round = 0;
+    let outcome = loop {
+        round += 1;
+        let pending: Vec<(IpNet, PrefixId)> = ids
+            .iter()
+            .filter(|(cidr, _)| {
+                bindings
+                    .iter()
+                    .any(|b| b.prefix == **cidr && !b.state.settled())
+            })
+            .map(|(cidr, id)| (*cidr, id.clone()))
+            .collect();
+        if pending.is_empty() {
+            break WaitOutcome::Settled;
+        }
+        let reads: Vec<(IpNet, Result<Vec<crate::model::Binding>, ApiError>)> =
+            futures::stream::iter(
+                pending
+                    .iter()
+                    .map(|(cidr, id)| async move { (*cidr, api.list_bindings(id).await) }),
+            )
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut errors = Vec::new();
+        for (cidr, read) in reads {
+            match read {
+                Ok(live) => {
+                    for b in bindings.iter_mut().filter(|b| b.prefix == cidr) {
+                        b.state = match live.iter().find(|l| l.id == b.binding) {
+                            Some(l) => Seen::State(l.state.clone()),
+                            None => Seen::Gone,
+                        };
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let now = tokio::time::Instant::now();
+        progress(WaitProgress {
+            round,
+            elapsed: now - started,
+            limit,
+            bindings: &bindings,
+            errors: &errors,
+        });
+        if bindings.iter().all(|b| b.state.settled()) {
+            break WaitOutcome::Settled;
+        }
+        if stop.is_interrupted() {
+            break WaitOutcome::Interrupted;
+        }
+        if now >= deadline {
+            break WaitOutcome::TimedOut;
+        }
+        let still = pending.len();
+        let pause = poll_interval(round, still).min(deadline - now);
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = stop.interrupted() => break WaitOutcome::Interrupted,
+        }
+    };
+    Waited {
+        bindings,
+        outcome,
+        elapsed: started.elapsed(),
+        limit,
     }
 }
 
@@ -282,6 +766,22 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+
+    trait Act {
+        fn action_hold(self) -> Self;
+        fn action(self, action: FaultAction) -> Self;
+    }
+
+    impl Act for FaultRule {
+        fn action_hold(self) -> Self {
+            self.action(FaultAction::Hold)
+        }
+
+        fn action(mut self, action: FaultAction) -> Self {
+            self.action = action;
+            self
+        }
+    }
     use crate::api::Route;
     use crate::emulator::{
         Account, Emulator, EmulatorOptions, FaultAction, FaultMethod, FaultRule, default_services,
@@ -482,6 +982,41 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_step_whose_answer_was_lost_is_done_and_says_it_was_read_back() {
+        let em = emulator();
+        let api = crate::api::Retrying::new(
+            em.in_process(AccountId::new(ACCOUNT).unwrap()),
+            crate::api::RetryPolicy::default(),
+        );
+        let plan = plan_for(api.inner()).await;
+        // p0: create /28, create /30, delete /29; the first create's and the delete's answers
+        // are lost after the emulator did them.
+        for method in [FaultMethod::Post, FaultMethod::Delete] {
+            em.add_fault(
+                FaultRule::new(FaultAction::DropAfterProcessing)
+                    .method(method)
+                    .path_contains("/prefixes/p0/"),
+            );
+        }
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        assert_eq!(statuses(&report), [["done"; 3], ["done"; 3]]);
+        let read_back: Vec<bool> = report.prefixes[0]
+            .steps
+            .iter()
+            .map(|s| matches!(s.status, StepStatus::Done { read_back, .. } if read_back))
+            .collect();
+        assert_eq!(read_back, [true, false, true]);
+        let StepStatus::Done { created, .. } = &report.prefixes[0].steps[0].status else {
+            panic!()
+        };
+        assert!(created.is_some(), "the adopted binding's id is reported");
+        // Each write was sent once; nothing remains to do.
+        assert_eq!(em.request_counts().get(Route::CreateBinding), 4);
+        assert_eq!(em.request_counts().get(Route::DeleteBinding), 2);
+        assert_eq!(plan_for(api.inner()).await.summary().steps, 0);
+    }
+
     #[tokio::test]
     async fn a_delete_of_a_binding_already_gone_counts_as_done() {
         let em = emulator();
@@ -586,5 +1121,486 @@ mod tests {
             [vec!["done", "not run", "not run"], vec!["not run"; 3]]
         );
         assert!(report.interrupted && !report.failed());
+    }
+
+    /// An account with one prefix, `10.9.0.0/24`, holding `bindings` (CIDR, service name), and
+    /// a second one, `10.8.0.0/24`, with a Magic Transit prefix-wide binding alone.
+    fn account(bindings: &[(&str, &str)], options: EmulatorOptions) -> Emulator {
+        let mut account = Account::new(AccountId::new(ACCOUNT).unwrap(), default_services());
+        for (id, cidr) in [("p9", "10.9.0.0/24"), ("p8", "10.8.0.0/24")] {
+            account
+                .add_prefix(Prefix {
+                    id: PrefixId::new(id).unwrap(),
+                    cidr: net(cidr),
+                    description: None,
+                })
+                .unwrap();
+        }
+        let mut insert = |prefix: &str, n: usize, cidr: &str, svc: &str| {
+            account
+                .insert_binding(
+                    &PrefixId::new(prefix).unwrap(),
+                    Binding {
+                        id: BindingId::new(format!("{prefix}b{n}")).unwrap(),
+                        cidr: net(cidr),
+                        service_id: service(svc),
+                        service_name: None,
+                        state: ProvisioningState::Active,
+                    },
+                )
+                .unwrap();
+        };
+        for (n, (cidr, svc)) in bindings.iter().enumerate() {
+            insert("p9", n, cidr, svc);
+        }
+        insert("p8", 0, "10.8.0.0/24", "Magic Transit");
+        Emulator::new(account, options)
+    }
+
+    /// The live bindings of 10.9.0.0/24 before the cascade.
+    const BEFORE: [(&str, &str); 4] = [
+        ("10.9.0.0/24", "Magic Transit"),
+        ("10.9.0.8/29", "CDN"),
+        ("10.9.0.16/28", "CDN"),
+        ("10.9.0.64/27", "Spectrum"),
+    ];
+
+    /// The same more-specific bindings under a CDN prefix-wide binding: a cascade of 8 steps,
+    /// delete /29, /28, /27, /24, create /24, /27, /28, /29. With `other`, 10.8.0.0/24 gets a
+    /// CDN /29 too (one create).
+    fn cascade_file(other: bool) -> StateFile {
+        let b = |cidr: &str, service: &str| DesiredBinding {
+            cidr: net(cidr),
+            service: service.into(),
+            id: None,
+            state: None,
+            location: Location::default(),
+        };
+        let mut prefixes = vec![DesiredPrefix {
+            cidr: net("10.9.0.0/24"),
+            id: None,
+            ignore: Vec::new(),
+            bindings: vec![
+                b("10.9.0.0/24", "CDN"),
+                b("10.9.0.8/29", "CDN"),
+                b("10.9.0.16/28", "CDN"),
+                b("10.9.0.64/27", "Spectrum"),
+            ],
+            location: Location::default(),
+        }];
+        if other {
+            prefixes.push(DesiredPrefix {
+                cidr: net("10.8.0.0/24"),
+                id: None,
+                ignore: Vec::new(),
+                bindings: vec![b("10.8.0.0/24", "Magic Transit"), b("10.8.0.8/29", "CDN")],
+                location: Location::default(),
+            });
+        }
+        StateFile {
+            prefixes,
+            ..StateFile::default()
+        }
+    }
+
+    async fn plan_of(api: &crate::emulator::InProcess, file: &StateFile) -> Plan {
+        let resolved = resolve(api, file, &[], 8).await.unwrap();
+        crate::plan::plan(AccountId::new(ACCOUNT).unwrap(), &resolved.prefixes).unwrap()
+    }
+
+    /// `(CIDR, service name)` of every binding of 10.9.0.0/24, by CIDR.
+    fn bound(em: &Emulator) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = em
+            .snapshot()
+            .prefixes
+            .into_iter()
+            .filter(|p| p.cidr == net("10.9.0.0/24"))
+            .flat_map(|p| p.bindings)
+            .map(|b| (b.cidr.to_string(), b.service))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn expect(bindings: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = bindings
+            .iter()
+            .map(|(c, s)| ((*c).to_owned(), (*s).to_owned()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Runs `work` until a request is held by a `hold` fault, then calls `when_held` and
+    /// releases it.
+    async fn on_hold<T>(
+        em: &Emulator,
+        work: impl std::future::Future<Output = T>,
+        when_held: impl FnOnce(),
+    ) -> T {
+        let control = async {
+            while em.held().held == 0 {
+                tokio::task::yield_now().await;
+            }
+            when_held();
+            em.release(1);
+        };
+        let (out, ()) = tokio::join!(work, control);
+        out
+    }
+
+    fn delete(prefix: &str) -> FaultRule {
+        FaultRule::new(FaultAction::Delay { millis: 0 })
+            .method(FaultMethod::Delete)
+            .path_contains(format!("/prefixes/{prefix}/"))
+    }
+
+    fn post(prefix: &str) -> FaultRule {
+        FaultRule::new(FaultAction::Delay { millis: 0 })
+            .method(FaultMethod::Post)
+            .path_contains(format!("/prefixes/{prefix}/"))
+    }
+
+    fn restored(report: &ApplyReport) -> Vec<(String, &'static str)> {
+        report.prefixes[0]
+            .restored()
+            .iter()
+            .map(|s| {
+                let status = if s.status.is_done() { "done" } else { "failed" };
+                (s.step.cidr().to_string(), status)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_signal_before_the_prefix_wide_delete_restores_what_the_cascade_deleted() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(false)).await;
+        assert_eq!(plan.prefixes[0].steps.len(), 8, "{plan:?}");
+        // The second delete (10.9.0.16/28) is in flight when the signal comes.
+        em.add_fault(delete("p9"));
+        em.add_fault(delete("p9").action_hold());
+        let stop = Stop::default();
+        let report = on_hold(&em, apply(&api, &plan, 1, &stop, &|_| {}), || {
+            let in_flight = stop.in_flight();
+            assert_eq!(in_flight.len(), 1);
+            assert_eq!(in_flight[0].step.cidr(), net("10.9.0.16/28"));
+            stop.interrupt();
+        })
+        .await;
+        let mut want = vec!["done", "done"];
+        want.extend(["not run"; 6]);
+        assert_eq!(statuses(&report), [want]);
+        // Both deleted more-specific bindings are back, shortest first, with their services.
+        assert_eq!(
+            restored(&report),
+            [
+                ("10.9.0.16/28".into(), "done"),
+                ("10.9.0.8/29".into(), "done")
+            ]
+        );
+        assert_eq!(bound(&em), expect(&BEFORE));
+        assert!(report.interrupted && !report.failed(), "{report:?}");
+        assert!(stop.in_flight().is_empty());
+        // Nothing remains of the cut cascade: a new plan is the whole cascade again (the
+        // restored bindings have new ids).
+        let shape = |plan: &Plan| -> Vec<(bool, IpNet)> {
+            plan.prefixes[0]
+                .steps
+                .iter()
+                .map(|s| (matches!(s, Step::Create { .. }), s.cidr()))
+                .collect()
+        };
+        assert_eq!(
+            shape(&plan_of(&api, &cascade_file(false)).await),
+            shape(&plan)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signal_after_the_prefix_wide_delete_finishes_the_cascade() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(false)).await;
+        // The create of the new prefix-wide binding is in flight when the signal comes.
+        em.add_fault(post("p9").action_hold());
+        let stop = Stop::default();
+        let report = on_hold(&em, apply(&api, &plan, 1, &stop, &|_| {}), || {
+            assert_eq!(stop.in_flight()[0].step.cidr(), net("10.9.0.0/24"));
+            stop.interrupt();
+        })
+        .await;
+        assert_eq!(statuses(&report), [["done"; 8]]);
+        assert_eq!(report.prefixes[0].cascade, Some(Cascade::Finished));
+        assert!(report.interrupted && !report.failed());
+        assert_eq!(
+            bound(&em),
+            expect(&[
+                ("10.9.0.0/24", "CDN"),
+                ("10.9.0.8/29", "CDN"),
+                ("10.9.0.16/28", "CDN"),
+                ("10.9.0.64/27", "Spectrum"),
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_elsewhere_restores_a_cascade_cut_before_its_prefix_wide_delete() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(true)).await;
+        // 10.9.0.0/24's first delete is held while 10.8.0.0/24's create fails.
+        em.add_fault(delete("p9").action_hold());
+        em.add_fault(post("p8").action(FaultAction::status(500)));
+        let failed = AtomicBool::new(false);
+        let on_progress = |p: Progress<'_>| {
+            if !p.status.is_done() {
+                failed.store(true, Ordering::SeqCst);
+            }
+        };
+        let control = async {
+            while em.held().held == 0 || !failed.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+            em.release(1);
+        };
+        let stop = Stop::default();
+        let (report, ()) = tokio::join!(apply(&api, &plan, 2, &stop, &on_progress), control);
+        let mut want = vec!["done"];
+        want.extend(["not run"; 7]);
+        assert_eq!(statuses(&report), [want, vec!["failed"]]);
+        assert_eq!(restored(&report), [("10.9.0.8/29".into(), "done")]);
+        assert_eq!(bound(&em), expect(&BEFORE));
+        assert!(report.failed() && !report.interrupted);
+    }
+
+    #[tokio::test]
+    async fn a_failed_delete_in_the_cascade_restores_what_it_deleted() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(false)).await;
+        em.add_fault(delete("p9"));
+        em.add_fault(delete("p9"));
+        em.add_fault(delete("p9").action(FaultAction::status(500)));
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        let mut want = vec!["done", "done", "failed"];
+        want.extend(["not run"; 5]);
+        assert_eq!(statuses(&report), [want]);
+        assert_eq!(
+            restored(&report),
+            [
+                ("10.9.0.16/28".into(), "done"),
+                ("10.9.0.8/29".into(), "done")
+            ]
+        );
+        assert_eq!(bound(&em), expect(&BEFORE));
+        assert!(report.failed() && !report.prefixes[0].unbound());
+    }
+
+    #[tokio::test]
+    async fn a_failed_more_specific_create_does_not_stop_the_rest_of_the_cascade() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(false)).await;
+        // The new prefix-wide binding is created; the /27 (the first more-specific) fails.
+        em.add_fault(post("p9"));
+        em.add_fault(post("p9").action(FaultAction::status(500)));
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        let mut want = vec!["done"; 5];
+        want.extend(["failed", "done", "done"]);
+        assert_eq!(statuses(&report), [want]);
+        assert_eq!(report.prefixes[0].cascade, Some(Cascade::Finished));
+        assert!(report.failed() && !report.prefixes[0].unbound());
+        assert_eq!(
+            bound(&em),
+            expect(&[
+                ("10.9.0.0/24", "CDN"),
+                ("10.9.0.8/29", "CDN"),
+                ("10.9.0.16/28", "CDN"),
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_prefix_wide_create_leaves_the_prefix_unbound_and_says_so() {
+        let em = account(&BEFORE, EmulatorOptions::new("t"));
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &cascade_file(false)).await;
+        em.add_fault(post("p9").action(FaultAction::status(500)));
+        let report = apply(&api, &plan, 1, &Stop::default(), &|_| {}).await;
+        let mut want = vec!["done"; 4];
+        want.push("failed");
+        want.extend(["not run"; 3]);
+        assert_eq!(statuses(&report), [want]);
+        assert!(report.prefixes[0].unbound());
+        assert!(bound(&em).is_empty());
+        // Nothing more-specific was tried without the prefix-wide binding.
+        assert_eq!(em.request_counts().get(Route::CreateBinding), 1);
+    }
+
+    /// 10.9.0.0/24 gains two CDN bindings, 10.8.0.0/24 one.
+    fn creating() -> StateFile {
+        let mut f = cascade_file(true);
+        f.prefixes[0].bindings = vec![
+            DesiredBinding {
+                cidr: net("10.9.0.0/24"),
+                service: "Magic Transit".into(),
+                id: None,
+                state: None,
+                location: Location::default(),
+            },
+            DesiredBinding {
+                cidr: net("10.9.0.8/29"),
+                service: "CDN".into(),
+                id: None,
+                state: None,
+                location: Location::default(),
+            },
+            DesiredBinding {
+                cidr: net("10.9.0.16/28"),
+                service: "CDN".into(),
+                id: None,
+                state: None,
+                location: Location::default(),
+            },
+        ];
+        f
+    }
+
+    fn provisioning(delay: Duration) -> EmulatorOptions {
+        let mut options = EmulatorOptions::new("t");
+        options.provisioning_delay = delay;
+        options
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_reads_each_prefix_once_a_round_until_every_created_binding_is_active() {
+        let em = account(
+            &[("10.9.0.0/24", "Magic Transit")],
+            provisioning(Duration::from_secs(90)),
+        );
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &creating()).await;
+        let report = apply(&api, &plan, 8, &Stop::default(), &|_| {}).await;
+        assert_eq!(report.counts().done, 3);
+        em.reset_request_counts();
+        let rounds = Mutex::new(Vec::new());
+        let waited = wait(
+            &api,
+            &report,
+            Duration::from_secs(3600),
+            8,
+            &Stop::default(),
+            &|p| {
+                rounds
+                    .lock()
+                    .unwrap()
+                    .push((p.round, p.settled(), p.elapsed.as_secs()));
+            },
+        )
+        .await;
+        assert_eq!(waited.outcome, WaitOutcome::Settled);
+        assert!(
+            waited
+                .bindings
+                .iter()
+                .all(|b| b.state == Seen::State(ProvisioningState::Active))
+        );
+        assert_eq!(waited.bindings.len(), 3);
+        // Rounds 2 s (two prefixes: a second each), 2 s, 4 s … apart, at most a minute, until
+        // 90 s have passed.
+        let rounds = rounds.into_inner().unwrap();
+        assert_eq!(
+            rounds,
+            [
+                (1, 0, 0),
+                (2, 0, 2),
+                (3, 0, 4),
+                (4, 0, 8),
+                (5, 0, 16),
+                (6, 0, 32),
+                (7, 0, 64),
+                (8, 3, 124)
+            ]
+        );
+        // One read per prefix and round.
+        assert_eq!(em.request_counts().get(Route::ListBindings), 16);
+        assert_eq!(em.request_counts().total, 16);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_stops_at_its_limit_with_what_is_still_provisioning() {
+        let em = account(
+            &[("10.9.0.0/24", "Magic Transit")],
+            provisioning(Duration::from_secs(36_000)),
+        );
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &creating()).await;
+        let report = apply(&api, &plan, 8, &Stop::default(), &|_| {}).await;
+        let waited = wait(
+            &api,
+            &report,
+            Duration::from_secs(30),
+            8,
+            &Stop::default(),
+            &|_| {},
+        )
+        .await;
+        assert_eq!(waited.outcome, WaitOutcome::TimedOut);
+        assert_eq!(waited.elapsed, Duration::from_secs(30));
+        assert_eq!(waited.pending().count(), 3);
+        assert!(
+            waited
+                .bindings
+                .iter()
+                .all(|b| b.state == Seen::State(ProvisioningState::Provisioning))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_ends_on_a_signal_and_on_bindings_deleted_meanwhile() {
+        let em = account(
+            &[("10.9.0.0/24", "Magic Transit")],
+            provisioning(Duration::from_secs(36_000)),
+        );
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let plan = plan_of(&api, &creating()).await;
+        let report = apply(&api, &plan, 8, &Stop::default(), &|_| {}).await;
+        let stop = Stop::default();
+        let waited = wait(&api, &report, Duration::from_secs(3600), 8, &stop, &|p| {
+            if p.round == 2 {
+                stop.interrupt();
+            }
+        })
+        .await;
+        assert_eq!(waited.outcome, WaitOutcome::Interrupted);
+        assert_eq!(waited.elapsed, Duration::from_secs(2));
+
+        // Someone deletes what was created: nothing is left to wait for.
+        for b in waited.bindings.iter().rev() {
+            let prefix = report.prefixes.iter().find(|p| p.cidr == b.prefix).unwrap();
+            api.delete_binding(&prefix.id, &b.binding).await.unwrap();
+        }
+        let waited = wait(
+            &api,
+            &report,
+            Duration::from_secs(3600),
+            8,
+            &Stop::default(),
+            &|_| {},
+        )
+        .await;
+        assert_eq!(waited.outcome, WaitOutcome::Settled);
+        assert!(waited.bindings.iter().all(|b| b.state == Seen::Gone));
+    }
+
+    #[test]
+    fn polling_slows_down_and_spreads_over_prefixes() {
+        assert_eq!(poll_interval(1, 1), Duration::from_secs(1));
+        assert_eq!(poll_interval(3, 1), Duration::from_secs(4));
+        assert_eq!(poll_interval(100, 1), Duration::from_secs(60));
+        assert_eq!(poll_interval(1, 30), Duration::from_secs(30));
+        assert_eq!(poll_interval(100, 500), Duration::from_secs(500));
     }
 }

@@ -1,5 +1,6 @@
-//! Where API calls go: Cloudflare (or any server speaking its API) through the HTTP client, or
-//! an emulated account in process (`--emulate SEED.yaml`).
+//! Where API calls go: Cloudflare (or any server speaking its API) through the HTTP client,
+//! with its calls retried ([`Retrying`]) and paced, or an emulated account in process
+//! (`--emulate SEED.yaml`).
 //!
 //! [`Backend`] implements [`Api`] by handing each call to the one it holds, so every stage above
 //! (resolution, apply) is written once against the trait. This module only builds and routes:
@@ -9,7 +10,7 @@
 use ipnet::IpNet;
 
 use crate::api::client::{ClientConfig, HttpClient};
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, Confirmed, Created, RetryPolicy, Retrying};
 use crate::emulator::{self, Emulator, EmulatorOptions, InProcess, SeedError};
 use crate::model::{
     AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId, StateFile,
@@ -18,14 +19,16 @@ use crate::model::{
 /// The implementation of [`Api`] one run uses.
 #[derive(Debug)]
 pub enum Backend {
-    Http(HttpClient),
+    /// Boxed: the client and its policies are large, the emulated handle small.
+    Http(Box<Retrying<HttpClient>>),
     Emulated(InProcess),
 }
 
 impl Backend {
-    /// The HTTP client for `config`.
-    pub fn http(config: ClientConfig) -> Result<Self, ApiError> {
-        HttpClient::new(config).map(Backend::Http)
+    /// The HTTP client for `config` (which paces its requests), its calls retried by `retry`.
+    pub fn http(config: ClientConfig, retry: RetryPolicy) -> Result<Self, ApiError> {
+        let client = HttpClient::new(config)?;
+        Ok(Backend::Http(Box::new(Retrying::new(client, retry))))
     }
 
     /// An in-process emulated account seeded from `seed`, seen as `account_id`.
@@ -81,14 +84,18 @@ impl Api for Backend {
         prefix: &PrefixId,
         cidr: IpNet,
         service: &ServiceId,
-    ) -> Result<Binding, ApiError> {
+    ) -> Result<Created, ApiError> {
         match self {
             Backend::Http(c) => c.create_binding(prefix, cidr, service).await,
             Backend::Emulated(e) => e.create_binding(prefix, cidr, service).await,
         }
     }
 
-    async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
+    async fn delete_binding(
+        &self,
+        prefix: &PrefixId,
+        binding: &BindingId,
+    ) -> Result<Confirmed, ApiError> {
         match self {
             Backend::Http(c) => c.delete_binding(prefix, binding).await,
             Backend::Emulated(e) => e.delete_binding(prefix, binding).await,

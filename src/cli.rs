@@ -77,6 +77,18 @@ pub enum Command {
     /// List the account's services (name and id).
     Services(ServicesArgs),
 
+    /// Tell whether the live bindings drifted from the file (read-only; exit 2 on drift).
+    Drift(DriftArgs),
+
+    /// Write a desired-state file from the live account.
+    Export(ExportArgs),
+
+    /// Show each prefix's bindings as a tree of nested CIDRs, and which service gets what.
+    Show(ShowArgs),
+
+    /// Tell which service gets each address, and by which binding.
+    Route(RouteArgs),
+
     /// Serve the emulated Cloudflare API over HTTP, for tests and pipelines.
     Emulator(EmulatorArgs),
 
@@ -90,7 +102,7 @@ pub struct ValidateArgs {
     pub file: FileArgs,
 
     #[command(flatten)]
-    pub color: ColorArgs,
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +110,11 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Also save the plan (its JSON document) to this file, for `svcbind apply PLAN.json` to
+    /// carry out exactly as shown.
+    #[arg(short = 'o', long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -117,6 +134,11 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `svcbind plan --out`: re-read the prefixes it changes, refuse if any of
+    /// them changed since, else carry out exactly its steps (without it: plan now, then apply).
+    #[arg(value_name = "PLAN.json", conflicts_with_all = ["prefixes", "max_deletes"])]
+    pub plan: Option<PathBuf>,
+
     /// Apply without asking for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -125,6 +147,23 @@ pub struct ApplyArgs {
     /// deletes than --max-deletes or --max-delete-percent, and moving a protected range.
     #[arg(long)]
     pub force: bool,
+
+    /// After the steps, read the changed prefixes back until every binding the apply created
+    /// is active, for at most DURATION (6h when no value is given); exit 1 if time runs out.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "6h",
+        value_parser = parse_duration
+    )]
+    pub wait: Option<Duration>,
+
+    /// Also write the JSON apply report to this file, whatever --format is (also when apply
+    /// refuses, so a pipeline always has the report to keep).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -157,6 +196,86 @@ pub struct ServicesArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Also write the JSON drift report to this file, whatever --format is.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write the file here instead of to stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The desired-state file (or directory; repeatable), read only for its `account_id` when
+    /// --account-id is not given [default: SVCBIND_CONFIG, else svcbind.yaml].
+    #[arg(short = 'c', long = "config", value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Show the bindings of the file (offline) instead of the live account's.
+    #[arg(long)]
+    pub desired: bool,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub prefixes: PrefixArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The addresses to look up (IPv4 or IPv6).
+    #[arg(value_name = "IP", required = true)]
+    pub addresses: Vec<std::net::IpAddr>,
+
+    /// Answer from the file (offline) instead of the live account.
+    #[arg(long)]
+    pub desired: bool,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
@@ -167,8 +286,9 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct FileArgs {
     /// The desired-state file, or a directory whose `*.yaml` files are read in name order;
-    /// repeat for more files of one desired state [default: SVCBIND_CONFIG (several paths
-    /// separated by `:`, `;` on Windows), else svcbind.yaml].
+    /// repeat for more files of one desired state (for `show` and `route` without --desired,
+    /// read only for its `account_id`) [default: SVCBIND_CONFIG (several paths separated by
+    /// `:`, `;` on Windows), else svcbind.yaml].
     #[arg(short = 'c', long = "config", value_name = "FILE|DIR", action = clap::ArgAction::Append)]
     pub config: Vec<PathBuf>,
 }
@@ -198,15 +318,53 @@ pub struct ConnectArgs {
     #[arg(long, env = "SVCBIND_EMULATE", value_name = "SEED.yaml")]
     pub emulate: Option<PathBuf>,
 
-    /// Timeout of one API request.
+    /// Timeout of one API request (more than 0s).
     #[arg(
         long,
         env = "SVCBIND_TIMEOUT",
         value_name = "DURATION",
         default_value = "60s",
-        value_parser = parse_duration
+        value_parser = parse_positive_duration
     )]
     pub timeout: Duration,
+
+    /// The longest wait the API may ask for (Retry-After of a 429) before a call is retried;
+    /// a longer one fails the call, saying how long the API asked to wait.
+    #[arg(
+        long,
+        env = "SVCBIND_MAX_RETRY_WAIT",
+        value_name = "DURATION",
+        default_value = "300s",
+        value_parser = parse_duration
+    )]
+    pub max_retry_wait: Duration,
+
+    /// At most this many API requests in any --request-window (half the account's 1,200 per
+    /// 5 minutes by default, leaving the rest to other clients of the token); svcbind waits
+    /// rather than meeting a 429.
+    #[arg(
+        long,
+        env = "SVCBIND_REQUEST_BUDGET",
+        value_name = "N",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub request_budget: u32,
+
+    /// The window of --request-budget.
+    #[arg(
+        long,
+        env = "SVCBIND_REQUEST_WINDOW",
+        value_name = "DURATION",
+        default_value = "300s",
+        value_parser = parse_positive_duration
+    )]
+    pub request_window: Duration,
+
+    /// Send the API token over plain http:// to a host that is not this machine, where anyone
+    /// on the way can read it (refused otherwise; http:// to loopback is always allowed).
+    #[arg(long, env = "SVCBIND_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
 }
 
 /// Which prefixes to work on, and how many at once.
@@ -325,6 +483,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s, 6h)"))
 }
 
+/// Parses a duration like [`parse_duration`] that must be more than zero.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(String::from("must be more than 0s, e.g. 60s")),
+        d => Ok(d),
+    }
+}
+
 /// Parses `N/SECS`, e.g. `1200/300`.
 pub fn parse_rate_limit(s: &str) -> Result<(u32, Duration), String> {
     let (n, secs) = s
@@ -436,7 +602,14 @@ mod tests {
     fn validate_help_lists_only_its_own_flags() {
         assert_eq!(
             help_flags("validate"),
-            ["--color", "--config", "--help", "--quiet", "--verbose"]
+            [
+                "--color",
+                "--config",
+                "--format",
+                "--help",
+                "--quiet",
+                "--verbose"
+            ]
         );
     }
 
@@ -456,6 +629,19 @@ mod tests {
                 "--verbose"
             ]
         );
+    }
+
+    #[test]
+    fn route_and_export_take_only_their_own_flags() {
+        let has = |sub: &str, flag: &str| help_flags(sub).contains(&flag.to_owned());
+        // route reads only the prefixes of its addresses: no --prefix, no --concurrency.
+        assert!(has("route", "--desired") && has("route", "--format"));
+        assert!(!has("route", "--prefix") && !has("route", "--concurrency"));
+        // export writes YAML: no --format; and drift's report is its own.
+        assert!(has("export", "--force") && has("export", "--output") && has("export", "--prefix"));
+        assert!(!has("export", "--format") && !has("export", "--max-deletes"));
+        assert!(has("drift", "--report") && has("apply", "--report") && !has("plan", "--report"));
+        assert!(has("show", "--desired") && !has("drift", "--desired"));
     }
 
     #[test]
@@ -525,6 +711,17 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_plan_takes_no_scope_or_limit() {
+        assert!(Cli::parse_args(["svcbind", "apply", "plan.json", "--yes", "--force"]).is_ok());
+        assert!(Cli::parse_args(["svcbind", "plan", "-o", "plan.json"]).is_ok());
+        for flag in [["--prefix", "192.0.2.0/24"], ["--max-deletes", "3"]] {
+            let err =
+                Cli::parse_args(["svcbind", "apply", "plan.json", flag[0], flag[1]]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{flag:?}");
+        }
+    }
+
+    #[test]
     fn rate_limit_parses() {
         assert_eq!(
             parse_rate_limit("1200/300"),
@@ -532,6 +729,16 @@ mod tests {
         );
         assert!(parse_rate_limit("1200").is_err());
         assert!(parse_rate_limit("0/5").is_err());
+    }
+
+    #[test]
+    fn positive_durations_refuse_zero() {
+        assert_eq!(parse_positive_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            parse_positive_duration("0s"),
+            Err("must be more than 0s, e.g. 60s".to_owned())
+        );
+        assert!(parse_positive_duration("soon").is_err());
     }
 
     #[test]

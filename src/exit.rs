@@ -12,7 +12,7 @@ pub enum ExitCode {
     Changes = 2,
     /// `apply` refused: stale plan, a safety rule without `--force`, or not confirmed.
     Refused = 3,
-    /// Interrupted (Ctrl-C) after finishing the step in flight.
+    /// Interrupted (Ctrl-C or SIGTERM) after finishing the steps in flight.
     Interrupted = 130,
 }
 

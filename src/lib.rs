@@ -41,5 +41,5 @@ pub mod rules;
 pub mod sanitize;
 pub mod settings;
 
-pub use commands::run;
+pub use commands::{run, usage_error};
 pub use exit::ExitCode;

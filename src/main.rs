@@ -3,17 +3,9 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    match svcbind::cli::Cli::parse_args(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match svcbind::cli::Cli::parse_args(&args) {
         Ok(cli) => svcbind::run(cli).into(),
-        Err(e) => {
-            // Help and version go to stdout and succeed; a usage error is an error (exit 1,
-            // not clap's 2, which `plan --detailed-exitcode` means "changes").
-            let _ = e.print();
-            if e.use_stderr() {
-                svcbind::ExitCode::Failure.into()
-            } else {
-                svcbind::ExitCode::Success.into()
-            }
-        }
+        Err(e) => svcbind::usage_error(&e, &args).into(),
     }
 }

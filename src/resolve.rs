@@ -25,6 +25,9 @@ pub struct Resolved {
     pub services: Services,
     /// Managed prefixes in file order, with their desired and live bindings.
     pub prefixes: Vec<PrefixState>,
+    /// The account's prefix listing, when this run read it (it is skipped when every managed
+    /// prefix pins its id): what `drift` lists unmanaged prefixes from, without a call more.
+    pub listed: Option<Vec<Prefix>>,
 }
 
 /// A problem with the file that only the account can reveal.
@@ -108,6 +111,11 @@ pub enum ResolveError {
         "--prefix {value} matches no prefix in the file; use the CIDR or the id of a prefix listed under `prefixes:`"
     )]
     UnknownFilter { value: String },
+    /// A `--prefix` value names no prefix of the account.
+    #[error(
+        "--prefix {value} matches no prefix of the account; use the CIDR or the id of one of its prefixes: {known}"
+    )]
+    NotInAccount { value: String, known: String },
 }
 
 /// Resolves service names to ids, prefix CIDRs to ids, and reads the live bindings of every
@@ -238,7 +246,26 @@ pub async fn resolve<A: Api>(
     if !problems.is_empty() {
         return Err(ResolveError::Problems(problems));
     }
-    Ok(Resolved { services, prefixes })
+    Ok(Resolved {
+        services,
+        prefixes,
+        listed,
+    })
+}
+
+/// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
+/// is empty), without the account: an id the file does not pin matches nothing.
+pub fn select_in_file(
+    file: &StateFile,
+    filter: &[PrefixSelector],
+) -> Result<Vec<usize>, ResolveError> {
+    let (selected, others) = select(file, filter)?;
+    match others.first() {
+        Some(id) => Err(ResolveError::UnknownFilter {
+            value: id.to_string(),
+        }),
+        None => Ok(selected),
+    }
 }
 
 /// The indices of the file's prefixes that `filter` selects by CIDR or pinned id (all when it
@@ -304,9 +331,24 @@ fn match_listed(
             }
         };
     }
-    match listed.iter().find(|p| p.cidr == prefix.cidr) {
-        Some(p) => Some(p.id.clone()),
-        None => {
+    let same: Vec<&Prefix> = listed.iter().filter(|p| p.cidr == prefix.cidr).collect();
+    match same.as_slice() {
+        [p] => Some(p.id.clone()),
+        [_, _, ..] => {
+            // Never a guess: which of them the file means, only the file can say.
+            problems.push(Problem {
+                location: prefix.location,
+                message: format!(
+                    "{} prefixes of the account have the CIDR {}: {}",
+                    same.len(),
+                    prefix.cidr,
+                    id_list(same.iter().map(|p| p.id.as_str()))
+                ),
+                hint: Some("pin the one to manage with `id:` under this prefix".into()),
+            });
+            None
+        }
+        [] => {
             let known: Vec<String> = listed.iter().map(|p| p.cidr.to_string()).collect();
             problems.push(Problem {
                 location: prefix.location,
@@ -319,6 +361,80 @@ fn match_listed(
             });
             None
         }
+    }
+}
+
+/// A live prefix with its bindings, as the views of the account read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePrefix {
+    pub prefix: Prefix,
+    pub bindings: Vec<Binding>,
+}
+
+/// Reads the account's service catalog and prefix listing (the two account-wide calls,
+/// together): where `export`, `show` and `route` start, before they choose which prefixes to
+/// read. Listed prefixes come sorted by CIDR.
+pub async fn list_account<A: Api>(api: &A) -> Result<(Services, Vec<Prefix>), ApiError> {
+    let (services, mut prefixes) = futures::try_join!(api.list_services(), api.list_prefixes())?;
+    prefixes.sort_by(|a, b| (a.cidr, &a.id).cmp(&(b.cidr, &b.id)));
+    Ok((Services::new(services), prefixes))
+}
+
+/// Reads the bindings of each of `prefixes`, one call each, up to `concurrency` at a time,
+/// and returns them in the order given.
+pub async fn read_bindings<A: Api>(
+    api: &A,
+    prefixes: Vec<Prefix>,
+    concurrency: usize,
+) -> Result<Vec<LivePrefix>, ApiError> {
+    let mut read: Vec<(usize, LivePrefix)> = futures::stream::iter(
+        prefixes
+            .into_iter()
+            .enumerate()
+            .map(|(i, prefix)| async move {
+                let bindings = api.list_bindings(&prefix.id).await?;
+                Ok::<_, ApiError>((i, LivePrefix { prefix, bindings }))
+            }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .try_collect()
+    .await?;
+    read.sort_unstable_by_key(|(i, _)| *i);
+    Ok(read.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The listed prefixes that `filter` selects by CIDR or id (all when it is empty), in listing
+/// order. A selector that matches no prefix of the account is an error naming them.
+pub fn select_listed(
+    listed: &[Prefix],
+    filter: &[PrefixSelector],
+) -> Result<Vec<Prefix>, ResolveError> {
+    if let Some(unknown) = filter
+        .iter()
+        .find(|s| !listed.iter().any(|p| s.matches(&p.cidr, Some(&p.id))))
+    {
+        return Err(ResolveError::NotInAccount {
+            value: unknown.to_string(),
+            known: prefix_list(listed),
+        });
+    }
+    Ok(listed
+        .iter()
+        .filter(|p| filter.is_empty() || filter.iter().any(|s| s.matches(&p.cidr, Some(&p.id))))
+        .cloned()
+        .collect())
+}
+
+/// `192.0.2.0/24, 2001:db8::/48`, or a sentence when there is none.
+pub fn prefix_list(prefixes: &[Prefix]) -> String {
+    if prefixes.is_empty() {
+        "the account has no BYOIP prefixes".to_owned()
+    } else {
+        prefixes
+            .iter()
+            .map(|p| p.cidr.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -358,20 +474,46 @@ fn desired_services(
     ok.then_some(out)
 }
 
-/// A service name (exact, then case-insensitive) or id, against the account's catalog.
+/// `` `a`, `b` `` (ids checked by `model`, so they need no sanitizing).
+fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    ids.map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A service name (exact, then case-insensitive) or id, against the account's catalog. A name
+/// that more than one service of the account bears is an error listing their ids: svcbind
+/// never picks one of them.
 pub fn resolve_service(value: &str, services: &Services) -> Result<ServiceId, Problem> {
-    if let Some((id, _)) = services.iter().find(|(_, name)| *name == value) {
-        return Ok(id.clone());
-    }
     if let Some((id, _)) = services.iter().find(|(id, _)| id.as_str() == value) {
         return Ok(id.clone());
     }
-    let folded: Vec<_> = services
+    let exact: Vec<&ServiceId> = services
+        .iter()
+        .filter(|(_, name)| *name == value)
+        .map(|(id, _)| id)
+        .collect();
+    let folded: Vec<&ServiceId> = services
         .iter()
         .filter(|(_, name)| name.eq_ignore_ascii_case(value))
+        .map(|(id, _)| id)
         .collect();
-    if let [(id, _)] = folded.as_slice() {
-        return Ok((*id).clone());
+    let candidates = if exact.is_empty() { folded } else { exact };
+    match candidates.as_slice() {
+        [id] => return Ok((*id).clone()),
+        [_, _, ..] => {
+            return Err(Problem {
+                location: Location::default(),
+                message: format!(
+                    "service `{}` is ambiguous: {} services of the account bear that name: {}",
+                    crate::sanitize::text(value),
+                    candidates.len(),
+                    id_list(candidates.iter().map(|id| id.as_str()))
+                ),
+                hint: Some("write the id of the service you mean instead of its name".into()),
+            });
+        }
+        [] => {}
     }
     let mut names: Vec<&str> = services.iter().map(|(_, n)| n).collect();
     names.sort_unstable();
@@ -435,6 +577,38 @@ mod tests {
         let err = resolve_service("zzzzzz", &catalog()).unwrap_err();
         assert_eq!(err.hint, None);
     }
+
+    #[test]
+    fn a_name_two_services_bear_is_an_error_listing_both_ids() {
+        let mut services: Vec<Service> = catalog()
+            .iter()
+            .map(|(id, name)| Service {
+                id: id.clone(),
+                name: name.to_owned(),
+            })
+            .collect();
+        services.push(Service {
+            id: ServiceId::new("cdn2").unwrap(),
+            name: "CDN".into(),
+        });
+        let c = Services::new(services);
+        for name in ["CDN", "cdn"] {
+            let err = resolve_service(name, &c).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!(
+                    "service `{name}` is ambiguous: 2 services of the account bear that name: `cdn1`, `cdn2`"
+                )
+            );
+            assert_eq!(
+                err.hint.as_deref(),
+                Some("write the id of the service you mean instead of its name")
+            );
+        }
+        // Either id is fine, and other names are not affected.
+        assert_eq!(resolve_service("cdn2", &c).unwrap().as_str(), "cdn2");
+        assert_eq!(resolve_service("Spectrum", &c).unwrap().as_str(), "sp1");
+    }
 }
 
 #[cfg(test)]
@@ -445,7 +619,7 @@ mod account_tests {
         Account, CDN_ID, Emulator, EmulatorOptions, MAGIC_TRANSIT_ID, default_services,
     };
     use crate::model::{
-        AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, ProvisioningState,
+        AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, ProvisioningState, Service,
     };
 
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
@@ -548,6 +722,77 @@ mod account_tests {
                 CDN_ID
             );
         }
+    }
+
+    #[tokio::test]
+    async fn two_live_prefixes_with_one_cidr_need_a_pinned_id() {
+        let em = emulator(1);
+        em.with_account(|a| {
+            a.add_prefix(Prefix {
+                id: PrefixId::new("twin").unwrap(),
+                cidr: net("10.0.0.0/24"),
+                description: None,
+            })
+            .unwrap();
+        });
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let p = problems(resolve(&api, &file(1, false), &[], 4).await);
+        assert_eq!(
+            p,
+            [Problem {
+                location: Location {
+                    file: 0,
+                    line: 5,
+                    column: 11
+                },
+                message: "2 prefixes of the account have the CIDR 10.0.0.0/24: `prefix00`, `twin`"
+                    .into(),
+                hint: Some("pin the one to manage with `id:` under this prefix".into()),
+            }]
+        );
+        // Pinned, it is no longer a question.
+        let resolved = resolve(&api, &file(1, true), &[], 4).await.unwrap();
+        assert_eq!(resolved.prefixes[0].id, prefix_id(0));
+        let mut f = file(1, false);
+        f.prefixes[0].id = Some(PrefixId::new("twin").unwrap());
+        let resolved = resolve(&api, &f, &[], 4).await.unwrap();
+        assert_eq!(resolved.prefixes[0].id.as_str(), "twin");
+    }
+
+    #[tokio::test]
+    async fn a_service_name_two_services_bear_is_reported_at_the_binding() {
+        let mut services = default_services();
+        services.push(Service {
+            id: ServiceId::new("cdn2").unwrap(),
+            name: "CDN".into(),
+        });
+        let account = Account::new(AccountId::new(ACCOUNT).unwrap(), services);
+        let em = Emulator::new(account, EmulatorOptions::new("t"));
+        em.with_account(|a| {
+            a.add_prefix(Prefix {
+                id: prefix_id(0),
+                cidr: net("10.0.0.0/24"),
+                description: None,
+            })
+            .unwrap();
+        });
+        let api = em.in_process(AccountId::new(ACCOUNT).unwrap());
+        let p = problems(resolve(&api, &file(1, false), &[], 4).await);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            p[0].location,
+            Location {
+                file: 0,
+                line: 12,
+                column: 18
+            }
+        );
+        assert_eq!(
+            p[0].message,
+            format!(
+                "service `CDN` is ambiguous: 2 services of the account bear that name: `{CDN_ID}`, `cdn2`"
+            )
+        );
     }
 
     #[tokio::test]

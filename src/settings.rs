@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use crate::api::pace::Pacing;
 use crate::cli::{self, Cli};
 use crate::config::ConfigPaths;
 use crate::emulator::EmulatorOptions;
@@ -40,6 +41,10 @@ pub enum Command {
     Plan(PlanSettings),
     Apply(ApplySettings),
     Services(ServicesSettings),
+    Drift(DriftSettings),
+    Export(ExportSettings),
+    Show(ShowSettings),
+    Route(RouteSettings),
     Emulator(EmulatorSettings),
     Completions(clap_complete::Shell),
 }
@@ -74,6 +79,8 @@ pub struct PlanSettings {
     pub scope: Scope,
     pub limits: Limits,
     pub detailed_exitcode: bool,
+    /// `--out PLAN.json`: also save the plan there.
+    pub out: Option<PathBuf>,
 }
 
 /// `svcbind apply`.
@@ -87,6 +94,13 @@ pub struct ApplySettings {
     pub yes: bool,
     /// `--force`: past the safety rules.
     pub force: bool,
+    /// `apply PLAN.json`: carry out this saved plan instead of planning now.
+    pub plan_file: Option<PathBuf>,
+    /// `--wait[=DURATION]`: after the steps, wait this long at most for the created bindings
+    /// to be active.
+    pub wait: Option<Duration>,
+    /// `--report FILE`: the JSON apply report, whatever the format on stdout.
+    pub report: Option<PathBuf>,
 }
 
 /// `svcbind services`.
@@ -96,6 +110,58 @@ pub struct ServicesSettings {
     pub config: ConfigPaths,
     pub connection: Connection,
 }
+
+/// `svcbind drift`.
+#[derive(Debug, Clone)]
+pub struct DriftSettings {
+    pub config: ConfigPaths,
+    pub connection: Connection,
+    pub scope: Scope,
+    /// `--report FILE`: the JSON report, whatever the format on stdout.
+    pub report: Option<PathBuf>,
+}
+
+/// `svcbind export`.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// Read only for its `account_id`, when nothing else names the account.
+    pub config: ConfigPaths,
+    pub connection: Connection,
+    /// Which of the account's prefixes (all when empty), and how many to read at once.
+    pub scope: Scope,
+    /// `-o FILE`; stdout when unset.
+    pub output: Option<PathBuf>,
+    /// `--force`: overwrite the `-o` file.
+    pub force: bool,
+}
+
+/// `svcbind show`.
+#[derive(Debug, Clone)]
+pub struct ShowSettings {
+    pub config: ConfigPaths,
+    pub connection: Connection,
+    /// Which prefixes (of the account, or of the file with `--desired`).
+    pub scope: Scope,
+    /// `--desired`: the file's bindings, offline.
+    pub desired: bool,
+}
+
+/// `svcbind route`.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    pub config: ConfigPaths,
+    pub connection: Connection,
+    /// In the order given.
+    pub addresses: Vec<std::net::IpAddr>,
+    /// `--desired`: the file's bindings, offline.
+    pub desired: bool,
+    /// How many prefixes to read at once.
+    pub concurrency: usize,
+}
+
+/// How many prefixes `route` reads at once (it has no `--concurrency`: it reads only the
+/// prefixes of the addresses asked).
+pub const ROUTE_CONCURRENCY: usize = 8;
 
 /// `svcbind emulator`.
 #[derive(Debug, Clone)]
@@ -116,6 +182,12 @@ pub struct Connection {
     pub emulate: Option<PathBuf>,
     /// Timeout of one API request.
     pub timeout: Duration,
+    /// The longest `Retry-After` honoured before a retry.
+    pub max_retry_wait: Duration,
+    /// svcbind's own request budget.
+    pub pacing: Pacing,
+    /// `--allow-insecure-http`: the credentials may go over plain http beyond loopback.
+    pub allow_insecure_http: bool,
 }
 
 /// Which of the file's prefixes to work on, and how many at once.
@@ -205,11 +277,14 @@ impl Settings {
         let (format, color) = match &cli.command {
             cli::Command::Plan(cli::PlanArgs { output, .. })
             | cli::Command::Apply(cli::ApplyArgs { output, .. })
-            | cli::Command::Services(cli::ServicesArgs { output, .. }) => {
+            | cli::Command::Services(cli::ServicesArgs { output, .. })
+            | cli::Command::Validate(cli::ValidateArgs { output, .. })
+            | cli::Command::Drift(cli::DriftArgs { output, .. })
+            | cli::Command::Show(cli::ShowArgs { output, .. })
+            | cli::Command::Route(cli::RouteArgs { output, .. }) => {
                 (format(output.format), output.color.color)
             }
-            cli::Command::Validate(args) => (Format::Text, args.color.color),
-            cli::Command::Emulator(_) | cli::Command::Completions(_) => {
+            cli::Command::Export(_) | cli::Command::Emulator(_) | cli::Command::Completions(_) => {
                 (Format::Text, cli::ColorChoice::Auto)
             }
         };
@@ -235,6 +310,7 @@ impl Settings {
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
                 detailed_exitcode: args.detailed_exitcode,
+                out: args.out,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
                 config: config(args.file.config),
@@ -243,10 +319,39 @@ impl Settings {
                 limits: limits(&args.limits),
                 yes: args.yes,
                 force: args.force,
+                plan_file: args.plan,
+                wait: args.wait,
+                report: args.report,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: config(args.config),
                 connection: connection(args.connect)?,
+            }),
+            cli::Command::Drift(args) => Command::Drift(DriftSettings {
+                config: config(args.file.config),
+                connection: connection(args.connect)?,
+                scope: scope(args.prefixes)?,
+                report: args.report,
+            }),
+            cli::Command::Export(args) => Command::Export(ExportSettings {
+                config: config(args.config),
+                connection: connection(args.connect)?,
+                scope: scope(args.prefixes)?,
+                output: args.output,
+                force: args.force,
+            }),
+            cli::Command::Show(args) => Command::Show(ShowSettings {
+                config: config(args.file.config),
+                connection: connection(args.connect)?,
+                scope: scope(args.prefixes)?,
+                desired: args.desired,
+            }),
+            cli::Command::Route(args) => Command::Route(RouteSettings {
+                config: config(args.file.config),
+                connection: connection(args.connect)?,
+                addresses: args.addresses,
+                desired: args.desired,
+                concurrency: ROUTE_CONCURRENCY,
             }),
             cli::Command::Emulator(args) => Command::Emulator(EmulatorSettings::from(args)),
             cli::Command::Completions(args) => Command::Completions(args.shell),
@@ -255,7 +360,8 @@ impl Settings {
     }
 }
 
-fn format(f: cli::Format) -> Format {
+/// The output format a `--format` value names.
+pub(crate) fn format(f: cli::Format) -> Format {
     match f {
         cli::Format::Text => Format::Text,
         cli::Format::Markdown => Format::Markdown,
@@ -277,6 +383,12 @@ fn connection(args: cli::ConnectArgs) -> anyhow::Result<Connection> {
         api_token_file: args.api_token_file,
         emulate: args.emulate,
         timeout: args.timeout,
+        max_retry_wait: args.max_retry_wait,
+        pacing: Pacing {
+            budget: args.request_budget,
+            window: args.request_window,
+        },
+        allow_insecure_http: args.allow_insecure_http,
     })
 }
 
@@ -386,6 +498,49 @@ mod tests {
             format!("{err:#}"),
             "--account-id / CLOUDFLARE_ACCOUNT_ID is not an account id: invalid account id `acc/1`: an id is 1 to 32 letters or digits"
         );
+    }
+
+    #[test]
+    fn the_views_take_their_own_settings() {
+        let s = settings(
+            &["drift", "--report", "r.json", "--format", "markdown"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.output.format, Format::Markdown);
+        let Command::Drift(d) = s.command else {
+            panic!("not drift")
+        };
+        assert_eq!(d.report, Some(PathBuf::from("r.json")));
+        let s = settings(
+            &[
+                "export",
+                "-o",
+                "out.yaml",
+                "--force",
+                "--prefix",
+                "192.0.2.0/24",
+            ],
+            &[],
+        )
+        .unwrap();
+        let Command::Export(e) = s.command else {
+            panic!("not export")
+        };
+        assert_eq!((e.output, e.force), (Some(PathBuf::from("out.yaml")), true));
+        assert_eq!(e.scope.prefixes.len(), 1);
+        let s = settings(&["show", "--desired", "--format", "json"], &[]).unwrap();
+        assert!(matches!(
+            s.command,
+            Command::Show(ShowSettings { desired: true, .. })
+        ));
+        let s = settings(&["route", "192.0.2.1", "2001:db8::1"], &[]).unwrap();
+        let Command::Route(r) = s.command else {
+            panic!("not route")
+        };
+        assert_eq!(r.addresses.len(), 2);
+        assert!(!r.desired);
+        assert_eq!(r.concurrency, ROUTE_CONCURRENCY);
     }
 
     #[test]

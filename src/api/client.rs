@@ -2,13 +2,18 @@
 //! Cloudflare API (or anything that speaks its envelope, such as `svcbind emulator`).
 //!
 //! This module owns the wire conversation: URLs from the calls' [`Endpoint`]s, the headers
-//! (credentials marked sensitive), timeouts, and turning every answer into a domain value or an
-//! [`ApiError`] in one place (`decode`). Every request goes through one private method,
-//! `HttpClient::send`, which sees the response headers: that is where pacing and retries belong.
-//! It does not retry or pace yet, never prints, and never lets a credential reach an error
-//! message, a log line or a `Debug`.
+//! (credentials marked sensitive, and never sent over plain `http://` beyond loopback unless
+//! the user accepts that risk), timeouts, pacing ([`super::pace`], fed each answer's
+//! `Ratelimit` header), answers read as a stream and capped, and turning every answer into a
+//! domain value or an [`ApiError`] in one place (`decode`). Every request goes through one
+//! private method, `HttpClient::send`, which logs it at info level (method, route template,
+//! status, duration, time waited for pacing; never a header). Each call is sent once: retries
+//! are a layer around the [`super::Api`] trait ([`super::retry`]). This module never prints
+//! and never lets a credential reach an error message, a log line or a `Debug`.
 
 use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
@@ -18,15 +23,21 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::credentials::Credentials;
-use super::endpoint::{Endpoint, Method, TypedEndpoint};
+use super::endpoint::{Endpoint, Method, Route, TypedEndpoint};
+use super::pace::{Pacer, Pacing, RateLimit};
 use super::wire::{CreateBindingRequest, FieldError, WireBinding, WirePrefix, WireService};
-use super::{Api, ApiError, ApiErrorKind, ApiMessage};
+use super::{Api, ApiError, ApiErrorKind, ApiMessage, Confirmed, Created};
 use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
 
 /// Request timeout when none is given (`--timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connect timeout when none is given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest answer body read when none is given: far beyond any real answer (a list of
+/// 1,000 bindings is about 200 KB), small enough that a broken or hostile server cannot
+/// exhaust memory.
+pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
 
 /// The longest excerpt of a non-JSON body kept in an error, in characters.
 const EXCERPT_MAX: usize = 200;
@@ -39,14 +50,22 @@ pub struct ClientConfig {
     /// The account every call is scoped to.
     pub account_id: AccountId,
     pub credentials: Credentials,
-    /// Timeout of a whole request, answer included.
+    /// Timeout of a whole request, answer included (more than zero).
     pub timeout: Duration,
-    /// Timeout of establishing a connection.
+    /// Timeout of establishing a connection (more than zero).
     pub connect_timeout: Duration,
+    /// svcbind's own request budget.
+    pub pacing: Pacing,
+    /// The largest answer body read, in bytes.
+    pub max_body: u64,
+    /// Send the credentials over plain `http://` to a host that is not loopback (anyone on the
+    /// way can read them). Off: such a base URL is refused.
+    pub allow_insecure_http: bool,
 }
 
 impl ClientConfig {
-    /// A configuration with the default timeouts (60 s per request, 10 s to connect).
+    /// A configuration with the defaults: 60 s per request, 10 s to connect, 600 requests in
+    /// any 300 s, answers up to 64 MiB, `http://` only to loopback.
     pub fn new(
         base_url: impl Into<String>,
         account_id: AccountId,
@@ -58,6 +77,9 @@ impl ClientConfig {
             credentials,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            pacing: Pacing::default(),
+            max_body: DEFAULT_MAX_BODY,
+            allow_insecure_http: false,
         }
     }
 }
@@ -72,6 +94,9 @@ pub struct HttpClient {
     account_id: AccountId,
     /// How the client authenticates, for `Debug` (never the secret).
     auth: String,
+    /// Shared by every request of this client (and cheap to move with it).
+    pacer: Arc<Pacer>,
+    max_body: u64,
 }
 
 impl fmt::Debug for HttpClient {
@@ -93,9 +118,11 @@ fn http_method(method: Method) -> reqwest::Method {
     }
 }
 
-/// One call: its method and its path below the base URL; builds the errors that name it.
+/// One call: its route, its method and its path below the base URL; builds the errors that
+/// name it.
 #[derive(Debug, Clone)]
 struct Call {
+    route: Route,
     method: Method,
     path: String,
 }
@@ -113,6 +140,13 @@ impl Call {
     }
 }
 
+/// Why no answer could be read.
+enum Failure {
+    Http(reqwest::Error),
+    /// The body was larger than `max_body`.
+    TooLarge,
+}
+
 /// What the server answered, before any interpretation.
 #[derive(Debug)]
 struct Answer {
@@ -128,6 +162,22 @@ impl HttpClient {
         let invalid = |message: String| ApiError::new("", "", ApiErrorKind::Invalid { message });
         let base = parse_base_url(&config.base_url).map_err(invalid)?;
         let base_path = base.path().trim_end_matches('/').to_owned();
+        if base.scheme() == "http" && !is_loopback(&base) && !config.allow_insecure_http {
+            return Err(invalid(format!(
+                "refusing to send the API credentials over plain http:// to {}: anyone on the way could read them and use the account; use an https:// URL (--api-url or CLOUDFLARE_BASE_URL), or pass --allow-insecure-http to accept that risk",
+                base.host_str().unwrap_or_default()
+            )));
+        }
+        if config.timeout.is_zero() {
+            return Err(invalid(String::from(
+                "the request timeout is 0s, so every request would fail: give --timeout a duration such as 60s",
+            )));
+        }
+        if config.connect_timeout.is_zero() {
+            return Err(invalid(String::from(
+                "the connect timeout is 0s, so every request would fail",
+            )));
+        }
 
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -172,6 +222,8 @@ impl HttpClient {
             base_path,
             account_id: config.account_id,
             auth,
+            pacer: Arc::new(Pacer::new(config.pacing)),
+            max_body: config.max_body,
         })
     }
 
@@ -184,6 +236,7 @@ impl HttpClient {
     /// validated id newtypes, so it needs no escaping.
     fn call(&self, endpoint: TypedEndpoint<'_>) -> Call {
         Call {
+            route: endpoint.route(),
             method: endpoint.method(),
             path: endpoint.path(&self.account_id),
         }
@@ -195,9 +248,8 @@ impl HttpClient {
         url
     }
 
-    /// Sends one request and reads the whole answer. Every call goes through here, with the
-    /// response headers at hand (`Retry-After`, `Ratelimit`): the one place for pacing and
-    /// retries.
+    /// Sends one request, once, when the pacer lets it go, and reads its answer (at most
+    /// `max_body` bytes). Every call goes through here; it logs the request at info level.
     async fn send(
         &self,
         call: &Call,
@@ -209,43 +261,75 @@ impl HttpClient {
         if let Some(body) = body {
             request = request.json(body);
         }
+        let permit = self.pacer.admit().await;
+        let waited_ms = permit.waited.as_millis();
         let started = Instant::now();
-        let result = async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = response.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(Answer {
-                status,
-                headers,
-                body,
-            })
-        }
-        .await;
-        let elapsed_ms = started.elapsed().as_millis();
-        match result {
-            Ok(answer) => {
-                tracing::debug!(
-                    method = call.method.as_str(),
-                    path = %call.path,
-                    status = answer.status,
-                    elapsed_ms,
-                    "api request"
-                );
-                Ok(answer)
+        let result = match request.send().await {
+            Ok(response) => {
+                permit.answered(ratelimit(response.headers()));
+                self.read(response).await
             }
             Err(e) => {
-                let kind = self.classify(e);
-                tracing::debug!(
-                    method = call.method.as_str(),
-                    path = %call.path,
+                drop(permit);
+                Err(Failure::Http(e))
+            }
+        };
+        let duration_ms = started.elapsed().as_millis();
+        let (method, route) = (call.method.as_str(), call.route.template());
+        match result {
+            Ok(answer) => {
+                tracing::info!(
+                    method,
+                    route,
+                    status = answer.status,
+                    duration_ms,
+                    waited_ms,
+                    "api request"
+                );
+                tracing::debug!(method, path = %call.path, "api request path");
+                Ok(answer)
+            }
+            Err(failure) => {
+                let kind = match failure {
+                    Failure::Http(e) => self.classify(e),
+                    Failure::TooLarge => ApiErrorKind::TooLarge {
+                        limit: self.max_body,
+                    },
+                };
+                tracing::info!(
+                    method,
+                    route,
                     error = %kind,
-                    elapsed_ms,
+                    duration_ms,
+                    waited_ms,
                     "api request failed"
                 );
+                tracing::debug!(method, path = %call.path, "api request path");
                 Err(call.error(kind))
             }
         }
+    }
+
+    /// Reads an answer's body as a stream, giving up past `max_body` bytes (announced or
+    /// read), so an endless or huge answer never fills memory.
+    async fn read(&self, mut response: reqwest::Response) -> Result<Answer, Failure> {
+        let status = response.status().as_u16();
+        if response.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(Failure::TooLarge);
+        }
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Http)? {
+            if (body.len() + chunk.len()) as u64 > self.max_body {
+                return Err(Failure::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Sorts a transport failure into connect (nothing reached the server), timeout, or a
@@ -342,22 +426,31 @@ impl Api for HttpClient {
         prefix: &PrefixId,
         cidr: IpNet,
         service: &ServiceId,
-    ) -> Result<Binding, ApiError> {
+    ) -> Result<Created, ApiError> {
         let call = self.call(Endpoint::CreateBinding(prefix));
         let body = CreateBindingRequest {
             cidr: cidr.to_string(),
             service_id: service.to_string(),
         };
         let wire: WireBinding = self.fetch(&call, Some(&body)).await?;
-        wire.into_binding("result.")
-            .map_err(|e| call.field_error(e))
+        let binding = wire
+            .into_binding("result.")
+            .map_err(|e| call.field_error(e))?;
+        Ok(Created {
+            binding,
+            confirmed: Confirmed::Answered,
+        })
     }
 
-    async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
+    async fn delete_binding(
+        &self,
+        prefix: &PrefixId,
+        binding: &BindingId,
+    ) -> Result<Confirmed, ApiError> {
         let call = self.call(Endpoint::DeleteBinding(prefix, binding));
         let answer = self.send(&call, None).await?;
         // The answer is the envelope only; whatever `result` holds, if anything, is not used.
-        decode::<IgnoredAny>(&call, &answer).map(drop)
+        decode::<IgnoredAny>(&call, &answer).map(|_| Confirmed::Answered)
     }
 }
 
@@ -442,10 +535,18 @@ fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<Option<T>
 /// The envelope's `errors`, read leniently: a failure is reported even when its entries are
 /// oddly shaped (a missing code is 0; a missing message is the entry's JSON).
 fn envelope_errors(value: &serde_json::Value) -> Vec<ApiMessage> {
-    let Some(errors) = value.get("errors").and_then(|e| e.as_array()) else {
+    messages(value.get("errors"), 0)
+}
+
+/// How deep nested `error_chain`s are read (Cloudflare nests one level).
+const CHAIN_DEPTH: usize = 4;
+
+/// An array of error entries, each with its nested `error_chain`, read leniently.
+fn messages(value: Option<&serde_json::Value>, depth: usize) -> Vec<ApiMessage> {
+    let Some(entries) = value.and_then(|e| e.as_array()) else {
         return Vec::new();
     };
-    errors
+    entries
         .iter()
         .map(|e| {
             let code = e
@@ -457,7 +558,16 @@ fn envelope_errors(value: &serde_json::Value) -> Vec<ApiMessage> {
                 Some(m) => crate::sanitize::text(m).into_owned(),
                 None => short_json(e),
             };
-            ApiMessage { code, message }
+            let chain = if depth < CHAIN_DEPTH {
+                messages(e.get("error_chain"), depth + 1)
+            } else {
+                Vec::new()
+            };
+            ApiMessage {
+                code,
+                message,
+                chain,
+            }
         })
         .collect()
 }
@@ -466,6 +576,24 @@ fn envelope_errors(value: &serde_json::Value) -> Vec<ApiMessage> {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The `Ratelimit` header, when present and readable.
+fn ratelimit(headers: &HeaderMap) -> Option<RateLimit> {
+    RateLimit::parse(headers.get("ratelimit")?.to_str().ok()?)
+}
+
+/// The base URL's host is this machine: `localhost` or a loopback address.
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let host = host.trim_end_matches('.').to_ascii_lowercase();
+            host == "localhost" || host.ends_with(".localhost")
+        }
+    }
 }
 
 /// A JSON value as short, printable text.
@@ -745,7 +873,8 @@ mod tests {
                 &ServiceId::new(SERVICE).unwrap(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .binding;
         assert_eq!(created.id, binding());
         assert_eq!(created.cidr, "192.0.2.16/29".parse::<IpNet>().unwrap());
         assert_eq!(created.service_id.as_str(), SERVICE);
@@ -913,14 +1042,8 @@ mod tests {
         assert_eq!(
             errors,
             &vec![
-                ApiMessage {
-                    code: 1003,
-                    message: "cidr not inside prefix".into()
-                },
-                ApiMessage {
-                    code: 1004,
-                    message: "second\\u{1b}[31m".into()
-                },
+                ApiMessage::new(1003, "cidr not inside prefix"),
+                ApiMessage::new(1004, "second\\u{1b}[31m"),
             ]
         );
         assert!(!err.is_retryable());
@@ -1389,5 +1512,134 @@ mod tests {
         let shown = format!("{legacy:?} {client:?}");
         assert!(!shown.contains(TOKEN), "{shown}");
         assert!(shown.contains("ops@example.com"), "{shown}");
+    }
+
+    #[test]
+    fn credentials_never_go_over_plain_http_beyond_loopback_unless_allowed() {
+        for remote in [
+            "http://api.example.com/client/v4",
+            "http://192.0.2.7:8787/client/v4",
+            "http://[2001:db8::1]/client/v4",
+            "http://localhost.example.com/",
+        ] {
+            let err = HttpClient::new(config(remote)).unwrap_err();
+            assert!(matches!(err.kind, ApiErrorKind::Invalid { .. }), "{err:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("refusing to send the API credentials over plain http:// to "),
+                "{msg}"
+            );
+            assert!(msg.contains("--allow-insecure-http"), "{msg}");
+            assert!(!msg.contains(TOKEN), "{msg}");
+            let mut allowed = config(remote);
+            allowed.allow_insecure_http = true;
+            assert!(HttpClient::new(allowed).is_ok(), "{remote}");
+        }
+        for local in [
+            "http://127.0.0.1:8787/client/v4",
+            "http://127.9.9.9/",
+            "http://[::1]:8787/client/v4",
+            "http://localhost:8787/client/v4",
+            "http://LOCALHOST./client/v4",
+            "https://api.example.com/client/v4",
+        ] {
+            assert!(HttpClient::new(config(local)).is_ok(), "{local}");
+        }
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_naming_the_flag() {
+        let mut cfg = config("https://api.cloudflare.com/client/v4");
+        cfg.timeout = Duration::ZERO;
+        let err = HttpClient::new(cfg).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the request timeout is 0s, so every request would fail: give --timeout a duration such as 60s"
+        );
+    }
+
+    /// A server that answers `head` then `body_len` bytes of `x`, as one stream.
+    async fn serve_raw(head: &'static str, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let chunk = vec![b'x'; 8192];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if socket.write_all(&chunk[..n]).await.is_err() {
+                    // The client stopped reading: what the test wants.
+                    return;
+                }
+                left -= n;
+            }
+        });
+        format!("http://{addr}/client/v4")
+    }
+
+    #[tokio::test]
+    async fn answers_larger_than_the_cap_are_not_read_whole() {
+        // Announced by its length, or streamed without one: either way the read stops at the cap.
+        for (head, len) in [
+            ("HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n", 100_000),
+            ("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", 1_000_000),
+        ] {
+            let url = serve_raw(head, len).await;
+            let mut cfg = config(&url);
+            cfg.max_body = 64 * 1024;
+            let err = HttpClient::new(cfg)
+                .unwrap()
+                .list_prefixes()
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.kind,
+                ApiErrorKind::TooLarge { limit: 64 * 1024 },
+                "{head}"
+            );
+            assert!(!err.is_retryable());
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "GET /accounts/{ACCOUNT}/addressing/prefixes: the answer is larger than 64 KiB, more than svcbind reads"
+                )),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            ApiError::new(
+                "GET",
+                "/x",
+                ApiErrorKind::TooLarge {
+                    limit: DEFAULT_MAX_BODY
+                }
+            )
+            .to_string(),
+            "GET /x: the answer is larger than 64 MiB, more than svcbind reads; it was not read further"
+        );
+    }
+
+    #[tokio::test]
+    async fn nested_error_chains_are_kept_and_shown() {
+        let (url, _) = serve(canned(
+            400,
+            json!({"success": false, "errors": [{"code": 6003, "message": "Invalid request headers",
+                   "error_chain": [{"code": 6111, "message": "Invalid format for Authorization header"}]}],
+                   "messages": [], "result": null}),
+        ))
+        .await;
+        let err = client(&url).list_services().await.unwrap_err();
+        assert_eq!(err.codes(), vec![6003, 6111]);
+        assert!(err.is_auth());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET /accounts/{ACCOUNT}/addressing/services: HTTP 400: Invalid request headers (6003): Invalid format for Authorization header (6111)"
+            )
+        );
     }
 }

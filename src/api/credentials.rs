@@ -7,6 +7,7 @@
 //! never touch the process environment. It does no network I/O and does not print.
 
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Environment variable holding an API token.
@@ -15,6 +16,9 @@ pub const ENV_API_TOKEN: &str = "CLOUDFLARE_API_TOKEN";
 pub const ENV_API_KEY: &str = "CLOUDFLARE_API_KEY";
 /// Environment variable holding the account e-mail that goes with a legacy API key.
 pub const ENV_EMAIL: &str = "CLOUDFLARE_EMAIL";
+/// The most read from a token file: a token is about 40 characters, so anything larger is
+/// the wrong file (or a device such as `/dev/zero` that never ends).
+pub const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
 /// A credential. `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] gives the
 /// value, and only the HTTP client calls it, to build a header.
@@ -65,6 +69,18 @@ pub enum CredentialsError {
         #[source]
         source: std::io::Error,
     },
+    /// The token file is larger than [`MAX_TOKEN_FILE`].
+    #[error(
+        "the API token file `{}` is larger than 64 KiB: it should hold one API token; check --api-token-file",
+        path.display()
+    )]
+    FileTooLarge { path: PathBuf },
+    /// The token file is not UTF-8 text.
+    #[error(
+        "the API token file `{}` is not text (not UTF-8): it should hold one API token; check --api-token-file",
+        path.display()
+    )]
+    FileNotText { path: PathBuf },
     /// The token file holds nothing but whitespace.
     #[error(
         "the API token file `{}` is empty: write the API token into it, or unset --api-token-file to use CLOUDFLARE_API_TOKEN",
@@ -163,9 +179,22 @@ pub fn from_sources(
 }
 
 fn token_from_file(path: &Path) -> Result<Credentials, CredentialsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::ReadFile {
+    let read_error = |source| CredentialsError::ReadFile {
         path: path.to_owned(),
         source,
+    };
+    // Read one byte past the cap, so a larger file is told apart without reading it whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_TOKEN_FILE + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE {
+        return Err(CredentialsError::FileTooLarge {
+            path: path.to_owned(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| CredentialsError::FileNotText {
+        path: path.to_owned(),
     })?;
     let token = text.trim();
     if token.is_empty() {
@@ -266,6 +295,42 @@ mod tests {
         let err = from_sources(env(&[]), Some(&path)).unwrap_err();
         assert!(matches!(err, CredentialsError::ReadFile { .. }), "{err:?}");
         assert!(err.to_string().contains("nope.txt"), "{err}");
+    }
+
+    #[test]
+    fn a_token_file_larger_than_64_kib_is_refused_without_reading_it_whole() {
+        // `/dev/zero` never ends: reading it whole would grow without bound.
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            let err = from_sources(env(&[]), Some(zero)).unwrap_err();
+            assert!(
+                matches!(err, CredentialsError::FileTooLarge { .. }),
+                "{err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                "the API token file `/dev/zero` is larger than 64 KiB: it should hold one API token; check --api-token-file"
+            );
+        }
+        let f = token_file(&"a".repeat(64 * 1024 + 1));
+        let err = from_sources(env(&[]), Some(f.path())).unwrap_err();
+        assert!(
+            matches!(err, CredentialsError::FileTooLarge { .. }),
+            "{err:?}"
+        );
+        // At the cap it is read (and refused for what it holds, not for its size).
+        let f = token_file(&format!("{TOKEN}{}", " ".repeat(64 * 1024 - TOKEN.len())));
+        assert_eq!(
+            from_sources(env(&[]), Some(f.path())).unwrap(),
+            Credentials::Token(Secret::new(TOKEN))
+        );
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"\xff\xfe token").unwrap();
+        let err = from_sources(env(&[]), Some(f.path())).unwrap_err();
+        assert!(
+            matches!(err, CredentialsError::FileNotText { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

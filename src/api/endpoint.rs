@@ -200,18 +200,37 @@ impl TypedEndpoint<'_> {
     /// filled in.
     pub fn path(&self, account: &AccountId) -> String {
         let (prefix, binding) = self.ids();
-        self.route()
-            .template()
-            .split('/')
-            .map(|segment| match segment {
-                ACCOUNT_ID => account.as_str(),
-                PREFIX_ID => prefix.map_or(segment, |p| p.as_str()),
-                BINDING_ID => binding.map_or(segment, |b| b.as_str()),
-                literal => literal,
-            })
-            .collect::<Vec<_>>()
-            .join("/")
+        fill(
+            self.route(),
+            account.as_str(),
+            prefix.map(|p| p.as_str()),
+            binding.map(|b| b.as_str()),
+        )
     }
+}
+
+impl RawEndpoint<'_> {
+    /// The path a request for `account` carried (below the API root), rebuilt from the route's
+    /// template, e.g. for an error message that names it.
+    pub fn path(&self, account: &str) -> String {
+        let (prefix, binding) = self.ids();
+        fill(self.route(), account, prefix.copied(), binding.copied())
+    }
+}
+
+/// `route`'s template with the ids filled in.
+fn fill(route: Route, account: &str, prefix: Option<&str>, binding: Option<&str>) -> String {
+    route
+        .template()
+        .split('/')
+        .map(|segment| match segment {
+            ACCOUNT_ID => account,
+            PREFIX_ID => prefix.unwrap_or(segment),
+            BINDING_ID => binding.unwrap_or(segment),
+            literal => literal,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// What a request's method and path name, matched against the routes' templates.

@@ -1,21 +1,66 @@
 //! [`ApiError`]: what went wrong with one API call, typed so callers can branch on it
 //! (not found, retryable, authentication) and printed without ever including a credential.
+//!
+//! The classification that retries rely on lives here, next to the kinds it classifies:
+//! [`ApiError::is_retryable`] (trying again may succeed) and [`ApiError::outcome`] (whether the
+//! server may have carried out the call). The retry policy itself is `api::retry`.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// One entry of the envelope's `errors` (or `messages`) array.
+/// One entry of the envelope's `errors` (or `messages`) array, with the more specific errors
+/// Cloudflare nests in its `error_chain` (e.g. 6003 "Invalid request headers" caused by 6111
+/// "Invalid format for Authorization header").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiMessage {
     pub code: u32,
     pub message: String,
+    /// The nested `error_chain`, outermost first; empty when the API sent none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ApiMessage>,
+}
+
+impl ApiMessage {
+    /// An entry without a chain.
+    pub fn new(code: u32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            chain: Vec::new(),
+        }
+    }
+
+    /// This entry's code followed by the codes of its chain, depth first.
+    fn codes(&self, out: &mut Vec<u32>) {
+        out.push(self.code);
+        for nested in &self.chain {
+            nested.codes(out);
+        }
+    }
 }
 
 impl fmt::Display for ApiMessage {
+    /// `message (code)`, then each nested error after `: ` (`Invalid request headers (6003):
+    /// Invalid format for Authorization header (6111)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
+        write!(f, "{} ({})", self.message, self.code)?;
+        for (i, nested) in self.chain.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { ", " })?;
+            write!(f, "{nested}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<crate::api::wire::Message> for ApiMessage {
+    fn from(m: crate::api::wire::Message) -> Self {
+        Self {
+            code: m.code,
+            message: m.message,
+            chain: m.error_chain.into_iter().map(Self::from).collect(),
+        }
     }
 }
 
@@ -27,8 +72,19 @@ pub mod codes {
     pub const BINDING_NOT_FOUND: u32 = 1002;
     /// Unsupported binding configuration.
     pub const UNSUPPORTED_BINDING: u32 = 1003;
-    /// Invalid request headers (malformed credentials).
+    /// Invalid request headers (malformed credentials); the specific problem is nested in its
+    /// `error_chain` ([`BAD_AUTHORIZATION`], [`BAD_AUTH_EMAIL`], [`BAD_AUTH_KEY`]).
     pub const INVALID_HEADERS: u32 = 6003;
+    /// Invalid format for the `Authorization` header (nested under 6003).
+    pub const BAD_AUTHORIZATION: u32 = 6111;
+    /// Invalid format for the `X-Auth-Email` header (nested under 6003).
+    pub const BAD_AUTH_EMAIL: u32 = 6102;
+    /// Invalid format for the `X-Auth-Key` header (nested under 6003).
+    pub const BAD_AUTH_KEY: u32 = 6103;
+    /// No credentials at all: "Missing X-Auth-Key, X-Auth-Email or Authorization headers".
+    pub const MISSING_CREDENTIALS: u32 = 9106;
+    /// Rate limited (HTTP 429).
+    pub const RATE_LIMITED: u32 = 971;
     /// Could not route (bad account id or object identifier).
     pub const NO_ROUTE: u32 = 7003;
     /// No route for that URI.
@@ -57,19 +113,55 @@ pub enum ApiErrorKind {
     Timeout,
     /// The connection broke after the request was sent (the server may have processed it).
     Transport { message: String },
+    /// The API answered 429 and asked, in `Retry-After`, to wait longer than svcbind may wait
+    /// before trying again (`max_wait`, `--max-retry-wait`).
+    WaitTooLong {
+        status: u16,
+        errors: Vec<ApiMessage>,
+        retry_after: Duration,
+        max_wait: Duration,
+    },
+    /// The answer's body was larger than svcbind reads (`limit` bytes); the rest was not read.
+    TooLarge { limit: u64 },
     /// A request was refused before it was sent (bad id, bad URL, missing credentials).
     Invalid { message: String },
 }
 
+/// Whether the server may have carried out a call that failed, which decides whether a write
+/// may simply be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Surely not carried out: nothing reached the server (no connection), the request was
+    /// never sent, or the server refused it before processing (429).
+    NotProcessed,
+    /// The server answered that it did not do it, with an error of its own (4xx but 429):
+    /// sending it again gets the same answer.
+    Refused,
+    /// Unknown: the request was sent and no trustworthy answer came back (timeout, broken
+    /// connection, 5xx, an answer that was not the API's).
+    Unknown,
+}
+
 /// A failed API call: which call, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{kind}", call_prefix(.method, .path))]
+#[error("{}{kind}{}", call_prefix(.method, .path), attempts_note(*.attempts))]
 pub struct ApiError {
     /// HTTP method of the call (empty when no call was involved, e.g. a bad base URL).
     pub method: &'static str,
     /// Path below the base URL, e.g. `/accounts/…/addressing/prefixes`.
     pub path: String,
     pub kind: ApiErrorKind,
+    /// How many times the call was sent (1 unless retried); `kind` is the last attempt's.
+    pub attempts: u32,
+}
+
+/// `" (after N attempts)"` when the call was sent more than once.
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
 }
 
 /// `"GET /path: "`, or nothing for an error that belongs to no call.
@@ -84,21 +176,26 @@ fn call_prefix(method: &str, path: &str) -> String {
 impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Status { status, errors, .. } => {
-                write!(f, "HTTP {status}")?;
-                if errors.is_empty() {
-                    f.write_str(" (success: false, no error message)")
-                } else {
-                    f.write_str(": ")?;
-                    for (i, e) in errors.iter().enumerate() {
-                        if i > 0 {
-                            f.write_str("; ")?;
-                        }
-                        write!(f, "{e}")?;
-                    }
-                    Ok(())
-                }
+            Self::Status { status, errors, .. } => write_status(f, *status, errors),
+            Self::WaitTooLong {
+                status,
+                errors,
+                retry_after,
+                max_wait,
+            } => {
+                write_status(f, *status, errors)?;
+                write!(
+                    f,
+                    "; the API asks to wait {} before the next request, longer than --max-retry-wait ({}): try again later, or raise --max-retry-wait",
+                    humantime::format_duration(*retry_after),
+                    humantime::format_duration(*max_wait)
+                )
             }
+            Self::TooLarge { limit } => write!(
+                f,
+                "the answer is larger than {}, more than svcbind reads; it was not read further",
+                size(*limit)
+            ),
             Self::NotJson { status, excerpt } => {
                 write!(f, "HTTP {status} with a body that is not JSON: {excerpt:?}")
             }
@@ -113,31 +210,69 @@ impl fmt::Display for ApiErrorKind {
     }
 }
 
+/// `64 MiB`, `64 KiB` or `100 bytes`.
+pub(crate) fn size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    match bytes {
+        b if b >= KIB * KIB && b % (KIB * KIB) == 0 => format!("{} MiB", b / (KIB * KIB)),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// `HTTP 400: message (code); message (code)`.
+fn write_status(f: &mut fmt::Formatter<'_>, status: u16, errors: &[ApiMessage]) -> fmt::Result {
+    write!(f, "HTTP {status}")?;
+    if errors.is_empty() {
+        return f.write_str(" (success: false, no error message)");
+    }
+    f.write_str(": ")?;
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            f.write_str("; ")?;
+        }
+        write!(f, "{e}")?;
+    }
+    Ok(())
+}
+
 impl ApiError {
     pub fn new(method: &'static str, path: impl Into<String>, kind: ApiErrorKind) -> Self {
         Self {
             method,
             path: path.into(),
             kind,
+            attempts: 1,
         }
     }
 
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match &self.kind {
-            ApiErrorKind::Status { status, .. } | ApiErrorKind::NotJson { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
+            ApiErrorKind::Status { status, .. }
+            | ApiErrorKind::NotJson { status, .. }
+            | ApiErrorKind::WaitTooLong { status, .. } => Some(*status),
+            ApiErrorKind::Decode { .. }
+            | ApiErrorKind::Connect { .. }
+            | ApiErrorKind::Timeout
+            | ApiErrorKind::Transport { .. }
+            | ApiErrorKind::TooLarge { .. }
+            | ApiErrorKind::Invalid { .. } => None,
         }
     }
 
-    /// The API's error codes, when it sent any.
+    /// The API's error codes, when it sent any, nested ones (`error_chain`) after the error
+    /// that holds them.
     pub fn codes(&self) -> Vec<u32> {
-        match &self.kind {
-            ApiErrorKind::Status { errors, .. } => errors.iter().map(|e| e.code).collect(),
-            _ => Vec::new(),
+        let mut codes = Vec::new();
+        if let ApiErrorKind::Status { errors, .. } | ApiErrorKind::WaitTooLong { errors, .. } =
+            &self.kind
+        {
+            for e in errors {
+                e.codes(&mut codes);
+            }
         }
+        codes
     }
 
     /// The prefix addressed does not exist: the API answered 404 with its envelope and code
@@ -167,10 +302,16 @@ impl ApiError {
         }
     }
 
-    /// The credentials were refused.
+    /// The credentials were refused, malformed or missing.
     pub fn is_auth(&self) -> bool {
-        let codes = self.codes();
-        codes.contains(&codes::AUTHENTICATION) || codes.contains(&codes::INVALID_HEADERS)
+        self.codes().iter().any(|c| {
+            [
+                codes::AUTHENTICATION,
+                codes::INVALID_HEADERS,
+                codes::MISSING_CREDENTIALS,
+            ]
+            .contains(c)
+        })
     }
 
     /// Trying again may succeed: 429, 5xx, timeouts and connection errors.
@@ -182,21 +323,35 @@ impl ApiError {
             ApiErrorKind::Connect { .. }
             | ApiErrorKind::Timeout
             | ApiErrorKind::Transport { .. } => true,
-            ApiErrorKind::Decode { .. } | ApiErrorKind::Invalid { .. } => false,
+            ApiErrorKind::Decode { .. }
+            | ApiErrorKind::Invalid { .. }
+            | ApiErrorKind::TooLarge { .. }
+            | ApiErrorKind::WaitTooLong { .. } => false,
+        }
+    }
+
+    /// Whether the server may have carried out the call (see [`Outcome`]).
+    pub fn outcome(&self) -> Outcome {
+        match &self.kind {
+            ApiErrorKind::Status { status: 429, .. }
+            | ApiErrorKind::NotJson { status: 429, .. }
+            | ApiErrorKind::WaitTooLong { .. }
+            | ApiErrorKind::Connect { .. }
+            | ApiErrorKind::Invalid { .. } => Outcome::NotProcessed,
+            // The API's own envelope with a client error: it looked at the call and said no.
+            ApiErrorKind::Status { status, .. } if (400..500).contains(status) => Outcome::Refused,
+            ApiErrorKind::Status { .. }
+            | ApiErrorKind::NotJson { .. }
+            | ApiErrorKind::Timeout
+            | ApiErrorKind::Transport { .. }
+            | ApiErrorKind::Decode { .. }
+            | ApiErrorKind::TooLarge { .. } => Outcome::Unknown,
         }
     }
 
     /// The server surely did not process the request (so even a POST may be sent again).
     pub fn surely_not_processed(&self) -> bool {
-        match &self.kind {
-            ApiErrorKind::Status { status, .. } | ApiErrorKind::NotJson { status, .. } => {
-                *status == 429
-            }
-            ApiErrorKind::Connect { .. } | ApiErrorKind::Invalid { .. } => true,
-            ApiErrorKind::Timeout
-            | ApiErrorKind::Transport { .. }
-            | ApiErrorKind::Decode { .. } => false,
-        }
+        self.outcome() == Outcome::NotProcessed
     }
 
     /// `Retry-After` of a 429, if sent.
@@ -218,10 +373,7 @@ mod tests {
             "/accounts/a/addressing/prefixes/p/bindings/b",
             ApiErrorKind::Status {
                 status,
-                errors: vec![ApiMessage {
-                    code,
-                    message: "binding not found".into(),
-                }],
+                errors: vec![ApiMessage::new(code, "binding not found")],
                 retry_after: None,
             },
         )
@@ -257,10 +409,7 @@ mod tests {
         // The code among others still counts.
         let mut both = status(404, 7003);
         if let ApiErrorKind::Status { errors, .. } = &mut both.kind {
-            errors.push(ApiMessage {
-                code: 1002,
-                message: "binding not found".into(),
-            });
+            errors.push(ApiMessage::new(1002, "binding not found"));
         }
         assert!(both.is_binding_not_found());
         // A 404 page that is not the envelope, or no answer at all: an error.

@@ -4,8 +4,10 @@
 //! Each call's method, route template and path live in [`endpoint`], written once for the
 //! client, the emulator and its request counts.
 //!
-//! Two implementations exist: [`client::HttpClient`] (reqwest, the real network) and
-//! `emulator::InProcess` (the emulator's rules core, no sockets). Everything above this
+//! Two implementations exist: [`client::HttpClient`] (reqwest, the real network, paced by
+//! [`pace`]) and `emulator::InProcess` (the emulator's rules core, no sockets); [`retry`] is a
+//! layer around either that sends a failed call again when that is safe, and learns the
+//! outcome of a write whose answer was lost by reading its prefix back. Everything above this
 //! module (resolution, apply) is generic over the trait, so ordering, stop-on-failure and
 //! resume are tested without HTTP. This module must not print.
 
@@ -13,6 +15,8 @@ pub mod client;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod pace;
+pub mod retry;
 pub mod wire;
 
 use std::future::Future;
@@ -22,7 +26,26 @@ use ipnet::IpNet;
 use crate::model::{Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
 
 pub use endpoint::{Endpoint, Method, Route};
-pub use error::{ApiError, ApiErrorKind, ApiMessage};
+pub use error::{ApiError, ApiErrorKind, ApiMessage, Outcome};
+pub use retry::{RetryPolicy, Retrying};
+
+/// How svcbind knows that a write happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The API answered the call with success.
+    Answered,
+    /// The answer was lost (a timeout, a broken connection, a 5xx), and reading the prefix's
+    /// bindings back showed that the write happened: the binding created is there, or the
+    /// binding deleted is gone.
+    ReadBack,
+}
+
+/// A binding created by [`Api::create_binding`], and how svcbind knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub binding: Binding,
+    pub confirmed: Confirmed,
+}
 
 /// The calls svcbind makes, all scoped to one account chosen when the implementation is built.
 ///
@@ -56,18 +79,18 @@ pub trait Api: Send + Sync {
     ) -> impl Future<Output = Result<Option<Binding>, ApiError>> + Send;
 
     /// Create a service binding ([`Route::CreateBinding`]) with `{"cidr", "service_id"}`;
-    /// answers 201.
+    /// answers 201 with the binding.
     fn create_binding(
         &self,
         prefix: &PrefixId,
         cidr: IpNet,
         service: &ServiceId,
-    ) -> impl Future<Output = Result<Binding, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Created, ApiError>> + Send;
 
     /// Delete a service binding ([`Route::DeleteBinding`]); the answer is the envelope only.
     fn delete_binding(
         &self,
         prefix: &PrefixId,
         binding: &BindingId,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    ) -> impl Future<Output = Result<Confirmed, ApiError>> + Send;
 }

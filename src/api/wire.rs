@@ -82,7 +82,9 @@ impl BareEnvelope {
     }
 }
 
-/// An entry of `errors` or `messages`.
+/// An entry of `errors` or `messages`. Cloudflare nests the specific cause of some errors in
+/// `error_chain` (e.g. 6003 "Invalid request headers" holds 6111 "Invalid format for
+/// Authorization header").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub code: u32,
@@ -91,6 +93,8 @@ pub struct Message {
     pub documentation_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<MessageSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_chain: Vec<Message>,
 }
 
 impl Message {
@@ -100,7 +104,14 @@ impl Message {
             message: message.into(),
             documentation_url: None,
             source: None,
+            error_chain: Vec::new(),
         }
+    }
+
+    /// Nests `cause` in the message's `error_chain`.
+    pub fn caused_by(mut self, cause: Message) -> Self {
+        self.error_chain.push(cause);
+        self
     }
 
     /// Points the message at a field of the request body (`source.pointer`).
@@ -307,6 +318,24 @@ mod tests {
         let err = wire.into_binding("result[0].").unwrap_err();
         assert_eq!(err.field, "result[0].cidr");
         assert_eq!(err.message, "`nope` is not a CIDR");
+    }
+
+    #[test]
+    fn a_nested_error_chain_round_trips_and_is_left_out_when_empty() {
+        let json = r#"{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header"}]}"#;
+        let m: Message = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            m,
+            Message::new(6003, "Invalid request headers").caused_by(Message::new(
+                6111,
+                "Invalid format for Authorization header"
+            ))
+        );
+        assert_eq!(serde_json::to_string(&m).unwrap(), json);
+        assert_eq!(
+            serde_json::to_string(&Message::new(1003, "x")).unwrap(),
+            r#"{"code":1003,"message":"x"}"#
+        );
     }
 
     #[test]

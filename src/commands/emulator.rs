@@ -8,7 +8,7 @@ pub async fn run(output: &Output, settings: &EmulatorSettings) -> anyhow::Result
     let seed = settings
         .seed
         .as_deref()
-        .map(|path| steps::load_seed(output, path))
+        .map(|path| steps::load_seed(output, path, "--seed"))
         .transpose()?;
     crate::emulator::run(seed.as_ref(), settings.listen, settings.options.clone()).await?;
     Ok(ExitCode::Success)

@@ -12,14 +12,7 @@ use crate::settings::{Output, ServicesSettings};
 pub async fn run(output: &Output, settings: &ServicesSettings) -> anyhow::Result<ExitCode> {
     let connection = &settings.connection;
     // The file is read only for the account id, and only when nothing else gives it.
-    let file = if connection.account_id.is_none()
-        && connection.emulate.is_none()
-        && settings.config.exists()
-    {
-        Some(steps::load(output, &settings.config)?.state)
-    } else {
-        None
-    };
+    let file = steps::account_file(output, connection, &settings.config)?;
     let connected = steps::connect(connection, output, &settings.config, file.as_ref())?;
     let mut services = connected
         .backend

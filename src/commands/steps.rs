@@ -5,70 +5,96 @@
 //! Each step prints what it alone knows (a file's diagnostics, resolution problems located in
 //! the file) and returns a value or an error with its context; the command decides what to do
 //! next and what to write on stdout. A command that needs only some steps takes only those:
-//! `validate` loads, `services` connects, `plan` and `apply` take all four.
+//! `validate` loads, `services` connects, `plan`, `apply` and `drift` take all four.
+//! `apply PLAN.json` connects, then [`recheck`]s only the prefixes the saved plan changes,
+//! instead of resolving and planning again. The views of the whole account (`export`, `show`,
+//! `route`) connect, then [`read_account`] instead of resolving a file.
 
 use std::io::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use futures::StreamExt as _;
 
 use super::Reported;
+use crate::api::Api as _;
+use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
 use crate::config::{self, ConfigPaths, Diagnostics, Loaded, Mode};
-use crate::model::{AccountId, Services, StateFile};
-use crate::plan::{Plan, SafetyLimits, rehearse};
+use crate::contract::{SavedPlan, StalePrefix};
+use crate::model::{AccountId, Prefix, Services, StateFile};
+use crate::plan::{Plan, PrefixState, SafetyLimits, rehearse};
 use crate::render::{self, Context};
-use crate::resolve::{self, ResolveError, Resolved};
+use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
-
-/// Timeout of establishing a connection to the API.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads and validates the desired state (one file, or several that are one desired state),
 /// printing its diagnostics (the warnings, or every problem when it is invalid), for a command
 /// that goes on to read the account: a guess the account settles (a service name that is
 /// none of the documented ones) is left to that check, which accepts the name or reports it.
 pub(crate) fn load(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
-    load_file(output, paths, Mode::Desired, Diagnostics::unsettled)
+    load_desired(output, paths, Diagnostics::unsettled)
 }
 
 /// [`load`] for `validate`, which reads no account: every diagnostic is printed.
 pub(crate) fn load_offline(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
-    load_file(output, paths, Mode::Desired, Clone::clone)
+    load_desired(output, paths, Clone::clone)
 }
 
-/// Loads an emulator seed, printing its diagnostics.
-pub(crate) fn load_seed(output: &Output, path: &Path) -> anyhow::Result<StateFile> {
-    let paths = ConfigPaths::from(path.to_owned());
-    load_file(output, &paths, Mode::Seed, Clone::clone).map(|loaded| loaded.state)
-}
-
-/// Loads `paths` in `mode` and prints the `shown` part of the diagnostics.
-fn load_file(
+/// Loads the desired state and prints the `shown` part of its warnings (all of its problems
+/// when it is invalid).
+fn load_desired(
     output: &Output,
     paths: &ConfigPaths,
-    mode: Mode,
     shown: fn(&Diagnostics) -> Diagnostics,
 ) -> anyhow::Result<Loaded> {
-    match config::load(paths, mode) {
+    match config::load(paths, Mode::Desired) {
         Ok(loaded) => {
             print_diagnostics(output, &shown(&loaded.warnings))?;
             Ok(loaded)
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
-            print_diagnostics(output, &diagnostics)?;
-            Err(Reported(format!(
-                "{} is not valid ({})",
-                paths.display(),
-                problem_count(&diagnostics)
-            ))
-            .into())
+            Err(invalid(output, diagnostics, paths.display().to_string()))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Loads an emulator seed named by `flag` (`--emulate`, `--seed`), printing its diagnostics.
+/// Its errors name the flag: a bad seed is not a bad desired-state file.
+pub(crate) fn load_seed(output: &Output, path: &Path, flag: &str) -> anyhow::Result<StateFile> {
+    let shown = crate::sanitize::text(&path.display().to_string()).into_owned();
+    match config::load(path, Mode::Seed) {
+        Ok(loaded) => {
+            print_diagnostics(output, &loaded.warnings)?;
+            Ok(loaded.state)
+        }
+        Err(config::LoadError::Invalid(diagnostics)) => Err(invalid(
+            output,
+            diagnostics,
+            format!("the {flag} seed {shown}"),
+        )),
+        Err(config::LoadError::Read { source, .. }) => Err(anyhow::Error::new(source).context(
+            format!(
+                "cannot read the {flag} seed `{shown}`; name a seed file (the emulated account, in the desired-state format with binding ids and states)"
+            ),
+        )),
+        Err(e @ config::LoadError::NoFiles { .. }) => {
+            Err(anyhow::Error::new(e).context(format!("cannot read the {flag} seed `{shown}`")))
+        }
+    }
+}
+
+/// Prints an invalid file's diagnostics; the error says `what` is not valid.
+fn invalid(output: &Output, diagnostics: Diagnostics, what: String) -> anyhow::Error {
+    let _ = print_diagnostics(output, &diagnostics);
+    Reported {
+        message: format!("{what} is not valid ({})", problem_count(&diagnostics)),
+        diagnostics,
+    }
+    .into()
 }
 
 /// `2 errors, 1 warning`.
@@ -84,19 +110,36 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
     s
 }
 
-fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
+/// Prints diagnostics on stderr (and as workflow commands under GitHub Actions). A failed
+/// write is dropped: stderr never decides a command's outcome.
+pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
     if d.is_empty() {
         return Ok(());
     }
     // Workflow commands go to stderr too (the runner reads both streams), so that stdout
     // stays one document with `--format json` or `markdown`.
-    let mut err = std::io::stderr().lock();
-    d.render(&mut err, output.color_stderr)?;
+    let mut err = super::out::Lossy::new(std::io::stderr().lock());
+    let _ = d.render(&mut err, output.color_stderr);
     if output.github_actions {
-        d.render_github(&mut err)?;
+        let _ = d.render_github(&mut err);
     }
-    err.flush()?;
+    let _ = err.flush();
     Ok(())
+}
+
+/// The desired-state file of a command that does not work on it, read only for its
+/// `account_id`: when neither the flag nor the environment names the account, no emulated
+/// account is used, and the file exists.
+pub(crate) fn account_file(
+    output: &Output,
+    connection: &Connection,
+    config: &ConfigPaths,
+) -> anyhow::Result<Option<StateFile>> {
+    if connection.account_id.is_none() && connection.emulate.is_none() && config.exists() {
+        Ok(Some(load(output, config)?.state))
+    } else {
+        Ok(None)
+    }
 }
 
 /// The account a run works on, and where its API calls go.
@@ -122,7 +165,7 @@ pub(crate) fn connect(
     let seed = connection
         .emulate
         .as_deref()
-        .map(|path| load_seed(output, path).map(|seed| (path, seed)))
+        .map(|path| load_seed(output, path, "--emulate").map(|seed| (path, seed)))
         .transpose()?;
     let named = config.display();
     let chosen =
@@ -131,8 +174,12 @@ pub(crate) fn connect(
         let account_id = chosen
             .or_else(|| seed.account_id.clone())
             .unwrap_or_else(crate::emulator::default_account_id);
-        let backend = Backend::emulated(&seed, account_id.clone())
-            .with_context(|| format!("cannot seed the emulator from {}", path.display()))?;
+        let backend = Backend::emulated(&seed, account_id.clone()).with_context(|| {
+            format!(
+                "cannot seed the emulated account from --emulate {}",
+                path.display()
+            )
+        })?;
         return Ok(Connected {
             account_id,
             backend,
@@ -148,13 +195,12 @@ pub(crate) fn connect(
         |name| std::env::var(name).ok(),
         connection.api_token_file.as_deref(),
     )?;
-    let backend = Backend::http(ClientConfig {
-        base_url: connection.api_url.clone(),
-        account_id: account_id.clone(),
-        credentials,
-        timeout: connection.timeout,
-        connect_timeout: CONNECT_TIMEOUT,
-    })?;
+    let mut config = ClientConfig::new(connection.api_url.clone(), account_id.clone(), credentials);
+    config.timeout = connection.timeout;
+    config.pacing = connection.pacing;
+    config.allow_insecure_http = connection.allow_insecure_http;
+    let retry = RetryPolicy::with_max_retry_wait(connection.max_retry_wait);
+    let backend = Backend::http(config, retry)?;
     Ok(Connected {
         account_id,
         backend,
@@ -190,11 +236,14 @@ pub(crate) async fn resolve(
                 ));
             }
             print_diagnostics(output, &diagnostics)?;
-            Err(Reported(format!(
-                "{} does not match the account ({})",
-                file.file(),
-                problem_count(&diagnostics)
-            ))
+            Err(Reported {
+                message: format!(
+                    "{} does not match the account ({})",
+                    file.file(),
+                    problem_count(&diagnostics)
+                ),
+                diagnostics,
+            }
             .into())
         }
         Err(ResolveError::Api(e)) => {
@@ -204,13 +253,43 @@ pub(crate) async fn resolve(
     }
 }
 
-/// A plan, rehearsed, with what rendering it needs.
+/// The live account as its views read it: the catalog, and the bindings of the prefixes
+/// chosen from its listing.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub services: Services,
+    /// The prefixes chosen, with their bindings, in listing order.
+    pub prefixes: Vec<LivePrefix>,
+}
+
+/// Reads the account for a view of it: the services and the prefix listing (together), then
+/// the bindings of the prefixes `choose` picks from the listing (one call each, up to
+/// `concurrency` at a time). `choose` may refuse, e.g. a `--prefix` the account lacks.
+pub(crate) async fn read_account(
+    connected: &Connected,
+    choose: impl FnOnce(&[Prefix]) -> anyhow::Result<Vec<Prefix>>,
+    concurrency: usize,
+) -> anyhow::Result<Account> {
+    let api = &connected.backend;
+    let (services, listed) = resolve::list_account(api)
+        .await
+        .context("cannot read the live state")?;
+    let chosen = choose(&listed)?;
+    let prefixes = resolve::read_bindings(api, chosen, concurrency)
+        .await
+        .context("cannot read the live state")?;
+    Ok(Account { services, prefixes })
+}
+
+/// A plan, rehearsed, with what rendering and saving it need.
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub plan: Plan,
     pub services: Services,
     /// The effective safety limits (each the flag, else the file's, else the default).
     pub limits: SafetyLimits,
+    /// The desired and live state the plan was made from, in plan order.
+    pub states: Vec<PrefixState>,
 }
 
 impl Planned {
@@ -232,11 +311,53 @@ pub(crate) fn plan(
     file: &StateFile,
 ) -> anyhow::Result<Planned> {
     let plan = crate::plan::plan(account_id.clone(), &resolved.prefixes)?;
-    rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services)
-        .context("internal error: the plan breaks the API's rules; please report this as a bug")?;
+    if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
+        let ctx = Context {
+            services: &resolved.services,
+            limits: limits.safety(file),
+        };
+        bail!(
+            "internal error: the plan breaks the API's rules; please report this as a bug: {}",
+            render::text::rehearsal_failure(&e, &ctx)
+        );
+    }
     Ok(Planned {
         plan,
         services: resolved.services,
         limits: limits.safety(file),
+        states: resolved.prefixes,
     })
+}
+
+/// Reads the live bindings of the prefixes a saved plan changes, and of no other (one list
+/// call each, up to `concurrency` at a time: no service or prefix listing, since the plan holds
+/// every id), and says which changed since the plan was made, in plan order. A prefix that no
+/// longer exists counts as changed.
+pub(crate) async fn recheck(
+    connected: &Connected,
+    saved: &SavedPlan,
+    concurrency: usize,
+) -> anyhow::Result<Vec<StalePrefix>> {
+    let checked: Vec<anyhow::Result<Option<StalePrefix>>> = futures::stream::iter(saved.changed())
+        .map(|(prefix, before)| async move {
+            let now = match connected.backend.list_bindings(&prefix.id).await {
+                Ok(now) => Some(now),
+                Err(e) if e.is_prefix_not_found() => None,
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "cannot read the live bindings of {} to check the plan against them",
+                        prefix.cidr
+                    )));
+                }
+            };
+            Ok(crate::contract::saved::staleness(
+                prefix,
+                before,
+                now.as_deref(),
+            ))
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    checked.into_iter().filter_map(Result::transpose).collect()
 }

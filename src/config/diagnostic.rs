@@ -371,11 +371,17 @@ fn render_one(out: &mut impl Write, d: &Diagnostic, color: bool) -> io::Result<(
 }
 
 /// The part of `line` to show, the caret's offset in it and the caret's length, all in
-/// characters. Tabs and control characters become spaces so the caret stays aligned.
+/// characters. Tabs and control characters become spaces, and invisible format characters
+/// (bidi controls, zero-width ones: [`crate::sanitize::is_hidden`]) a visible `�`, one
+/// character for one so the caret stays aligned.
 fn snippet(line: &str, column: usize) -> (String, usize, usize) {
     let chars: Vec<char> = line
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| match c {
+            c if c.is_control() => ' ',
+            c if crate::sanitize::is_hidden(c) => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     let col = column.saturating_sub(1).min(chars.len());
     let len = token_len(&chars[col..]).max(1);
@@ -662,6 +668,9 @@ mod tests {
         assert_eq!(len, 1);
         let (shown, at, len) = snippet("a:\tb", 4);
         assert_eq!((shown.as_str(), at, len), ("a: b", 3, 1));
+        // A bidi override in the file shows, instead of turning the line around.
+        let (shown, at, _) = snippet("service: \u{202E}NDC x: 1", 16);
+        assert_eq!((shown.as_str(), at), ("service: \u{FFFD}NDC x: 1", 15));
     }
 
     #[test]

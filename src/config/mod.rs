@@ -16,6 +16,7 @@
 //! make), `diagnostic` (located problems and their rendering), `write` (back to YAML).
 
 mod diagnostic;
+mod export;
 mod file;
 mod merge;
 mod validate;
@@ -32,8 +33,9 @@ use crate::model::{Location, StateFile};
 pub use diagnostic::{
     Diagnostic, Diagnostics, SHOWN_PER_FILE, Severity, clip, closest, did_you_mean,
 };
+pub use export::{Exported, LiveInput, export, violations};
 pub use validate::DOCUMENTED_SERVICES;
-pub use write::{FILE_HEADER, to_yaml};
+pub use write::{Comments, FILE_HEADER, prefix_to_yaml, to_yaml, to_yaml_with};
 pub use yaml::MAX_FILE_BYTES;
 
 use diagnostic::SourceMap;
@@ -156,6 +158,25 @@ impl Loaded {
     pub fn file(&self) -> String {
         let names: Vec<&str> = self.sources.iter().map(|s| s.file.as_str()).collect();
         names.join(", ")
+    }
+
+    /// What a digest of the desired state covers: the text of the file; for several files,
+    /// each file's name and text, each followed by a NUL byte (which neither holds), so that
+    /// moving a prefix from one file to another changes it too.
+    pub fn contents(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self.sources.as_slice() {
+            [one] => std::borrow::Cow::Borrowed(one.source.as_bytes()),
+            several => {
+                let mut all = Vec::new();
+                for s in several {
+                    all.extend_from_slice(s.file.as_bytes());
+                    all.push(0);
+                    all.extend_from_slice(s.source.as_bytes());
+                    all.push(0);
+                }
+                std::borrow::Cow::Owned(all)
+            }
+        }
     }
 
     /// Each file read, in order: its name and its text.

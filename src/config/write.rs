@@ -4,15 +4,33 @@
 //! a person wrote: block style for prefixes, one flow mapping per binding, a quoted string only
 //! where a plain one would read differently. Reading the output back gives the same state.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::model::StateFile;
+use crate::model::{DesiredPrefix, StateFile};
 
 /// The first line of a written file: what the file is, and where its JSON Schema is for an
 /// editor. No `$schema` address is written: the schema has no published address, and a
 /// relative path would only be right from one directory.
 pub const FILE_HEADER: &str = "# svcbind desired-state file (version 1); JSON Schema: \
 schema/svcbind.schema.json in the svcbind repository";
+
+/// Comments to write into a file (`export`'s header, the prefix ids, what is odd about a
+/// binding). Each is one line of text; line breaks and control characters are replaced, so a
+/// comment can never end early and turn into YAML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comments {
+    /// Lines after the [`FILE_HEADER`].
+    pub header: Vec<String>,
+    /// Lines above prefix `i`.
+    pub above_prefix: BTreeMap<usize, Vec<String>>,
+    /// At the end of the `- cidr:` line of prefix `i`.
+    pub prefix: BTreeMap<usize, String>,
+    /// Lines above binding `j` of prefix `i`.
+    pub above_binding: BTreeMap<(usize, usize), Vec<String>>,
+    /// At the end of the line of binding `j` of prefix `i`.
+    pub after_binding: BTreeMap<(usize, usize), String>,
+}
 
 /// The `safety` mapping, when the state sets any of it.
 fn write_safety(out: &mut String, state: &StateFile) {
@@ -36,9 +54,18 @@ fn write_safety(out: &mut String, state: &StateFile) {
 /// The state as a desired-state file, starting with the [`FILE_HEADER`] comment.
 /// [`super::parse`] of the result gives `state` back (locations aside).
 pub fn to_yaml(state: &StateFile) -> String {
+    to_yaml_with(state, &Comments::default())
+}
+
+/// [`to_yaml`] with `comments` in their places. Comments change nothing of what the file
+/// says: [`super::parse`] of the result gives `state` back all the same.
+pub fn to_yaml_with(state: &StateFile, comments: &Comments) -> String {
     let mut out = String::with_capacity(64 + state.binding_count() * 96);
     // Writing to a String cannot fail: the results of `writeln!` below are ignored.
     let _ = writeln!(out, "{FILE_HEADER}");
+    for line in &comments.header {
+        let _ = writeln!(out, "#{}", comment(line));
+    }
     let _ = writeln!(out, "version: 1");
     if let Some(account) = &state.account_id {
         let _ = writeln!(out, "account_id: {}", scalar(account.as_str()));
@@ -55,37 +82,80 @@ pub fn to_yaml(state: &StateFile) -> String {
         return out;
     }
     let _ = writeln!(out, "prefixes:");
-    for prefix in &state.prefixes {
-        let _ = writeln!(out, "  - cidr: {}", prefix.cidr);
-        if let Some(id) = &prefix.id {
-            let _ = writeln!(out, "    id: {}", scalar(id.as_str()));
-        }
-        if !prefix.ignore.is_empty() {
-            let ranges: Vec<String> = prefix.ignore.iter().map(ToString::to_string).collect();
-            let _ = writeln!(out, "    ignore: [{}]", ranges.join(", "));
-        }
-        if prefix.bindings.is_empty() {
-            let _ = writeln!(out, "    bindings: []");
-            continue;
-        }
-        let _ = writeln!(out, "    bindings:");
-        for b in &prefix.bindings {
-            let _ = write!(
-                out,
-                "      - {{ cidr: {}, service: {}",
-                b.cidr,
-                scalar(&b.service)
-            );
-            if let Some(id) = &b.id {
-                let _ = write!(out, ", id: {}", scalar(id.as_str()));
-            }
-            if let Some(state) = &b.state {
-                let _ = write!(out, ", state: {}", scalar(state.as_str()));
-            }
-            let _ = writeln!(out, " }}");
-        }
+    for (i, prefix) in state.prefixes.iter().enumerate() {
+        write_prefix(&mut out, prefix, i, comments);
     }
     out
+}
+
+/// One entry of `prefixes:` as the file writes it (the `  - cidr:` line and what follows),
+/// for showing a prefix on its own, as `drift` does.
+pub fn prefix_to_yaml(prefix: &DesiredPrefix) -> String {
+    let mut out = String::with_capacity(64 + prefix.bindings.len() * 96);
+    write_prefix(&mut out, prefix, 0, &Comments::default());
+    out
+}
+
+fn write_prefix(out: &mut String, prefix: &DesiredPrefix, i: usize, comments: &Comments) {
+    for line in comments.above_prefix.get(&i).into_iter().flatten() {
+        let _ = writeln!(out, "  #{}", comment(line));
+    }
+    let _ = write!(out, "  - cidr: {}", prefix.cidr);
+    end_line(out, comments.prefix.get(&i));
+    if let Some(id) = &prefix.id {
+        let _ = writeln!(out, "    id: {}", scalar(id.as_str()));
+    }
+    if !prefix.ignore.is_empty() {
+        let ranges: Vec<String> = prefix.ignore.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "    ignore: [{}]", ranges.join(", "));
+    }
+    if prefix.bindings.is_empty() {
+        let _ = writeln!(out, "    bindings: []");
+        return;
+    }
+    let _ = writeln!(out, "    bindings:");
+    for (j, b) in prefix.bindings.iter().enumerate() {
+        for line in comments.above_binding.get(&(i, j)).into_iter().flatten() {
+            let _ = writeln!(out, "      #{}", comment(line));
+        }
+        let _ = write!(
+            out,
+            "      - {{ cidr: {}, service: {}",
+            b.cidr,
+            scalar(&b.service)
+        );
+        if let Some(id) = &b.id {
+            let _ = write!(out, ", id: {}", scalar(id.as_str()));
+        }
+        if let Some(state) = &b.state {
+            let _ = write!(out, ", state: {}", scalar(state.as_str()));
+        }
+        out.push_str(" }");
+        end_line(out, comments.after_binding.get(&(i, j)));
+    }
+}
+
+/// Ends a line, with a trailing comment when there is one.
+fn end_line(out: &mut String, trailing: Option<&String>) {
+    if let Some(text) = trailing {
+        let _ = write!(out, "  #{}", comment(text));
+    }
+    out.push('\n');
+}
+
+/// ` text` for after a `#`: one line, without control characters (a line break would end the
+/// comment and let the rest be read as YAML).
+fn comment(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim_end();
+    if clean.is_empty() {
+        String::new()
+    } else {
+        format!(" {clean}")
+    }
 }
 
 /// `text` as a YAML scalar that reads back as the same string in block and flow context:
@@ -170,6 +240,46 @@ fn double_quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_go_in_their_places_and_change_nothing() {
+        let source = "version: 1\naccount_id: acc\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - { cidr: 192.0.2.0/24, service: CDN }\n      - { cidr: 192.0.2.16/29, service: Spectrum }\n  - cidr: 2001:db8::/48\n    bindings: []\n";
+        let state = crate::config::parse(source, "f.yaml", crate::config::Mode::Desired)
+            .unwrap()
+            .state;
+        let comments = Comments {
+            header: vec!["Exported from account acc.".into()],
+            above_prefix: [(1, vec!["second".to_owned()])].into(),
+            prefix: [(1, "prefix p2".to_owned())].into(),
+            above_binding: [((0, 1), vec!["odd:\nversion: 2".to_owned()])].into(),
+            after_binding: [((0, 0), "provisioning".to_owned())].into(),
+        };
+        let text = to_yaml_with(&state, &comments);
+        assert_eq!(
+            text,
+            format!(
+                "{FILE_HEADER}\n# Exported from account acc.\nversion: 1\naccount_id: acc\nprefixes:\n  - cidr: 192.0.2.0/24\n    bindings:\n      - {{ cidr: 192.0.2.0/24, service: CDN }}  # provisioning\n      # odd: version: 2\n      - {{ cidr: 192.0.2.16/29, service: Spectrum }}\n  # second\n  - cidr: 2001:db8::/48  # prefix p2\n    bindings: []\n"
+            )
+        );
+        let back = crate::config::parse(&text, "f.yaml", crate::config::Mode::Desired)
+            .unwrap()
+            .state;
+        let strip = |s: &StateFile| {
+            let mut s = s.clone();
+            for p in &mut s.prefixes {
+                p.location = Default::default();
+                for b in &mut p.bindings {
+                    b.location = Default::default();
+                }
+            }
+            s
+        };
+        assert_eq!(strip(&back), strip(&state));
+        assert_eq!(
+            prefix_to_yaml(&state.prefixes[1]),
+            "  - cidr: 2001:db8::/48\n    bindings: []\n"
+        );
+    }
 
     #[test]
     fn plain_where_safe_quoted_elsewhere() {

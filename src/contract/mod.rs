@@ -1,5 +1,7 @@
 //! The JSON contract: the versioned documents svcbind writes for programs (the plan, the apply
-//! report, the service catalog), and the way back from a document to domain types.
+//! report, the service catalog, the validation of a file, the error of a failed command, the
+//! drift report, the routing of `show` and `route`), and the way back from a saved plan to
+//! domain types.
 //!
 //! Every document carries `format_version` (1) and a `kind` that tells it apart. Within a
 //! version a field is never removed and never changes meaning; new fields may appear, so
@@ -8,13 +10,19 @@
 //!
 //! This module owns the shapes and their checks, nothing else: `render::json` builds documents
 //! from a plan or a report (with the service names and the sentences of the other formats) and
-//! writes them; reading one back ([`plan::read_plan`]) validates every id through the `model`
-//! newtypes and every CIDR, and names the field of the first problem. A document holds ids,
-//! CIDRs and service names, never a credential.
+//! writes them; reading a plan back ([`saved::read_plan`]) validates every id through the
+//! `model` newtypes and every CIDR, names the field of the first problem, and refuses a plan
+//! edited after svcbind wrote it. A document holds ids, CIDRs and service names, never a
+//! credential.
 
 pub mod apply_report;
+pub mod drift;
+pub mod error;
 pub mod plan;
+pub mod saved;
 pub mod services;
+pub mod show;
+pub mod validation;
 
 use std::borrow::Cow;
 
@@ -25,8 +33,13 @@ use serde::{Deserialize, Serialize};
 use crate::model::IdError;
 
 pub use apply_report::ApplyReportDocument;
-pub use plan::{PlanDocument, SavedPlan, SavedPrefix, read_plan};
+pub use drift::DriftDocument;
+pub use error::ErrorDocument;
+pub use plan::PlanDocument;
+pub use saved::{LiveChange, SavedPlan, StalePrefix, read_plan};
 pub use services::ServicesDocument;
+pub use show::{RouteDocument, ShowDocument};
+pub use validation::ValidationDocument;
 
 /// The version of the documents this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -36,6 +49,50 @@ pub fn svcbind_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+/// SHA-256 of `bytes`, as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Appends the canonical form of `value` to `out`: compact JSON with every object's keys
+/// sorted, whatever order the value keeps them in, so a digest over it does not depend on how
+/// the document was formatted.
+pub fn canonical_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+                out.push(':');
+                canonical_json(&map[key], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// The kind of a document, so a reader can tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -43,6 +100,11 @@ pub enum Kind {
     Plan,
     ApplyReport,
     Services,
+    Validation,
+    Error,
+    Drift,
+    Show,
+    Route,
 }
 
 impl Kind {
@@ -51,6 +113,11 @@ impl Kind {
             Kind::Plan => "plan",
             Kind::ApplyReport => "apply_report",
             Kind::Services => "services",
+            Kind::Validation => "validation",
+            Kind::Error => "error",
+            Kind::Drift => "drift",
+            Kind::Show => "show",
+            Kind::Route => "route",
         }
     }
 
@@ -144,6 +211,11 @@ pub enum ContractError {
     /// A field is missing, has the wrong type, or holds a value that is not valid.
     #[error("{path}: {message}")]
     Field { path: String, message: String },
+    /// Valid, but not what svcbind wrote: the content no longer matches its `checksum`.
+    #[error(
+        "the document was changed after svcbind wrote it (its content no longer matches its `checksum`)"
+    )]
+    Edited,
 }
 
 impl ContractError {
@@ -162,7 +234,13 @@ impl ContractError {
 /// Parses `text` as the document `kind` of [`FORMAT_VERSION`]: the version and the kind are
 /// checked first, so another version is reported as such and not as a missing field; then a
 /// field that does not fit names its path (`prefixes[2].steps[0]`).
+#[cfg(test)]
 fn read<T: serde::de::DeserializeOwned>(text: &str, kind: Kind) -> Result<T, ContractError> {
+    from_value(read_value(text, kind)?)
+}
+
+/// Parses `text` as JSON and checks its `format_version` and `kind`.
+fn read_value(text: &str, kind: Kind) -> Result<serde_json::Value, ContractError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(ContractError::Syntax)?;
     let shown = |v: Option<&serde_json::Value>| {
         v.map_or_else(
@@ -183,6 +261,13 @@ fn read<T: serde::de::DeserializeOwned>(text: &str, kind: Kind) -> Result<T, Con
             expected: kind.as_str(),
         });
     }
+    Ok(value)
+}
+
+/// The typed document of a JSON value; a field that does not fit names its path.
+fn from_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ContractError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ContractError::field(path, e.into_inner().to_string())
@@ -219,6 +304,26 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         (
             "services.schema.json",
             value(schemars::schema_for!(ServicesDocument)),
+        ),
+        (
+            "validation.schema.json",
+            value(schemars::schema_for!(ValidationDocument)),
+        ),
+        (
+            "error.schema.json",
+            value(schemars::schema_for!(ErrorDocument)),
+        ),
+        (
+            "drift.schema.json",
+            value(schemars::schema_for!(DriftDocument)),
+        ),
+        (
+            "show.schema.json",
+            value(schemars::schema_for!(ShowDocument)),
+        ),
+        (
+            "route.schema.json",
+            value(schemars::schema_for!(RouteDocument)),
         ),
     ]
 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::endpoint::{Endpoint, RawEndpoint};
 use crate::api::wire::{WireBinding, WirePrefix, WireService};
 use crate::model::{
     AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Location, Prefix, PrefixId,
@@ -117,15 +118,15 @@ impl Account {
         self.store.has_binding(id)
     }
 
-    /// `GET /accounts/{account_id}/addressing/services`
+    /// List services.
     pub fn list_services(&self, account: &str) -> Result<Vec<WireService>, Rejection> {
-        self.check_account(account, || "addressing/services".to_owned())?;
+        self.check_account(account, Endpoint::ListServices)?;
         Ok(self.services.iter().map(wire::wire_service).collect())
     }
 
-    /// `GET /accounts/{account_id}/addressing/prefixes`
+    /// List prefixes.
     pub fn list_prefixes(&self, account: &str) -> Result<Vec<WirePrefix>, Rejection> {
-        self.check_account(account, || "addressing/prefixes".to_owned())?;
+        self.check_account(account, Endpoint::ListPrefixes)?;
         Ok(self
             .store
             .prefixes()
@@ -133,21 +134,21 @@ impl Account {
             .collect())
     }
 
-    /// `GET /accounts/{account_id}/addressing/prefixes/{prefix_id}`
+    /// Get a prefix.
     pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<WirePrefix, Rejection> {
-        self.check_account(account, || format!("addressing/prefixes/{prefix}"))?;
+        self.check_account(account, Endpoint::GetPrefix(prefix))?;
         let record = self.prefix(prefix)?;
         Ok(wire::wire_prefix(&self.id, &record.prefix))
     }
 
-    /// `GET …/prefixes/{prefix_id}/bindings`, in creation order.
+    /// List a prefix's bindings, in creation order.
     pub fn list_bindings(
         &mut self,
         account: &str,
         prefix: &str,
         now: Duration,
     ) -> Result<Vec<WireBinding>, Rejection> {
-        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, Endpoint::ListBindings(prefix))?;
         self.advance_to(now);
         let record = self.prefix(prefix)?;
         Ok(record
@@ -156,7 +157,7 @@ impl Account {
             .collect())
     }
 
-    /// `GET …/prefixes/{prefix_id}/bindings/{binding_id}`
+    /// Get one binding.
     pub fn get_binding(
         &mut self,
         account: &str,
@@ -164,16 +165,14 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(account, || {
-            format!("addressing/prefixes/{prefix}/bindings/{binding}")
-        })?;
+        self.check_account(account, Endpoint::GetBinding(prefix, binding))?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let b = self.binding_in(index, binding)?.1;
         Ok(wire::wire_binding(&self.catalog, b, b.state_at(now)))
     }
 
-    /// `POST …/prefixes/{prefix_id}/bindings` with `{"cidr", "service_id"}` (the API answers
+    /// Create a binding from `{"cidr", "service_id"}` (the API answers
     /// 201). The new binding is `provisioning`.
     ///
     /// Refused with 400 / 1003: a `cidr` or `service_id` that is missing, or is not a CIDR or
@@ -187,7 +186,7 @@ impl Account {
         service_id: &str,
         now: Duration,
     ) -> Result<WireBinding, Rejection> {
-        self.check_account(account, || format!("addressing/prefixes/{prefix}/bindings"))?;
+        self.check_account(account, Endpoint::CreateBinding(prefix))?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let record = self.store.prefix(index);
@@ -215,7 +214,7 @@ impl Account {
         Ok(answer)
     }
 
-    /// `DELETE …/prefixes/{prefix_id}/bindings/{binding_id}` (the API answers with the
+    /// Delete a binding (the API answers with the
     /// envelope only).
     ///
     /// Refused: an unknown binding (404 / 1002); what the rules core refuses
@@ -228,9 +227,7 @@ impl Account {
         binding: &str,
         now: Duration,
     ) -> Result<(), Rejection> {
-        self.check_account(account, || {
-            format!("addressing/prefixes/{prefix}/bindings/{binding}")
-        })?;
+        self.check_account(account, Endpoint::DeleteBinding(prefix, binding))?;
         self.advance_to(now);
         let index = self.prefix_index(prefix)?;
         let (slot, record) = self.binding_in(index, binding)?;
@@ -275,15 +272,15 @@ impl Account {
         }
     }
 
-    /// Refuses an account id that is not this account's; `rest` is the path after the account
-    /// id, only built for the refusal.
-    fn check_account(&self, account: &str, rest: impl FnOnce() -> String) -> Result<(), Rejection> {
+    /// Refuses an account id that is not this account's, naming the path of the call the way
+    /// the API does.
+    fn check_account(&self, account: &str, call: RawEndpoint<'_>) -> Result<(), Rejection> {
         if account == self.id.as_str() {
             Ok(())
         } else {
             Err(Rejection::no_route(&format!(
-                "/client/v4/accounts/{account}/{}",
-                rest()
+                "/client/v4{}",
+                call.path(account)
             )))
         }
     }

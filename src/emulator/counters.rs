@@ -17,6 +17,10 @@ pub struct RequestCounts {
     pub total: u64,
     /// Per route key, in key order.
     pub routes: BTreeMap<String, u64>,
+    /// Requests answered 429 because the budget (`--rate-limit`) was spent (injected 429
+    /// faults are not counted here).
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 impl RequestCounts {
@@ -48,6 +52,7 @@ mod tests {
         assert_eq!(c.get(Route::CreateBinding), 0);
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["total"], 4);
+        assert_eq!(json["rate_limited"], 0);
         assert_eq!(
             json["routes"],
             serde_json::json!({

@@ -54,6 +54,10 @@ pub enum FaultAction {
     /// Wait, after counting and before processing, until released (`POST /__svcbind/release`),
     /// then go on as usual.
     Hold,
+    /// Answer 200 with a body of `bytes` bytes, without processing: the start of an envelope
+    /// that never ends (`{"success":true,"result":[` and spaces), streamed without a length,
+    /// as a broken or hostile server might. A client must stop reading at its own cap.
+    Oversized { bytes: u64 },
 }
 
 impl FaultAction {
@@ -377,6 +381,10 @@ mod tests {
             ),
             (r#"{"type":"drop"}"#, FaultAction::Drop),
             (r#"{"type":"hold"}"#, FaultAction::Hold),
+            (
+                r#"{"type":"oversized","bytes":70000000}"#,
+                FaultAction::Oversized { bytes: 70_000_000 },
+            ),
         ] {
             assert_eq!(serde_json::from_str::<FaultAction>(json).unwrap(), action);
             // Optional fields left out are not written back.

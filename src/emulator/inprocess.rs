@@ -14,7 +14,7 @@ use super::server::API_ROOT;
 use super::{After, Emulator, Gate, Rejection};
 use crate::api::endpoint::{Endpoint, TypedEndpoint};
 use crate::api::wire::{FieldError, Message};
-use crate::api::{Api, ApiError, ApiErrorKind, ApiMessage};
+use crate::api::{Api, ApiError, ApiErrorKind, ApiMessage, Confirmed, Created};
 use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
 
 /// An [`Api`] for one account id, served by an [`Emulator`]. Cheap to clone.
@@ -69,6 +69,17 @@ impl InProcess {
                     excerpt: crate::api::client::excerpt(body.as_bytes()),
                 }));
             }
+            Gate::Oversized { bytes } if bytes > crate::api::client::DEFAULT_MAX_BODY => {
+                return Err(fail(ApiErrorKind::TooLarge {
+                    limit: crate::api::client::DEFAULT_MAX_BODY,
+                }));
+            }
+            Gate::Oversized { .. } => {
+                return Err(fail(ApiErrorKind::NotJson {
+                    status: 200,
+                    excerpt: crate::api::client::excerpt(super::server::OVERSIZED_START),
+                }));
+            }
         };
         let account = self.account_id.as_str();
         let result = em.process(|a, now| op(a, account, now));
@@ -83,13 +94,7 @@ impl InProcess {
 fn status_kind(status: u16, errors: Vec<Message>, retry_after: Option<u64>) -> ApiErrorKind {
     ApiErrorKind::Status {
         status,
-        errors: errors
-            .into_iter()
-            .map(|m| ApiMessage {
-                code: m.code,
-                message: m.message,
-            })
-            .collect(),
+        errors: errors.into_iter().map(ApiMessage::from).collect(),
         retry_after: retry_after.map(Duration::from_secs),
     }
 }
@@ -203,7 +208,7 @@ impl Api for InProcess {
         prefix: &PrefixId,
         cidr: IpNet,
         service: &ServiceId,
-    ) -> Result<Binding, ApiError> {
+    ) -> Result<Created, ApiError> {
         let endpoint = Endpoint::CreateBinding(prefix);
         let wire = self
             .call(endpoint, |a, acc, now| {
@@ -216,14 +221,24 @@ impl Api for InProcess {
                 )
             })
             .await?;
-        wire.into_binding("result.")
-            .map_err(|e| self.error(endpoint, decode(e)))
+        let binding = wire
+            .into_binding("result.")
+            .map_err(|e| self.error(endpoint, decode(e)))?;
+        Ok(Created {
+            binding,
+            confirmed: Confirmed::Answered,
+        })
     }
 
-    async fn delete_binding(&self, prefix: &PrefixId, binding: &BindingId) -> Result<(), ApiError> {
+    async fn delete_binding(
+        &self,
+        prefix: &PrefixId,
+        binding: &BindingId,
+    ) -> Result<Confirmed, ApiError> {
         self.call(Endpoint::DeleteBinding(prefix, binding), |a, acc, now| {
             a.delete_binding(acc, prefix.as_str(), binding.as_str(), now)
         })
         .await
+        .map(|()| Confirmed::Answered)
     }
 }

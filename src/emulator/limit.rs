@@ -2,7 +2,8 @@
 //! `Ratelimit` headers and, when enforced, answered with 429 once spent. Like the real limit,
 //! a spent budget blocks every call for a whole window.
 //!
-//! Time is passed in; this module has no clock.
+//! Time is passed in; this module has no clock. Its arithmetic saturates, so no window, however
+//! long, and no time, however late, can overflow.
 
 use std::time::Duration;
 
@@ -44,7 +45,10 @@ impl RateLimiter {
             self.window_start = None;
             self.used = 0;
         }
-        if self.window_start.is_some_and(|s| now >= s + self.window) {
+        if self
+            .window_start
+            .is_some_and(|s| now >= s.saturating_add(self.window))
+        {
             self.window_start = None;
             self.used = 0;
         }
@@ -54,11 +58,11 @@ impl RateLimiter {
     pub(crate) fn admit(&mut self, now: Duration) -> Result<(), Duration> {
         self.roll(now);
         if let Some(until) = self.blocked_until {
-            return Err(until - now);
+            return Err(until.saturating_sub(now));
         }
         self.window_start.get_or_insert(now);
         if self.enforce && self.used >= self.quota {
-            self.blocked_until = Some(now + self.window);
+            self.blocked_until = Some(now.saturating_add(self.window));
             return Err(self.window);
         }
         self.used = self.used.saturating_add(1);
@@ -70,11 +74,11 @@ impl RateLimiter {
         let mut s = self.clone();
         s.roll(now);
         if let Some(until) = s.blocked_until {
-            return (0, ceil_secs(until - now));
+            return (0, ceil_secs(until.saturating_sub(now)));
         }
-        let reset = s
-            .window_start
-            .map_or(s.window, |start| start + s.window - now);
+        let reset = s.window_start.map_or(s.window, |start| {
+            start.saturating_add(s.window).saturating_sub(now)
+        });
         (s.quota.saturating_sub(s.used), ceil_secs(reset))
     }
 
@@ -86,7 +90,7 @@ impl RateLimiter {
 
 /// Whole seconds, rounded up, at least 1 when `d` is not zero.
 pub(crate) fn ceil_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
 }
 
 #[cfg(test)]
@@ -129,6 +133,17 @@ mod tests {
         assert_eq!(l.status(S(1)), (0, 300));
         assert_eq!(l.policy(), (1200, 300));
         assert_eq!(l.status(S(301)), (1200, 300));
+    }
+
+    #[test]
+    fn huge_windows_and_late_times_never_overflow() {
+        let mut l = RateLimiter::new(Some((1, Duration::MAX)));
+        let late = Duration::MAX - S(1);
+        assert!(l.admit(late).is_ok());
+        assert_eq!(l.admit(late), Err(Duration::MAX));
+        assert_eq!(l.status(late).0, 0);
+        assert!(l.admit(Duration::MAX).is_ok(), "the block ends");
+        assert_eq!(ceil_secs(Duration::MAX), u64::MAX);
     }
 
     #[test]

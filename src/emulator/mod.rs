@@ -34,17 +34,19 @@
 //! `Ratelimit-Policy: "default";q=<quota>;w=<seconds>` headers. Create answers 201; delete
 //! answers the envelope without `result`. Unknown route: 404 / 7000; wrong method: 405 / 10405.
 //! Credentials: `Authorization: Bearer <token>`, or `X-Auth-Email` (non-empty) with
-//! `X-Auth-Key: <token>`. Missing: 400 / 6003; malformed: 400 / 6003 plus 6111 (Authorization),
-//! 6102 (X-Auth-Email) or 6103 (X-Auth-Key); wrong token: 403 / 10000. With a rate limit, a
-//! spent budget answers 429 / 971 with `Retry-After` and blocks every call for one window.
+//! `X-Auth-Key: <token>`. Missing: 400 / 9106 "Missing X-Auth-Key, X-Auth-Email or
+//! Authorization headers"; malformed: 400 / 6003 "Invalid request headers" with the specific
+//! code in its `error_chain`, 6111 (Authorization), 6102 (X-Auth-Email) or 6103 (X-Auth-Key),
+//! as Cloudflare nests them; wrong token: 403 / 10000. With a rate limit, a spent budget
+//! answers 429 / 971 with `Retry-After` and blocks every call for one window.
 //! Requests are handled in this order: latency, routing, counting, credentials, budget,
 //! faults, the rules core.
 //!
-//! # Admin endpoints (no credentials; meant for loopback)
+//! # Admin endpoints (open on loopback; beyond it, they need the token like the API)
 //!
 //! | call | what |
 //! |---|---|
-//! | `GET /__svcbind/requests` | `{"total": N, "routes": {"<METHOD> <template>": N, …}}`: requests per route key (`crate::api::Route::key`; `<METHOD> (no route)` for a path of no call) |
+//! | `GET /__svcbind/requests` | `{"total": N, "routes": {"<METHOD> <template>": N, …}, "rate_limited": N}`: requests per route key (`crate::api::Route::key`; `<METHOD> (no route)` for a path of no call), and how many the budget answered 429 |
 //! | `DELETE /__svcbind/requests` | resets the counts |
 //! | `POST /__svcbind/faults` | adds one fault rule (below) |
 //! | `GET /__svcbind/faults` | the pending rules, as a JSON array |
@@ -52,7 +54,7 @@
 //! | `POST /__svcbind/release` | `{"count": N}` (optional, default 1): lets the N longest-held requests go on; answers `{"success": true, "result": {"released": R, "held": H, "ahead": A}}` |
 //! | `GET /__svcbind/held` | `{"released": 0, "held": H, "ahead": A}` |
 //! | `GET /__svcbind/state` | `{"account_id", "services": [{id, name}], "prefixes": [{id, cidr, bindings: [binding objects]}]}` |
-//! | `POST /__svcbind/clock` | `{"advance_secs": N}`: moves the emulated clock forward (provisioning) |
+//! | `POST /__svcbind/clock` | `{"advance_secs": N}`: moves the emulated clock forward (provisioning, budget windows); at most 100 years ahead of real time in all, else 400 |
 //!
 //! Admin answers are JSON: `{"success": true, …}` or the failure envelope; they are neither
 //! counted nor delayed, and faults and the budget do not apply to them. In a release's answer,
@@ -78,8 +80,11 @@
 //! (close the connection without an answer), `drop_after_processing` (process, then close),
 //! `malformed` (optional `status`: answer an HTML page instead of JSON, without processing;
 //! 200 with a 502 page by default), `hold` (wait until released by `POST /__svcbind/release`,
-//! then go on; the request is counted before it waits). In process, a drop is a transport
-//! error and a malformed answer a non-JSON error, as the HTTP client would report them.
+//! then go on; the request is counted before it waits), `oversized` (`bytes`: answer 200 with
+//! an envelope that never ends, `bytes` long, streamed without a length, without processing).
+//! In process, a drop is a transport error, a malformed answer a non-JSON error and an
+//! oversized one too large (beyond the client's 64 MiB) or not JSON, as the HTTP client would
+//! report them.
 
 mod account;
 mod catalog;
@@ -123,6 +128,25 @@ pub const RATE_LIMITED: u32 = 971;
 /// Error code of an injected failure status other than 429.
 pub const INJECTED_FAULT: u32 = 9000;
 
+/// How far the emulated clock may run ahead of real time, and the longest provisioning delay:
+/// far beyond any test, and far from where time arithmetic could overflow.
+pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The emulated clock cannot move that far.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot move the emulated clock {}s ahead: it is already {}s ahead of real time, and may be at most {}s (100 years) ahead",
+    .by.as_secs(),
+    .ahead.as_secs(),
+    MAX_CLOCK_AHEAD.as_secs()
+)]
+pub struct ClockError {
+    /// The advance asked for.
+    pub by: Duration,
+    /// How far ahead the clock already is.
+    pub ahead: Duration,
+}
+
 /// How the emulator behaves, beyond its account.
 #[derive(Clone)]
 pub struct EmulatorOptions {
@@ -137,7 +161,8 @@ pub struct EmulatorOptions {
 }
 
 impl EmulatorOptions {
-    /// Accepts `token`; no delay, no latency, no enforced limit.
+    /// Accepts `token`; no delay, no latency, no enforced limit. A provisioning delay beyond
+    /// [`MAX_CLOCK_AHEAD`] counts as that.
     pub fn new(token: impl Into<String>) -> Self {
         Self {
             token: token.into(),
@@ -193,9 +218,10 @@ impl fmt::Debug for Emulator {
 }
 
 impl Emulator {
-    /// Serves `account`; its provisioning delay becomes `options.provisioning_delay`.
+    /// Serves `account`; its provisioning delay becomes `options.provisioning_delay` (at most
+    /// [`MAX_CLOCK_AHEAD`], so that the time a binding turns active is always defined).
     pub fn new(mut account: Account, options: EmulatorOptions) -> Self {
-        account.set_provisioning_delay(options.provisioning_delay);
+        account.set_provisioning_delay(options.provisioning_delay.min(MAX_CLOCK_AHEAD));
         Self {
             shared: Arc::new(Shared {
                 account: Mutex::new(account),
@@ -271,14 +297,25 @@ impl Emulator {
     }
 
     /// Moves the emulated clock forward, as if `by` had passed: provisioning completes and
-    /// budget windows pass without waiting.
-    pub fn advance(&self, by: Duration) {
-        *lock(&self.shared.skew) += by;
+    /// budget windows pass without waiting. Refused when the clock would end up more than
+    /// [`MAX_CLOCK_AHEAD`] ahead of real time.
+    pub fn advance(&self, by: Duration) -> Result<(), ClockError> {
+        let mut skew = lock(&self.shared.skew);
+        match skew.checked_add(by) {
+            Some(ahead) if ahead <= MAX_CLOCK_AHEAD => {
+                *skew = ahead;
+                Ok(())
+            }
+            _ => Err(ClockError { by, ahead: *skew }),
+        }
     }
 
     /// Emulated time since the emulator started.
     pub fn now(&self) -> Duration {
-        self.shared.start.elapsed() + *lock(&self.shared.skew)
+        self.shared
+            .start
+            .elapsed()
+            .saturating_add(*lock(&self.shared.skew))
     }
 
     pub(crate) fn options(&self) -> &EmulatorOptions {
@@ -303,6 +340,7 @@ impl Emulator {
     pub(crate) async fn gate(&self, method: &str, path: &str) -> Gate {
         let now = self.now();
         if let Err(wait) = lock(&self.shared.limiter).admit(now) {
+            lock(&self.shared.counts).rate_limited += 1;
             return Gate::Refuse(Refusal {
                 status: 429,
                 errors: vec![Message::new(
@@ -342,6 +380,7 @@ impl Emulator {
                 self.shared.holds.wait().await;
                 Gate::Proceed(None)
             }
+            Some(FaultAction::Oversized { bytes }) => Gate::Oversized { bytes },
         }
     }
 
@@ -375,6 +414,8 @@ pub(crate) enum Gate {
     Drop,
     /// Answer this status with an HTML body, without processing.
     Malformed { status: u16, body: String },
+    /// Answer 200 with an endless envelope of this many bytes, without processing.
+    Oversized { bytes: u64 },
 }
 
 /// A failure injected after processing.
@@ -451,10 +492,14 @@ async fn run_until(
         None => Account::new(default_account_id(), default_services()),
     };
     if !listen.ip().is_loopback() {
-        eprintln!(
-            "warning: the emulator listens on {listen}, which is not a loopback address: \
-             anyone who can reach it can use it and its admin endpoints; use 127.0.0.1 unless \
-             that is intended"
+        // A full or closed stderr is no reason to stop (nor to panic, as `eprintln!` would).
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!(
+                "warning: the emulator listens on {listen}, which is not a loopback address: \
+             anyone who can reach it and has the token can use it (its admin endpoints need the \
+             token too); use 127.0.0.1 unless that is intended\n"
+            ),
         );
     }
     let listener = tokio::net::TcpListener::bind(listen)

@@ -40,17 +40,39 @@ pub(crate) const API_ROOT: &str = "/client/v4";
 const MAX_BODY: usize = 64 * 1024;
 /// "Method not allowed".
 const METHOD_NOT_ALLOWED: u32 = 10405;
-const BAD_AUTHORIZATION: (u32, &str) = (6111, "Invalid format for Authorization header");
-const BAD_AUTH_EMAIL: (u32, &str) = (6102, "Invalid format for X-Auth-Email header");
-const BAD_AUTH_KEY: (u32, &str) = (6103, "Invalid format for X-Auth-Key header");
+const BAD_AUTHORIZATION: (u32, &str) = (
+    codes::BAD_AUTHORIZATION,
+    "Invalid format for Authorization header",
+);
+const BAD_AUTH_EMAIL: (u32, &str) = (
+    codes::BAD_AUTH_EMAIL,
+    "Invalid format for X-Auth-Email header",
+);
+const BAD_AUTH_KEY: (u32, &str) = (codes::BAD_AUTH_KEY, "Invalid format for X-Auth-Key header");
+const MISSING_CREDENTIALS: &str = "Missing X-Auth-Key, X-Auth-Email or Authorization headers";
+
+/// What every handler shares: the emulator, and whether the admin endpoints need the token.
+#[derive(Clone)]
+struct App {
+    em: Emulator,
+    /// Listening on loopback only: the admin endpoints are open. Beyond loopback anyone who
+    /// can reach the port could change the account or its faults, so they need the token.
+    admin_open: bool,
+}
 
 /// Serves `emulator` on `listener` until `shutdown` resolves, then lets answers in flight finish.
+/// The admin endpoints (`/__svcbind/…`) need the token, with the API's header rules, unless
+/// the listener's address is loopback.
 pub async fn serve(
     listener: TcpListener,
     emulator: Emulator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let app = Router::new().fallback(handle).with_state(emulator);
+    let admin_open = listener.local_addr()?.ip().is_loopback();
+    let app = Router::new().fallback(handle).with_state(App {
+        em: emulator,
+        admin_open,
+    });
     axum::serve(
         Incoming(listener),
         app.into_make_service_with_connect_info::<Connection>(),
@@ -185,15 +207,24 @@ impl Connected<IncomingStream<'_, Incoming>> for Connection {
 }
 
 async fn handle(
-    State(em): State<Emulator>,
+    State(app): State<App>,
     ConnectInfo(conn): ConnectInfo<Connection>,
     request: Request,
 ) -> Response {
+    let em = &app.em;
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     match path.strip_prefix("/__svcbind/") {
-        Some(rest) => admin(&em, &parts.method, rest, body).await,
-        None => api(&em, &conn, &parts.method, path, &parts.headers, body).await,
+        Some(rest) => {
+            if !app.admin_open
+                && let Err((status, errors)) =
+                    check_credentials(&parts.headers, &em.options().token)
+            {
+                return failure(em, status, errors, None);
+            }
+            admin(em, &parts.method, rest, body).await
+        }
+        None => api(em, &conn, &parts.method, path, &parts.headers, body).await,
     }
 }
 
@@ -252,6 +283,7 @@ async fn api(
             return Response::new(Body::empty());
         }
         Gate::Malformed { status, body } => return malformed(em, status, body),
+        Gate::Oversized { bytes } => return oversized(em, bytes),
     };
     let body = if matches!(endpoint, Endpoint::CreateBinding(_)) {
         match axum::body::to_bytes(body, MAX_BODY).await {
@@ -374,14 +406,13 @@ fn parse_create(body: &[u8]) -> Result<CreateBindingRequest, Rejection> {
 }
 
 /// Checks the credentials like the API: a bearer token, or the legacy email + key pair.
+/// None at all: 400 / 9106. Malformed: 400 / 6003 "Invalid request headers" with the specific
+/// code nested in its `error_chain` (6111, 6102, 6103). Wrong: 403 / 10000.
 fn check_credentials(headers: &HeaderMap, token: &str) -> Result<(), (u16, Vec<Message>)> {
-    let invalid = |second: Option<(u32, &str)>| {
-        let mut errors = vec![Message::new(
-            codes::INVALID_HEADERS,
-            "Invalid request headers",
-        )];
-        errors.extend(second.map(|(code, message)| Message::new(code, message)));
-        (400, errors)
+    let invalid = |(code, message): (u32, &str)| {
+        let error = Message::new(codes::INVALID_HEADERS, "Invalid request headers")
+            .caused_by(Message::new(code, message));
+        (400, vec![error])
     };
     let forbidden = || {
         (
@@ -399,7 +430,7 @@ fn check_credentials(headers: &HeaderMap, token: &str) -> Result<(), (u16, Vec<M
             })
             .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace));
         return match given {
-            None => Err(invalid(Some(BAD_AUTHORIZATION))),
+            None => Err(invalid(BAD_AUTHORIZATION)),
             Some(given) if same_secret(given, token) => Ok(()),
             Some(_) => Err(forbidden()),
         };
@@ -407,7 +438,13 @@ fn check_credentials(headers: &HeaderMap, token: &str) -> Result<(), (u16, Vec<M
     let email = headers.get("x-auth-email");
     let key = headers.get("x-auth-key");
     if email.is_none() && key.is_none() {
-        return Err(invalid(None));
+        return Err((
+            400,
+            vec![Message::new(
+                codes::MISSING_CREDENTIALS,
+                MISSING_CREDENTIALS,
+            )],
+        ));
     }
     fn text(v: Option<&HeaderValue>) -> Option<&str> {
         v.and_then(|v| v.to_str().ok())
@@ -415,10 +452,10 @@ fn check_credentials(headers: &HeaderMap, token: &str) -> Result<(), (u16, Vec<M
             .filter(|s| !s.is_empty())
     }
     if text(email).is_none() {
-        return Err(invalid(Some(BAD_AUTH_EMAIL)));
+        return Err(invalid(BAD_AUTH_EMAIL));
     }
     match text(key) {
-        None => Err(invalid(Some(BAD_AUTH_KEY))),
+        None => Err(invalid(BAD_AUTH_KEY)),
         Some(key) if same_secret(key, token) => Ok(()),
         Some(_) => Err(forbidden()),
     }
@@ -563,10 +600,10 @@ async fn admin(em: &Emulator, method: &Method, rest: &str, body: Body) -> Respon
                 return bad_request(format!("the request body is larger than {MAX_BODY} bytes"));
             };
             match serde_json::from_slice::<ClockRequest>(&bytes) {
-                Ok(r) => {
-                    em.advance(Duration::from_secs(r.advance_secs));
-                    respond(em, 200, encode(&BareEnvelope::ok()), None)
-                }
+                Ok(r) => match em.advance(Duration::from_secs(r.advance_secs)) {
+                    Ok(()) => respond(em, 200, encode(&BareEnvelope::ok()), None),
+                    Err(e) => bad_request(e.to_string()),
+                },
                 Err(e) => bad_request(format!(
                     "not a clock request: {e}; expected {{\"advance_secs\": 3600}}"
                 )),
@@ -631,6 +668,31 @@ fn add_ratelimit_headers(em: &Emulator, headers: &mut HeaderMap) {
     }
 }
 
+/// The start of the `oversized` fault's body; spaces follow.
+pub(crate) const OVERSIZED_START: &[u8] = br#"{"success":true,"result":["#;
+
+/// The `oversized` fault: 200, then `bytes` bytes of an envelope that never ends, streamed in
+/// chunks without a length (nothing that large is ever held in memory).
+fn oversized(em: &Emulator, bytes: u64) -> Response {
+    static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+    let start = Bytes::from_static(OVERSIZED_START);
+    let mut left = bytes.saturating_sub(start.len() as u64);
+    let rest = std::iter::from_fn(move || {
+        let n = usize::try_from(left.min(SPACES.len() as u64)).ok()?;
+        left -= n as u64;
+        (n > 0).then(|| Bytes::from_static(&SPACES[..n]))
+    });
+    let chunks = std::iter::once(start).chain(rest).map(Ok::<_, io::Error>);
+    let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    add_ratelimit_headers(em, headers);
+    response
+}
+
 /// The `malformed` fault: an HTML page with its status.
 fn malformed(em: &Emulator, status: u16, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
@@ -686,5 +748,136 @@ mod tests {
         assert!(!same_secret("abd", "abc"));
         assert!(!same_secret("ab", "abc"));
         assert!(!same_secret("", ""));
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn missing_credentials_are_9106_and_malformed_ones_nest_their_code_under_6003() {
+        let (status, errors) = check_credentials(&headers(&[]), "t0k").unwrap_err();
+        assert_eq!(status, 400);
+        assert_eq!(
+            errors,
+            [Message::new(
+                9106,
+                "Missing X-Auth-Key, X-Auth-Email or Authorization headers"
+            )]
+        );
+        let (status, errors) =
+            check_credentials(&headers(&[("authorization", "Basic x")]), "t0k").unwrap_err();
+        assert_eq!(status, 400);
+        assert_eq!(
+            serde_json::to_value(&errors).unwrap(),
+            serde_json::json!([{"code": 6003, "message": "Invalid request headers",
+                "error_chain": [{"code": 6111, "message": "Invalid format for Authorization header"}]}])
+        );
+        assert!(check_credentials(&headers(&[("authorization", "Bearer t0k")]), "t0k").is_ok());
+    }
+
+    /// Serves a fresh emulator on `addr`; the address to reach it at and the emulator.
+    async fn start(addr: &str) -> (String, Emulator) {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let em = Emulator::new(
+            Account::new(
+                super::super::default_account_id(),
+                super::super::default_services(),
+            ),
+            super::super::EmulatorOptions::new("t0k"),
+        );
+        tokio::spawn(serve(listener, em.clone(), std::future::pending()));
+        (format!("http://127.0.0.1:{port}"), em)
+    }
+
+    fn http() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    }
+
+    async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn admin_endpoints_need_the_token_beyond_loopback() {
+        let client = http();
+        // Beyond loopback (every address): the API's header rules.
+        let (url, _) = start("0.0.0.0:0").await;
+        let state = format!("{url}/__svcbind/state");
+        let (status, body) = answer(client.get(&state)).await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].clone()),
+            (400, 9106.into())
+        );
+        let (status, body) = answer(client.get(&state).bearer_auth("wrong")).await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].clone()),
+            (403, 10000.into())
+        );
+        let (status, body) = answer(
+            client
+                .post(format!("{url}/__svcbind/faults"))
+                .header("authorization", "Token t0k")
+                .body(r#"{"action":{"type":"drop"}}"#),
+        )
+        .await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].clone()),
+            (400, 6003.into())
+        );
+        let (status, body) = answer(client.get(&state).bearer_auth("t0k")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["account_id"], super::super::DEFAULT_ACCOUNT_ID);
+
+        // On loopback: open.
+        let (url, _) = start("127.0.0.1:0").await;
+        let (status, _) = answer(client.get(format!("{url}/__svcbind/state"))).await;
+        assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_clock_advance_too_far_is_refused_and_the_emulator_goes_on() {
+        let client = http();
+        let (url, em) = start("127.0.0.1:0").await;
+        let clock = format!("{url}/__svcbind/clock");
+        let (status, body) = answer(
+            client
+                .post(&clock)
+                .body(format!(r#"{{"advance_secs": {}}}"#, u64::MAX)),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body["errors"][0]["message"],
+            format!(
+                "cannot move the emulated clock {}s ahead: it is already 0s ahead of real time, and may be at most 3153600000s (100 years) ahead",
+                u64::MAX
+            )
+        );
+        // Up to the limit it moves; one second more is refused.
+        let (status, _) = answer(client.post(&clock).body(format!(
+            r#"{{"advance_secs": {}}}"#,
+            super::super::MAX_CLOCK_AHEAD.as_secs()
+        )))
+        .await;
+        assert_eq!(status, 200);
+        assert!(em.advance(Duration::from_secs(1)).is_err());
+        // Every call still answers.
+        let services = format!(
+            "{url}/client/v4/accounts/{}/addressing/services",
+            super::super::DEFAULT_ACCOUNT_ID
+        );
+        let (status, body) = answer(client.get(&services).bearer_auth("t0k")).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = answer(client.get(format!("{url}/__svcbind/state"))).await;
+        assert_eq!(status, 200);
     }
 }

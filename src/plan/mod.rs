@@ -7,9 +7,11 @@
 //! deterministic: the same input always yields the same plan. The planner imports `model` and
 //! `rules` only: never the emulator, a renderer, the API or the command line.
 
+pub mod drift;
 pub mod impact;
 pub mod order;
 pub mod rehearse;
+pub mod routing;
 
 use std::collections::BTreeMap;
 
@@ -93,6 +95,49 @@ pub enum Warning {
         count: usize,
         ignored: bool,
     },
+    /// A live binding breaks the API's own rules for a binding's CIDR (see
+    /// [`crate::rules::check_cidr`]): it is deleted first (left alone when `ignored`), and the
+    /// traffic impact leaves it out, since which addresses it routes, if any, is unknowable.
+    BrokenLive {
+        cidr: IpNet,
+        service: ServiceId,
+        broken: BrokenRule,
+        ignored: bool,
+    },
+}
+
+/// Which of the API's rules for a binding's CIDR a live binding breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BrokenRule {
+    /// Bits are set after the prefix length (`192.0.2.1/28`).
+    HostBits,
+    /// IPv6 in an IPv4 prefix, or the reverse.
+    OtherFamily,
+    /// Not inside the prefix.
+    OutsidePrefix,
+}
+
+impl BrokenRule {
+    /// The rule `cidr` breaks as a binding of `prefix`, if any.
+    pub fn of(prefix: IpNet, cidr: IpNet) -> Option<Self> {
+        use crate::rules::Violation;
+        match crate::rules::check_cidr(prefix, cidr) {
+            Ok(()) => None,
+            Err(Violation::HostBits { .. }) => Some(Self::HostBits),
+            Err(Violation::WrongFamily { .. }) => Some(Self::OtherFamily),
+            // `check_cidr` gives no other violation.
+            Err(_) => Some(Self::OutsidePrefix),
+        }
+    }
+
+    /// A stable name for machine-readable output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HostBits => "host_bits",
+            Self::OtherFamily => "other_family",
+            Self::OutsidePrefix => "outside_prefix",
+        }
+    }
 }
 
 impl Warning {
@@ -103,6 +148,7 @@ impl Warning {
             Warning::PrefixWideDeleted { .. } => "prefix_wide_deleted",
             Warning::MissingPrefixWide { .. } => "missing_prefix_wide",
             Warning::DuplicateLive { .. } => "duplicate_live",
+            Warning::BrokenLive { .. } => "broken_live",
         }
     }
 }
@@ -564,8 +610,31 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
             _ => {}
         }
     }
+    // Live bindings that break the API's own rules: warned about, deleted first (see
+    // `order`), and left out of the routing before and after, since what they route is
+    // unknowable.
+    let mut sound = std::borrow::Cow::Borrowed(state);
+    for b in &state.live {
+        if let Some(broken) = BrokenRule::of(state.cidr, b.cidr) {
+            warnings.push(Warning::BrokenLive {
+                cidr: b.cidr,
+                service: b.service_id.clone(),
+                broken,
+                ignored: is_ignored(&state.ignore, &b.cidr),
+            });
+        }
+    }
+    if warnings
+        .iter()
+        .any(|w| matches!(w, Warning::BrokenLive { .. }))
+    {
+        sound
+            .to_mut()
+            .live
+            .retain(|b| BrokenRule::of(state.cidr, b.cidr).is_none());
+    }
     let has_prefix_wide = state.live.iter().any(|b| b.cidr == state.cidr);
-    if !has_prefix_wide && !state.live.is_empty() {
+    if !has_prefix_wide && !sound.live.is_empty() {
         warnings.push(Warning::MissingPrefixWide {
             repaired: ordered
                 .steps
@@ -601,8 +670,8 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
         .collect();
     notes.sort();
 
-    let impact = impact::impact(state);
-    let gaps = impact::gaps(state, &ordered.steps);
+    let impact = impact::impact(&sound);
+    let gaps = impact::gaps(&sound, &ordered.steps);
 
     Ok(PrefixPlan {
         id: state.id.clone(),
@@ -879,6 +948,166 @@ pub(crate) mod tests {
             vec![Warning::MissingPrefixWide { repaired: true }]
         );
         assert!(!p.touches_prefix_wide());
+    }
+
+    /// The three bindings of 192.0.2.0/24 that break the API's rules for a CIDR.
+    fn broken() -> Vec<Binding> {
+        vec![
+            live("b3", "192.0.2.33/28", "cdn"),
+            live("b4", "198.51.100.0/29", "cdn"),
+            live("b5", "2001:db8::/64", "spectrum"),
+        ]
+    }
+
+    fn step_names(p: &PrefixPlan) -> Vec<String> {
+        p.steps
+            .iter()
+            .map(|s| match s {
+                Step::Create { cidr, .. } => format!("create {cidr}"),
+                Step::Delete { cidr, .. } => format!("delete {cidr}"),
+            })
+            .collect()
+    }
+
+    fn services() -> crate::model::Services {
+        crate::model::Services::new(
+            [
+                ("mt", crate::model::MAGIC_TRANSIT),
+                ("cdn", "CDN"),
+                ("spectrum", "Spectrum"),
+            ]
+            .map(|(id, name)| crate::model::Service {
+                id: svc(id),
+                name: name.into(),
+            }),
+        )
+    }
+
+    #[test]
+    fn live_bindings_that_break_the_rules_are_warned_about_deleted_first_and_left_out_of_the_impact()
+     {
+        let mut live_bindings = vec![
+            live("b1", "192.0.2.0/24", "mt"),
+            live("b2", "192.0.2.16/29", "cdn"),
+        ];
+        live_bindings.extend(broken());
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.128/28", "cdn")],
+            live_bindings,
+        );
+        let p = plan_prefix(&s).unwrap();
+        assert_eq!(
+            p.warnings,
+            [
+                Warning::BrokenLive {
+                    cidr: net("192.0.2.33/28"),
+                    service: svc("cdn"),
+                    broken: BrokenRule::HostBits,
+                    ignored: false
+                },
+                Warning::BrokenLive {
+                    cidr: net("198.51.100.0/29"),
+                    service: svc("cdn"),
+                    broken: BrokenRule::OutsidePrefix,
+                    ignored: false
+                },
+                Warning::BrokenLive {
+                    cidr: net("2001:db8::/64"),
+                    service: svc("spectrum"),
+                    broken: BrokenRule::OtherFamily,
+                    ignored: false
+                },
+            ]
+        );
+        // Deleted first (the repair), then the plan's own order.
+        assert_eq!(
+            step_names(&p),
+            [
+                "delete 2001:db8::/64",
+                "delete 198.51.100.0/29",
+                "delete 192.0.2.33/28",
+                "create 192.0.2.128/28",
+                "delete 192.0.2.16/29",
+            ]
+        );
+        // The impact is that of the valid bindings alone: the host-bits /28 is not read as
+        // 192.0.2.32/28 on CDN.
+        assert_eq!(
+            p.impact,
+            [
+                ImpactRange {
+                    cidr: net("192.0.2.16/29"),
+                    from: Some(svc("cdn")),
+                    to: Some(svc("mt")),
+                },
+                ImpactRange {
+                    cidr: net("192.0.2.128/28"),
+                    from: Some(svc("mt")),
+                    to: Some(svc("cdn")),
+                },
+            ]
+        );
+        rehearse::rehearse(
+            &Plan {
+                account_id: AccountId::new("acc").unwrap(),
+                prefixes: vec![p],
+            },
+            &[s],
+            &services(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn bindings_that_break_the_rules_go_before_a_prefix_wide_delete_or_replace() {
+        for desired in [
+            &[][..],
+            &[("192.0.2.0/24", "cdn"), ("192.0.2.16/29", "cdn")][..],
+        ] {
+            let mut live_bindings = vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.16/29", "cdn"),
+            ];
+            live_bindings.extend(broken());
+            let s = state("192.0.2.0/24", desired, live_bindings);
+            let p = plan_prefix(&s).unwrap();
+            let steps = step_names(&p);
+            assert_eq!(
+                steps[..4],
+                [
+                    "delete 2001:db8::/64",
+                    "delete 198.51.100.0/29",
+                    "delete 192.0.2.33/28",
+                    "delete 192.0.2.16/29",
+                ],
+                "{desired:?}"
+            );
+            assert_eq!(steps[4], "delete 192.0.2.0/24");
+            rehearse::rehearse(
+                &Plan {
+                    account_id: AccountId::new("acc").unwrap(),
+                    prefixes: vec![p],
+                },
+                &[s],
+                &services(),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_prefix_of_broken_bindings_alone_does_not_lack_its_prefix_wide_binding() {
+        let s = state("192.0.2.0/24", &[("192.0.2.0/24", "mt")], broken());
+        let p = plan_prefix(&s).unwrap();
+        assert!(
+            !p.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::MissingPrefixWide { .. })),
+            "{:?}",
+            p.warnings
+        );
+        assert_eq!(step_names(&p)[3], "create 192.0.2.0/24");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 
-use super::{Change, PlanError, PrefixState, Step, covers};
+use super::{BrokenRule, Change, PlanError, PrefixState, Step, covers};
 use crate::model::{Binding, BindingId};
 
 /// Changes in execution order, and the API calls that carry them out.
@@ -39,6 +39,14 @@ pub struct Ordered {
 ///    by its create, shortest first, so the gap is one call long), then delete (longest first,
 ///    so an address falls back to its nearest covering binding, never past it).
 /// 4. **Prefix-wide binding deleted** (`bindings: []`): after every other delete, last.
+///
+/// Before all of these, live bindings that break the API's own rules for a CIDR (host bits
+/// set, the other address family, outside the prefix: [`super::BrokenRule`]) are deleted,
+/// first of all: they route nothing the plan can account for, no other step needs them, and
+/// the API counts them among the more-specific bindings that keep the prefix-wide one from
+/// being deleted. Deleting them is allowed at any time, so the API accepts every order that
+/// puts them before the prefix-wide delete; first is the one that repairs the prefix before
+/// anything else changes.
 ///
 /// Surplus live duplicates of a CIDR are deleted with the deletes, except that those of a
 /// replaced CIDR go right before the replace, since the API refuses two bindings of one CIDR.
@@ -76,14 +84,17 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
         })
     };
 
+    let broken = |b: &Binding| BrokenRule::of(wide, b.cidr).is_some();
     let mut steps = Vec::new();
     if let Some(new_service) = replaced_wide {
         if !ignored_inside.is_empty() {
             return blocked("replaced");
         }
-        // Rule 2: clear the prefix, swap the prefix-wide binding, rebuild.
+        // Rule 2: clear the prefix (what breaks the rules first), swap the prefix-wide
+        // binding, rebuild.
         let mut specifics: Vec<&Binding> = state.live.iter().filter(|b| b.cidr != wide).collect();
-        specifics.sort_unstable_by(|a, b| longest_first(a, b));
+        specifics
+            .sort_unstable_by(|a, b| broken(b).cmp(&broken(a)).then_with(|| longest_first(a, b)));
         steps.extend(specifics.into_iter().map(delete));
         let mut wides: Vec<&Binding> = state.live.iter().filter(|b| b.cidr == wide).collect();
         // The binding the replace names goes last; surplus duplicates before it.
@@ -118,6 +129,12 @@ pub fn order_steps(state: &PrefixState, changes: &[Change]) -> Result<Ordered, P
                 Change::Delete { binding } => deletes.push(binding),
             }
         }
+        // What breaks the rules first.
+        let (mut repairs, rest): (Vec<&Binding>, Vec<&Binding>) =
+            deletes.into_iter().partition(|b| broken(b));
+        let mut deletes = rest;
+        repairs.sort_unstable_by(|a, b| longest_first(a, b));
+        steps.extend(repairs.into_iter().map(delete));
         // Rule 1, then rule 3's creates.
         creates.sort_by_key(|(cidr, _)| (*cidr != wide, shortest_first(cidr)));
         steps.extend(creates.into_iter().map(|(cidr, service)| Step::Create {

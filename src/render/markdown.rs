@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Context, PROPAGATION_NOTICE, addresses, count};
-use crate::apply::{ApplyReport, StepStatus};
-use crate::plan::{Change, Plan, PrefixPlan, Step};
+use super::{Context, PROPAGATION_NOTICE, address_count, count};
+use crate::apply::{ApplyReport, StepStatus, WaitOutcome};
+use crate::plan::{Change, Plan, PrefixPlan, Step, Warning};
 
 /// The marker of plan comments.
 pub const PLAN_MARKER: &str = "<!-- svcbind:plan -->";
@@ -76,19 +76,52 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
             count(n, "binding", "bindings")
         );
     }
-    for share in &safety.too_large_share {
+    // The other rules that need --force, at the top too, each named with what breaks it.
+    let reasons: Vec<String> = safety
+        .too_large_share
+        .iter()
+        .map(super::text::delete_share_text)
+        .chain(
+            safety
+                .protected
+                .iter()
+                .map(|range| super::text::protected_text(range, ctx)),
+        )
+        .collect();
+    for reason in reasons.iter().take(LISTED_SAFETY) {
         let _ = writeln!(
             md,
             "> [!CAUTION]\n> {}; apply needs `--force`.\n",
-            escape(&super::text::delete_share_text(share))
+            escape(reason)
         );
     }
-    for range in &safety.protected {
+    if reasons.len() > LISTED_SAFETY {
         let _ = writeln!(
             md,
-            "> [!CAUTION]\n> {}; apply needs `--force`.\n",
-            escape(&super::text::protected_text(range, ctx))
+            "> [!CAUTION]\n> And {} more prefixes over `max_delete_percent` or protected ranges moved (`svcbind plan` lists them all); apply needs `--force`.\n",
+            reasons.len() - LISTED_SAFETY
         );
+    }
+    // What needs --force comes first and is never cut: a reviewer who reads only the top
+    // of a long comment still sees every prefix-wide binding that is deleted or replaced.
+    let wide: Vec<&PrefixPlan> = plan
+        .prefixes
+        .iter()
+        .filter(|p| p.touches_prefix_wide())
+        .collect();
+    if !wide.is_empty() {
+        prefix_wide_caution(&mut md, &wide, ctx);
+    }
+
+    // The prefixes, those whose prefix-wide binding changes first; the rest may be cut.
+    let mut body = String::new();
+    let mut sections = Vec::new();
+    let changed = plan.prefixes.iter().filter(|p| !p.is_unchanged());
+    let (first, rest): (Vec<&PrefixPlan>, Vec<&PrefixPlan>) =
+        changed.partition(|p| p.touches_prefix_wide());
+    for prefix in first.into_iter().chain(rest) {
+        sections.push(body.len());
+        prefix_section(&mut body, prefix, ctx);
     }
     let unchanged: Vec<String> = plan
         .prefixes
@@ -96,17 +129,14 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
         .filter(|p| p.is_unchanged())
         .map(|p| format!("`{}`", p.cidr))
         .collect();
-    for prefix in plan.prefixes.iter().filter(|p| !p.is_unchanged()) {
-        prefix_section(&mut md, prefix, ctx);
-    }
     if !unchanged.is_empty() {
-        let _ = writeln!(md, "Unchanged: {}\n", unchanged.join(", "));
+        let _ = writeln!(body, "Unchanged: {}\n", unchanged.join(", "));
     }
     // What is worth knowing about the unchanged prefixes.
     for prefix in plan.prefixes.iter().filter(|p| p.is_unchanged()) {
         for w in &prefix.warnings {
             let _ = writeln!(
-                md,
+                body,
                 "> [!CAUTION]\n> `{}`: {}\n",
                 prefix.cidr,
                 escape(&super::text::warning_text(w, prefix, ctx))
@@ -114,14 +144,56 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
         }
         for note in &prefix.notes {
             let _ = writeln!(
-                md,
+                body,
                 "- `{}`: {}",
                 prefix.cidr,
                 escape(&super::text::note_text(note, ctx))
             );
         }
     }
-    write_limited(out, &md)
+    write_plan_limited(out, &md, &body, &sections)
+}
+
+/// At most this many `max_delete_percent` and protected-range cautions are written at the top
+/// (which is never cut); a last one counts the rest.
+const LISTED_SAFETY: usize = 50;
+
+/// At most this many prefixes are listed by name in the `--force` caution at the top.
+const LISTED_PREFIX_WIDE: usize = 200;
+
+/// The caution at the top of a plan whose prefix-wide bindings are deleted or replaced: apply
+/// needs `--force`, and which prefixes, with the service change of each.
+fn prefix_wide_caution(md: &mut String, wide: &[&PrefixPlan], ctx: &Context<'_>) {
+    let _ = writeln!(
+        md,
+        "> [!CAUTION]\n> **Apply needs `--force`:** the prefix-wide binding of {} is deleted or replaced, which disrupts every address of {}:",
+        count(wide.len(), "prefix", "prefixes"),
+        if wide.len() == 1 { "it" } else { "each" }
+    );
+    for prefix in wide.iter().take(LISTED_PREFIX_WIDE) {
+        for w in &prefix.warnings {
+            let what = match w {
+                Warning::PrefixWideReplaced { from, to } => {
+                    format!("{} → {}", svc(ctx, from), svc(ctx, to))
+                }
+                Warning::PrefixWideDeleted { service } => {
+                    format!("{} deleted", svc(ctx, service))
+                }
+                Warning::MissingPrefixWide { .. }
+                | Warning::DuplicateLive { .. }
+                | Warning::BrokenLive { .. } => continue,
+            };
+            let _ = writeln!(md, "> - `{}`: {what}", prefix.cidr);
+        }
+    }
+    if wide.len() > LISTED_PREFIX_WIDE {
+        let _ = writeln!(
+            md,
+            "> - and {} more (run `svcbind plan` for all)",
+            wide.len() - LISTED_PREFIX_WIDE
+        );
+    }
+    md.push('\n');
 }
 
 fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
@@ -186,25 +258,26 @@ fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {
             md,
             "**Traffic impact**\n\n| Addresses | Count | From | To |\n|---|---:|---|---|"
         );
-        for r in &prefix.impact {
+        for phrase in super::text::impact_phrases(prefix) {
             let _ = writeln!(
                 md,
-                "| `{}` | {} | {} | {} |",
-                r.cidr,
-                addresses(r.address_bits()),
-                escape(&ctx.maybe_service(r.from.as_ref())),
-                escape(&ctx.maybe_service(r.to.as_ref()))
+                "| {} | {} | {} | {} |",
+                super::text::ranges_text(&phrase.cidr, &phrase.except, |c| format!("`{c}`")),
+                address_count(phrase.addresses),
+                escape(&ctx.maybe_service(phrase.key.0.as_ref())),
+                escape(&ctx.maybe_service(phrase.key.1.as_ref()))
             );
         }
         md.push('\n');
     }
-    for gap in &prefix.gaps {
-        let _ = writeln!(md, "- {}", escape(&super::text::gap_text(gap, ctx)));
+    let gaps = super::text::gap_phrases(prefix);
+    for gap in &gaps {
+        let _ = writeln!(md, "- {}", escape(&super::text::gap_phrase_text(gap, ctx)));
     }
     for note in &prefix.notes {
         let _ = writeln!(md, "- {}", escape(&super::text::note_text(note, ctx)));
     }
-    if !prefix.gaps.is_empty() || !prefix.notes.is_empty() {
+    if !gaps.is_empty() || !prefix.notes.is_empty() {
         md.push('\n');
     }
 }
@@ -237,6 +310,24 @@ pub fn apply_report(
             "> [!CAUTION]\n> Stopped at the first failure: run `svcbind plan` to see exactly what remains.\n"
         );
     }
+    // What a stop did to a cascade comes before the tables, so a cut never drops it.
+    for prefix in &report.prefixes {
+        for line in super::text::cascade_lines(prefix) {
+            let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(&line));
+        }
+    }
+    if let Some(waited) = &report.waited {
+        let kind = if waited.outcome == WaitOutcome::Settled {
+            "NOTE"
+        } else {
+            "WARNING"
+        };
+        let _ = writeln!(
+            md,
+            "> [!{kind}]\n> {}\n",
+            escape(&super::text::waited_text(waited, ctx))
+        );
+    }
     for prefix in &report.prefixes {
         let _ = writeln!(
             md,
@@ -245,9 +336,14 @@ pub fn apply_report(
         );
         for (i, s) in prefix.steps.iter().enumerate() {
             let (result, error) = match &s.status {
-                StepStatus::Done { .. } => ("done", String::new()),
-                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
-                StepStatus::NotRun => ("not run", String::new()),
+                StepStatus::Done { .. } => match super::text::done_detail(&s.status) {
+                    Some(detail) => (format!("done ({detail})"), String::new()),
+                    None => ("done".to_owned(), String::new()),
+                },
+                StepStatus::Failed { error, .. } => {
+                    ("**failed**".to_owned(), escape(&error.to_string()))
+                }
+                StepStatus::NotRun => ("not run".to_owned(), String::new()),
             };
             let _ = writeln!(
                 md,
@@ -256,9 +352,110 @@ pub fn apply_report(
                 escape(&super::text::step_text(&s.step, ctx))
             );
         }
+        for s in prefix.restored() {
+            let (result, error) = match &s.status {
+                StepStatus::Done { .. } => ("done", String::new()),
+                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
+                StepStatus::NotRun => ("not run", String::new()),
+            };
+            let _ = writeln!(
+                md,
+                "| restore | {result} | {} | {error} |",
+                escape(&super::text::step_text(&s.step, ctx))
+            );
+        }
         md.push('\n');
     }
     write_limited(out, &md)
+}
+
+/// The marker of a command's comments: `<!-- svcbind:plan -->` for `plan`.
+pub fn marker(command: &str) -> String {
+    format!("<!-- svcbind:{} -->", escape(command))
+}
+
+/// Writes the short error of a failed command, under the command's marker, so a bot that
+/// posts (or updates) the command's comment always has something to post.
+pub fn error(
+    out: &mut impl Write,
+    command: &str,
+    exit_code: u8,
+    message: &str,
+    hint: Option<&str>,
+    diagnostics: &crate::config::Diagnostics,
+) -> io::Result<()> {
+    let mut md = String::new();
+    let _ = writeln!(md, "{}", marker(command));
+    // Exit 3 is `apply` refusing before any change, not a failure.
+    let what = if exit_code == 3 { "refused" } else { "failed" };
+    let _ = writeln!(
+        md,
+        "### svcbind {} {what} (exit {exit_code})\n",
+        escape(command)
+    );
+    let _ = writeln!(md, "> [!CAUTION]\n> {}\n", escape(message));
+    if let Some(hint) = hint {
+        let _ = writeln!(md, "Hint: {}\n", escape(hint));
+    }
+    diagnostics_table(&mut md, diagnostics);
+    write_limited(out, &md)
+}
+
+/// Writes the result of `svcbind validate`: whether the file is valid, and its problems.
+pub fn validation(
+    out: &mut impl Write,
+    file: &str,
+    diagnostics: &crate::config::Diagnostics,
+    state: Option<&crate::model::StateFile>,
+) -> io::Result<()> {
+    let mut md = String::new();
+    let _ = writeln!(md, "{}", marker("validate"));
+    let file = escape(file);
+    match state {
+        Some(state) if !diagnostics.has_errors() => {
+            let _ = writeln!(
+                md,
+                "### svcbind validate: {file} is valid ({})\n",
+                super::state_summary(state)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                md,
+                "### svcbind validate: {file} has {}\n",
+                diagnostics.summary()
+            );
+        }
+    }
+    diagnostics_table(&mut md, diagnostics);
+    write_limited(out, &md)
+}
+
+/// One row per diagnostic: where, how bad, what, and the likely fix.
+fn diagnostics_table(md: &mut String, diagnostics: &crate::config::Diagnostics) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| Place | Severity | Problem | Hint |\n|---|---|---|---|"
+    );
+    for d in diagnostics.iter() {
+        let place = match (d.line, d.column) {
+            (0, _) => d.file.clone(),
+            (line, 0) => format!("{}:{line}", d.file),
+            (line, column) => format!("{}:{line}:{column}", d.file),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            escape(&place),
+            d.severity,
+            escape(&d.message),
+            d.hint.as_deref().map(escape).unwrap_or_default()
+        );
+    }
+    md.push('\n');
 }
 
 /// Writes the service catalog as a table.
@@ -270,35 +467,175 @@ pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io:
     write_limited(out, &md)
 }
 
-/// Writes `md`, cut at a line boundary below [`LIMIT`] with a note when it is longer.
-fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
-    if md.chars().count() <= LIMIT {
-        return out.write_all(md.as_bytes());
+/// Writes a plan's `head` whole, then as much of its `body` as fits below [`LIMIT`], cut at a
+/// line boundary with a note saying how many of the prefix sections (starting at the byte
+/// offsets `sections` of `body`) are left out.
+fn write_plan_limited(
+    out: &mut impl Write,
+    head: &str,
+    body: &str,
+    sections: &[usize],
+) -> io::Result<()> {
+    let head_chars = head.chars().count();
+    if head_chars + body.chars().count() <= LIMIT {
+        out.write_all(head.as_bytes())?;
+        return out.write_all(body.as_bytes());
     }
-    const NOTE: &str = "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be. Run `svcbind plan` for the whole plan.\n";
-    let budget = LIMIT - NOTE.chars().count() - 1;
+    let note = |left_out: usize| {
+        format!(
+            "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be; {} not shown. Run `svcbind plan` for the whole plan.\n",
+            count(left_out, "changed prefix is", "changed prefixes are")
+        )
+    };
+    // Room for the note at its longest, and for closing a code block the cut falls into.
+    let budget = LIMIT.saturating_sub(head_chars + note(sections.len()).chars().count() + 5);
+    let (end, in_code) = cut(body, budget);
+    let left_out = sections.iter().filter(|&&start| start >= end).count();
+    out.write_all(head.as_bytes())?;
+    out.write_all(&body.as_bytes()[..end])?;
+    if in_code {
+        out.write_all(b"```\n")?;
+    }
+    out.write_all(note(left_out).as_bytes())
+}
+
+/// The byte length of the longest run of whole lines of `text` within `budget` characters,
+/// and whether the cut falls inside a code block.
+fn cut(text: &str, budget: usize) -> (usize, bool) {
     let mut end = 0;
     let mut chars = 0;
-    for line in md.split_inclusive('\n') {
+    let mut in_code = false;
+    for line in text.split_inclusive('\n') {
         let n = line.chars().count();
         if chars + n > budget {
             break;
         }
         chars += n;
         end += line.len();
+        in_code ^= line.starts_with("```");
     }
+    (end, in_code)
+}
+
+/// Writes `md`, cut at a line boundary below [`LIMIT`] with a note when it is longer.
+pub(crate) fn write_limited(out: &mut impl Write, md: &str) -> io::Result<()> {
+    write_cut(out, md, "svcbind plan", "the whole plan")
+}
+
+/// [`write_limited`], with a note that says to run `command` for `what`.
+pub(crate) fn write_cut(
+    out: &mut impl Write,
+    md: &str,
+    command: &str,
+    what: &str,
+) -> io::Result<()> {
+    if md.chars().count() <= LIMIT {
+        return out.write_all(md.as_bytes());
+    }
+    let note = format!(
+        "\n> [!NOTE]\n> Output cut here: it is longer than a pull-request comment may be. Run `{command}` for {what}.\n"
+    );
+    // Room for the note, and for closing a code block the cut falls into.
+    let (end, in_code) = cut(md, LIMIT - note.chars().count() - 5);
     out.write_all(&md.as_bytes()[..end])?;
-    out.write_all(NOTE.as_bytes())
+    if in_code {
+        out.write_all(b"```\n")?;
+    }
+    out.write_all(note.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ServiceId, Services};
 
     #[test]
     fn cells_are_escaped() {
         assert_eq!(escape("a|b`c<d>&"), "a\\|b&#96;c&lt;d&gt;&amp;");
         assert_eq!(escape("x\u{1b}[1m"), "x\\\\u{1b}\\[1m");
+    }
+
+    #[test]
+    fn a_cut_plan_keeps_every_prefix_wide_change_and_the_force_warnings() {
+        use crate::model::{AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service};
+        use crate::plan::PrefixState;
+        let id = |s: &str| ServiceId::new(s).unwrap();
+        let services =
+            Services::new(
+                [("mt", "Magic Transit"), ("cdn", "CDN")].map(|(i, n)| Service {
+                    id: id(i),
+                    name: n.into(),
+                }),
+            );
+        let net = |s: String| -> ipnet::IpNet { s.parse().unwrap() };
+        // 300 prefixes with 16 new CDN bindings each, in file order before the one prefix
+        // whose prefix-wide binding moves from Magic Transit to CDN.
+        let mut states: Vec<PrefixState> = (0..300)
+            .map(|i| {
+                let cidr = format!("10.{}.{}.0/24", i / 256, i % 256);
+                let mut desired: std::collections::BTreeMap<_, _> = (0..16)
+                    .map(|j| {
+                        (
+                            net(format!("10.{}.{}.{}/28", i / 256, i % 256, j * 16)),
+                            id("cdn"),
+                        )
+                    })
+                    .collect();
+                desired.insert(net(cidr.clone()), id("mt"));
+                PrefixState {
+                    id: PrefixId::new(format!("p{i}")).unwrap(),
+                    cidr: net(cidr.clone()),
+                    desired,
+                    ignore: Vec::new(),
+                    live: vec![Binding {
+                        id: BindingId::new(format!("b{i}")).unwrap(),
+                        cidr: net(cidr),
+                        service_id: id("mt"),
+                        service_name: None,
+                        state: ProvisioningState::Active,
+                    }],
+                }
+            })
+            .collect();
+        let last = net("10.255.0.0/24".into());
+        states.push(PrefixState {
+            id: PrefixId::new("wide").unwrap(),
+            cidr: last,
+            desired: [(last, id("cdn"))].into(),
+            ignore: Vec::new(),
+            live: vec![Binding {
+                id: BindingId::new("bw").unwrap(),
+                cidr: last,
+                service_id: id("mt"),
+                service_name: None,
+                state: ProvisioningState::Active,
+            }],
+        });
+        let plan = crate::plan::plan(AccountId::new("acc").unwrap(), &states).unwrap();
+        let ctx = Context {
+            services: &services,
+            limits: crate::plan::SafetyLimits::max_deletes(0),
+        };
+        let mut out = Vec::new();
+        super::plan(&mut out, &plan, &ctx).unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.chars().count() <= LIMIT, "{}", md.chars().count());
+        for kept in [
+            "> This plan deletes or replaces 1 binding, more than `max_deletes` (0); apply needs `--force`.",
+            "> **Apply needs `--force`:** the prefix-wide binding of 1 prefix is deleted or replaced, which disrupts every address of it:\n> - `10.255.0.0/24`: Magic Transit → CDN\n",
+            "#### `10.255.0.0/24` (prefix `wide`)",
+            "the prefix-wide binding 10.255.0.0/24 moves from Magic Transit to CDN",
+        ] {
+            assert!(md.contains(kept), "lacks {kept:?}");
+        }
+        // The cut falls among the other prefixes, and the note says how many are left out.
+        assert!(md.contains("#### `10.0.0.0/24` (prefix `p0`)"));
+        assert!(!md.contains("#### `10.1.43.0/24`"));
+        let shown = md.matches("#### ").count();
+        assert!(md.ends_with(&format!(
+            "Output cut here: it is longer than a pull-request comment may be; {} changed prefixes are not shown. Run `svcbind plan` for the whole plan.\n",
+            301 - shown
+        )));
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! Rendering plans, apply reports and the service catalog for people and programs, in the
-//! three [`Format`]s: `text`, `markdown` and `json` (which fills in the documents of
-//! [`crate::contract`]).
+//! Rendering plans, apply reports, the service catalog, drift reports and the routing views
+//! for people and programs, in the three [`Format`]s: `text`, `markdown` and `json` (which
+//! fills in the documents of [`crate::contract`]). The plan, the apply report and the catalog
+//! have a module per format; the drift report (`drift`) and the routing views (`show`) keep
+//! their three formats together in one module each.
 //!
 //! Renderers write to `impl Write` and decide nothing: what to show was settled by the planner
 //! and apply. Only `text` knows colour, as a plain `bool` the caller decided. Every string that
 //! came from the API passes through [`crate::sanitize`] before it is written. This module never
 //! imports `cli`, `settings` or `commands`.
 
+pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod show;
 pub mod text;
 
 use std::io::{self, Write};
@@ -40,9 +44,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// A service's name (sanitized), or its id when the catalog lacks it.
+    /// A service's name (sanitized), or its id when the catalog lacks it; with the id too when
+    /// another service of the catalog bears the same name (`CDN (a7c5…)`), so a change
+    /// between two of them never reads `CDN → CDN`.
     pub fn service(&self, id: &ServiceId) -> String {
-        sanitize::text(self.services.display(id)).into_owned()
+        let name = self.services.display(id);
+        let shared = self.services.iter().filter(|(_, n)| *n == name).count() > 1;
+        if shared {
+            format!("{} ({id})", sanitize::text(name))
+        } else {
+            sanitize::text(name).into_owned()
+        }
     }
 
     /// A service, or `no service` for an unbound range.
@@ -89,6 +101,21 @@ pub fn addresses(bits: u8) -> String {
     }
 }
 
+/// A count of addresses that need not be a power of two: exact up to a million, else as a
+/// power of two (`about 2^80 addresses` when it is not one exactly).
+pub fn address_count(n: u128) -> String {
+    if n.is_power_of_two() {
+        return addresses(n.trailing_zeros() as u8);
+    }
+    if n < 1 << 20 {
+        return format!("{n} addresses");
+    }
+    // Rounded to the nearest power of two, by the bit under the highest.
+    let high = 127 - n.leading_zeros();
+    let up = n >> (high - 1) & 1 == 1;
+    format!("about 2^{} addresses", high + u32::from(up))
+}
+
 /// `n thing` / `n things`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -108,10 +135,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_name_two_services_bear_is_shown_with_the_id() {
+        let services = Services::new([
+            Service {
+                id: ServiceId::new("cdn1").unwrap(),
+                name: "CDN".into(),
+            },
+            Service {
+                id: ServiceId::new("cdn2").unwrap(),
+                name: "CDN".into(),
+            },
+            Service {
+                id: ServiceId::new("sp1").unwrap(),
+                name: "Spectrum".into(),
+            },
+        ]);
+        let ctx = Context {
+            services: &services,
+            limits: crate::plan::SafetyLimits::max_deletes(10),
+        };
+        assert_eq!(ctx.service(&ServiceId::new("cdn2").unwrap()), "CDN (cdn2)");
+        assert_eq!(ctx.service(&ServiceId::new("sp1").unwrap()), "Spectrum");
+        assert_eq!(ctx.service(&ServiceId::new("gone").unwrap()), "gone");
+    }
+
+    #[test]
     fn address_counts_read_well() {
         assert_eq!(addresses(0), "1 address");
         assert_eq!(addresses(3), "8 addresses");
         assert_eq!(addresses(19), "524288 addresses");
         assert_eq!(addresses(64), "2^64 addresses");
+        assert_eq!(address_count(248), "248 addresses");
+        assert_eq!(address_count(1 << 64), "2^64 addresses");
+        assert_eq!(address_count((1 << 80) - (2 << 64)), "about 2^80 addresses");
+        assert_eq!(address_count((1 << 80) + (1 << 78)), "about 2^80 addresses");
+        assert_eq!(address_count((1 << 80) + (1 << 79)), "about 2^81 addresses");
+        assert_eq!(address_count(u128::MAX), "about 2^128 addresses");
     }
 }

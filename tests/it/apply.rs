@@ -1,10 +1,8 @@
 //! `svcbind apply` through the binary against `svcbind emulator` over HTTP.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
+use crate::signals::{Running, release, wait_until_held};
 use crate::{Emu, Output, TOKEN, TestEnv, root};
 
 fn example(name: &str) -> String {
@@ -165,15 +163,6 @@ fn spawn_apply(env: &TestEnv, config: &str) -> std::process::Child {
     env.spawn(&["apply", "-c", config, "--yes", "--concurrency", "1"])
 }
 
-/// Waits until `cond` holds, polling the emulator (no fixed sleeps).
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_failure_in_the_middle_stops_reports_and_resumes() {
     let emu = Emu::example("live.yaml");
@@ -185,14 +174,9 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     // binding per CIDR.
     let create = "/prefixes/2af39739cc4e3b5910c918468bb89828/";
     emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 0}}));
-    emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "delay", "millis": 2000}}));
+    emu.fault(json!({"method": "POST", "path_contains": create, "action": {"type": "hold"}}));
     let child = spawn_apply(&env, &bindings);
-    let posts = || {
-        emu.counts()["routes"]["POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    wait_for("the replace's create to be held", || posts() >= 2);
+    wait_until_held(&emu, 1);
     let auth = format!("Bearer {TOKEN}");
     let (status, body) = emu.http(
         "POST",
@@ -201,6 +185,7 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
         r#"{"cidr": "192.0.2.64/27", "service_id": "a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3"}"#,
     );
     assert_eq!(status, 201, "{body}");
+    release(&emu);
 
     let out = Output::of(child.wait_with_output().expect("apply ends"));
     assert_eq!(out.code, 1, "{out:?}");
@@ -245,22 +230,18 @@ fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
     let bindings = example("bindings.yaml");
-    // Hold the first step long enough to interrupt the apply while it is in flight.
-    emu.fault(json!({"method": "POST", "action": {"type": "delay", "millis": 1500}}));
-    let child = spawn_apply(&env, &bindings);
-    wait_for("the first step to be in flight", || writes(&emu) >= 1);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("send SIGINT");
-    assert!(status.success());
-    let out = Output::of(child.wait_with_output().expect("apply ends"));
-    assert_eq!(out.code, 130, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("interrupted: finishing the steps in flight"),
-        "{out:?}"
+    // Hold the first step in flight until Ctrl-C has been seen.
+    emu.fault(json!({"method": "POST", "action": {"type": "hold"}}));
+    let mut apply = Running::start(
+        &env,
+        &["apply", "-c", &bindings, "--yes", "--concurrency", "1"],
     );
+    wait_until_held(&emu, 1);
+    apply.signal("INT");
+    apply.wait_for_line("interrupted (Ctrl-C): finishing the steps in flight");
+    release(&emu);
+    let out = apply.finish();
+    assert_eq!(out.code, 130, "{out:?}");
     // The step in flight finished; nothing else ran.
     assert!(
         out.stdout.contains("Apply: 1 done, 0 failed, 5 not run."),
@@ -349,4 +330,49 @@ fn machine_formats_put_one_document_on_stdout_even_when_refused() {
     );
     assert!(!out.stdout.contains("<!-- svcbind:plan -->"));
     insta::assert_snapshot!("apply_report_markdown", elapsed_free(&out.stdout));
+}
+
+#[test]
+fn the_report_file_holds_the_json_report_whatever_the_format() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let bindings = example("bindings.yaml");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let read = |name: &str| -> serde_json::Value {
+        let doc = serde_json::from_str(
+            &std::fs::read_to_string(env.dir.path().join(name)).expect("the report file"),
+        )
+        .expect("one JSON document");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        doc
+    };
+    // Refused (no --yes, no terminal): the file still says why and that nothing ran.
+    env.cmd(&["apply", "-c", &bindings, "--report", "refused.json"])
+        .status(3)
+        .stdout_has("Plan: 2 to create")
+        .stderr_has("error: apply refused: no terminal to confirm on")
+        .run();
+    let refused = read("refused.json");
+    assert_eq!(
+        refused["summary"],
+        json!({"done": 0, "failed": 0, "not_run": 6})
+    );
+    assert!(refused["refused"].is_string());
+    assert_eq!(writes(&emu), 0);
+    // Applied with text on stdout: the file holds the JSON report of the same run.
+    env.cmd(&["apply", "-c", &bindings, "--yes", "--report", "done.json"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .stderr_any()
+        .run();
+    let done = read("done.json");
+    assert_eq!(done["kind"], "apply_report");
+    assert_eq!(
+        done["summary"],
+        json!({"done": 6, "failed": 0, "not_run": 0})
+    );
 }

@@ -20,7 +20,14 @@ fn validate_and_emulator_help_list_only_their_flags() {
     let out = TestEnv::new().cmd(&["validate", "--help"]).run();
     assert_eq!(
         listed_flags(&out.stdout),
-        ["--color", "--config", "--help", "--quiet", "--verbose"]
+        [
+            "--color",
+            "--config",
+            "--format",
+            "--help",
+            "--quiet",
+            "--verbose"
+        ]
     );
     let out = TestEnv::new().cmd(&["emulator", "--help"]).run();
     assert_eq!(

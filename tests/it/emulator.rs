@@ -26,7 +26,7 @@ fn answers_with_the_envelope_and_checks_the_token() {
 
     let (status, body) = emu.http("GET", &path, &[], "");
     assert_eq!(status, 400);
-    assert!(body.contains("6003"), "{body}");
+    assert!(body.contains("9106"), "{body}");
 }
 
 #[test]

@@ -57,6 +57,35 @@ fn a_split_desired_state_plans_exactly_like_the_single_file() {
         .run();
 }
 
+/// A plan saved from several files knows them: applied with the same files it says nothing
+/// of a change; after one of them changes, it says so (and still carries out the plan).
+#[test]
+fn a_plan_saved_from_a_directory_notices_a_change_in_any_of_its_files() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    std::fs::create_dir(env.dir.path().join("teams")).unwrap();
+    for name in ["10-edge.yaml", "20-spectrum.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples/split").join(name)).unwrap();
+        env.write(&format!("teams/{name}"), &text);
+    }
+    env.cmd(&["plan", "-c", "teams", "--out", "plan.json", "-q"])
+        .stdout_has("Plan: 2 to create, 1 to replace, 2 to delete; 1 prefix unchanged.")
+        .run();
+    env.cmd(&["apply", "plan.json", "-c", "teams"])
+        .status(3)
+        .stdout_has("Plan: 2 to create")
+        .stderr("error: apply refused: no terminal to confirm on; review the plan, then run again with --yes\n")
+        .run();
+    // Only the second file changes (a comment): the desired state's digest sees it.
+    let second = env.dir.path().join("teams/20-spectrum.yaml");
+    let text = std::fs::read_to_string(&second).unwrap();
+    std::fs::write(&second, format!("{text}# reviewed\n")).unwrap();
+    env.cmd(&["apply", "plan.json", "-c", "teams", "--yes"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .stderr_has("note: teams changed since the plan was made; apply carries out the plan as it was reviewed, then run `svcbind plan` to see what the file's newer changes need\n")
+        .run();
+}
+
 #[test]
 fn a_conflict_across_files_names_both_in_both_forms() {
     let env = TestEnv::new().env("GITHUB_ACTIONS", "true");
@@ -77,6 +106,44 @@ error: {dir} is not valid (1 error)
 "
         ))
         .run();
+}
+
+/// The validation document holds every diagnostic with its own file, and names the files.
+#[test]
+fn the_validation_document_of_several_files_names_each_diagnostics_file() {
+    let env = TestEnv::new();
+    let dir = example("invalid/split-prefix");
+    let out = env
+        .cmd(&["validate", "-c", &dir, "--format", "json"])
+        .status(1)
+        .stderr_any()
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["file"], dir);
+    assert_eq!(
+        (doc["errors"].clone(), doc["warnings"].clone()),
+        (1.into(), 1.into())
+    );
+    let places: Vec<String> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}:{}",
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["severity"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            format!("{dir}/b.yaml:4:error"),
+            format!("{dir}/c.yml:0:warning")
+        ]
+    );
 }
 
 #[test]

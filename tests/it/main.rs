@@ -6,15 +6,31 @@
 
 mod apply;
 mod cli;
+mod documents;
+mod drift;
 mod emulator;
+mod export;
+mod faults;
 mod files;
+mod impact;
 mod layering;
 mod not_found;
+mod output_errors;
+mod pacing;
 mod plan;
 mod plan_props;
+mod route;
 mod safety;
+mod sanitize;
+mod saved_plan;
+mod security;
+mod seed;
 mod services;
+mod show;
+mod signals;
+mod token;
 mod validate;
+mod wait;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,6 +44,24 @@ pub const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 /// The repository's root (for `examples/`).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A directory with a copy of `examples/`, to run commands as the README shows them.
+pub fn with_examples() -> TestEnv {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.dir.path().join("examples")).expect("an examples directory");
+    for name in ["bindings.yaml", "live.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples").join(name)).expect("example");
+        env.write(&format!("examples/{name}"), &text);
+    }
+    env
+}
+
+/// Whether the README shows `command` (as typed after `$ `) followed by `output` in one of
+/// its console blocks.
+pub fn readme_shows(command: &str, output: &str) -> bool {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    readme.contains(&format!("$ {command}\n{output}"))
 }
 
 /// The output of one run of the binary.
@@ -268,12 +302,18 @@ pub struct Emu {
 impl Emu {
     /// Starts the emulator seeded with `seed` (YAML), with extra flags.
     pub fn start(seed: &str, extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", seed, extra)
+    }
+
+    /// Starts the emulator listening on `listen` (reached through 127.0.0.1 whatever the
+    /// address, e.g. `0.0.0.0:0`, so no test leaves the machine).
+    pub fn start_on(listen: &str, seed: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let seed_path = dir.path().join("seed.yaml");
         std::fs::write(&seed_path, seed).expect("write the seed");
         let mut child = Command::new(BIN)
             .arg("emulator")
-            .args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--seed"])
+            .args(["--listen", listen, "--token", TOKEN, "--seed"])
             .arg(&seed_path)
             .args(extra)
             .env_clear()
@@ -290,7 +330,7 @@ impl Emu {
             .strip_prefix("svcbind emulator listening on http://")
             .and_then(|rest| rest.strip_suffix("/client/v4"))
             .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"))
-            .to_owned();
+            .replace("0.0.0.0:", "127.0.0.1:");
         Self {
             child,
             addr,
@@ -429,6 +469,10 @@ fn help_reads_well_and_names_every_command() {
         "plan",
         "apply",
         "services",
+        "drift",
+        "export",
+        "show",
+        "route",
         "emulator",
         "completions",
     ] {

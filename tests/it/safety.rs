@@ -228,3 +228,27 @@ fn a_protected_range_the_plan_leaves_alone_needs_nothing() {
         .run();
     assert!(!out.stdout.contains("protected range"), "{}", out.stdout);
 }
+
+/// A saved plan keeps the limits it was made with: `apply PLAN.json` refuses what the plan
+/// said needs --force, naming the protected range, even without the file around.
+#[test]
+fn a_saved_plan_that_moves_a_protected_range_still_needs_force() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    env.write("svcbind.yaml", &quick_start_protecting("192.0.2.64/27"));
+    env.cmd(&["plan", "--out", "plan.json", "-q"])
+        .stdout_has(&format!("\nwarning: {PROTECTED}; apply needs --force\n"))
+        .run();
+    std::fs::remove_file(env.dir.path().join("svcbind.yaml")).unwrap();
+    env.cmd(&["apply", "plan.json", "--yes"])
+        .status(3)
+        .stdout_has(&format!("\nwarning: {PROTECTED}; apply needs --force\n"))
+        .stderr(&format!(
+            "error: apply refused: {PROTECTED}; review the plan, then run again with --force\n"
+        ))
+        .run();
+    assert_eq!(writes(&emu), 0);
+    env.cmd(&["apply", "plan.json", "--yes", "--force", "-q"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .run();
+}

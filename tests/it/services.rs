@@ -53,8 +53,9 @@ fn a_failed_listing_says_what_failed() {
     emu.fault(serde_json::json!({
         "method": "GET",
         "path_contains": "/addressing/services",
+        // A status no retry would change, so the listing fails at once.
         "times": 10,
-        "action": {"type": "status", "status": 500},
+        "action": {"type": "status", "status": 400},
     }));
     let out = env(&emu)
         .cmd(&["services"])
@@ -64,7 +65,7 @@ fn a_failed_listing_says_what_failed() {
         .run();
     assert!(
         out.stderr.starts_with(&format!(
-            "error: cannot list the account's services: GET /accounts/{ACCOUNT}/addressing/services: HTTP 500"
+            "error: cannot list the account's services: GET /accounts/{ACCOUNT}/addressing/services: HTTP 400"
         )),
         "{}",
         out.stderr
