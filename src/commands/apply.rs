@@ -92,7 +92,7 @@ async fn run_saved(
         let services = saved::names(&saved, &stale);
         let ctx = Context {
             services: &services,
-            max_deletes: saved.max_deletes,
+            limits: saved.limits.clone(),
         };
         stderr_line(format_args!(
             "error: {}",
@@ -115,7 +115,7 @@ async fn run_saved(
     }
     let ctx = Context {
         services: &saved.services,
-        max_deletes: saved.max_deletes,
+        limits: saved.limits.clone(),
     };
     carry_out(output, settings, &connected, &saved.plan, &ctx).await
 }
@@ -297,7 +297,7 @@ fn refusal(
     ctx: &Context<'_>,
     settings: &ApplySettings,
 ) -> anyhow::Result<Option<String>> {
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if safety.needs_force() && !settings.force {
         let mut reasons = Vec::new();
         for cidr in &safety.prefix_wide {
@@ -310,6 +310,12 @@ fn refusal(
                 "{} deleted or replaced, more than max_deletes ({limit})",
                 render::count(n, "binding is", "bindings are")
             ));
+        }
+        for share in &safety.too_large_share {
+            reasons.push(render::text::delete_share_text(share));
+        }
+        for range in &safety.protected {
+            reasons.push(render::text::protected_text(range, ctx));
         }
         return Ok(Some(format!(
             "{}; review the plan, then run again with --force",

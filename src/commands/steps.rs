@@ -22,24 +22,41 @@ use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
-use crate::config::{self, Diagnostics, Loaded, Mode};
+use crate::config::{self, ConfigPaths, Diagnostics, Loaded, Mode};
 use crate::contract::{SavedPlan, StalePrefix};
 use crate::model::{AccountId, Prefix, Services, StateFile};
-use crate::plan::{Plan, PrefixState, rehearse};
+use crate::plan::{Plan, PrefixState, SafetyLimits, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
 
-/// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
-/// every problem when it is invalid).
-pub(crate) fn load(output: &Output, path: &Path) -> anyhow::Result<Loaded> {
-    match config::load(path, Mode::Desired) {
+/// Loads and validates the desired state (one file, or several that are one desired state),
+/// printing its diagnostics (the warnings, or every problem when it is invalid), for a command
+/// that goes on to read the account: a guess the account settles (a service name that is
+/// none of the documented ones) is left to that check, which accepts the name or reports it.
+pub(crate) fn load(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_desired(output, paths, Diagnostics::unsettled)
+}
+
+/// [`load`] for `validate`, which reads no account: every diagnostic is printed.
+pub(crate) fn load_offline(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_desired(output, paths, Clone::clone)
+}
+
+/// Loads the desired state and prints the `shown` part of its warnings (all of its problems
+/// when it is invalid).
+fn load_desired(
+    output: &Output,
+    paths: &ConfigPaths,
+    shown: fn(&Diagnostics) -> Diagnostics,
+) -> anyhow::Result<Loaded> {
+    match config::load(paths, Mode::Desired) {
         Ok(loaded) => {
-            print_diagnostics(output, &loaded.warnings)?;
+            print_diagnostics(output, &shown(&loaded.warnings))?;
             Ok(loaded)
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
-            Err(invalid(output, diagnostics, path.display().to_string()))
+            Err(invalid(output, diagnostics, paths.display().to_string()))
         }
         Err(e) => Err(e.into()),
     }
@@ -64,6 +81,9 @@ pub(crate) fn load_seed(output: &Output, path: &Path, flag: &str) -> anyhow::Res
                 "cannot read the {flag} seed `{shown}`; name a seed file (the emulated account, in the desired-state format with binding ids and states)"
             ),
         )),
+        Err(e @ config::LoadError::NoFiles { .. }) => {
+            Err(anyhow::Error::new(e).context(format!("cannot read the {flag} seed `{shown}`")))
+        }
     }
 }
 
@@ -113,7 +133,7 @@ pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Res
 pub(crate) fn account_file(
     output: &Output,
     connection: &Connection,
-    config: &Path,
+    config: &ConfigPaths,
 ) -> anyhow::Result<Option<StateFile>> {
     if connection.account_id.is_none() && connection.emulate.is_none() && config.exists() {
         Ok(Some(load(output, config)?.state))
@@ -139,7 +159,7 @@ pub(crate) struct Connected {
 pub(crate) fn connect(
     connection: &Connection,
     output: &Output,
-    config: &Path,
+    config: &ConfigPaths,
     file: Option<&StateFile>,
 ) -> anyhow::Result<Connected> {
     let seed = connection
@@ -147,7 +167,9 @@ pub(crate) fn connect(
         .as_deref()
         .map(|path| load_seed(output, path, "--emulate").map(|seed| (path, seed)))
         .transpose()?;
-    let chosen = connection.account_id(file.map(|state| (config, state)))?;
+    let named = config.display();
+    let chosen =
+        connection.account_id(file.map(|state| (&named as &dyn std::fmt::Display, state)))?;
     if let Some((path, seed)) = seed {
         let account_id = chosen
             .or_else(|| seed.account_id.clone())
@@ -264,8 +286,8 @@ pub(crate) async fn read_account(
 pub(crate) struct Planned {
     pub plan: Plan,
     pub services: Services,
-    /// The effective `max_deletes` (the flag, else the file's, else the default).
-    pub max_deletes: u32,
+    /// The effective safety limits (each the flag, else the file's, else the default).
+    pub limits: SafetyLimits,
     /// The desired and live state the plan was made from, in plan order.
     pub states: Vec<PrefixState>,
 }
@@ -275,7 +297,7 @@ impl Planned {
     pub fn context(&self) -> Context<'_> {
         Context {
             services: &self.services,
-            max_deletes: self.max_deletes,
+            limits: self.limits.clone(),
         }
     }
 }
@@ -292,7 +314,7 @@ pub(crate) fn plan(
     if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
         let ctx = Context {
             services: &resolved.services,
-            max_deletes: limits.max_deletes(file),
+            limits: limits.safety(file),
         };
         bail!(
             "internal error: the plan breaks the API's rules; please report this as a bug: {}",
@@ -302,7 +324,7 @@ pub(crate) fn plan(
     Ok(Planned {
         plan,
         services: resolved.services,
-        max_deletes: limits.max_deletes(file),
+        limits: limits.safety(file),
         states: resolved.prefixes,
     })
 }
