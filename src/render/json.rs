@@ -167,7 +167,7 @@ fn prefix_doc(p: &PrefixPlan, live: Option<&[Binding]>, ctx: &Context<'_>) -> Pr
         .iter()
         .map(|r| ImpactDoc {
             cidr: r.cidr,
-            addresses: (1u128 << r.address_bits()).to_string(),
+            addresses: address_count(r.cidr),
             from: r.from.as_ref().map(|s| service(ctx, s)),
             to: r.to.as_ref().map(|s| service(ctx, s)),
         })
@@ -594,6 +594,16 @@ mod tests {
         AccountId, Binding, BindingId, PrefixId, ProvisioningState, Service, ServiceId, Services,
     };
     use crate::plan::{PrefixState, plan};
+
+    #[test]
+    fn address_counts_are_exact_up_to_a_whole_family() {
+        let count = |s: &str| address_count(s.parse().unwrap());
+        assert_eq!(count("192.0.2.16/29"), "8");
+        assert_eq!(count("0.0.0.0/0"), "4294967296");
+        assert_eq!(count("2001:db8::/64"), "18446744073709551616");
+        assert_eq!(count("::/1"), "170141183460469231731687303715884105728");
+        assert_eq!(count("::/0"), "340282366920938463463374607431768211456");
+    }
 
     fn sample() -> (Plan, Services) {
         let id = |s: &str| ServiceId::new(s).unwrap();
