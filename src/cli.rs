@@ -27,13 +27,14 @@ Environment (each stands for the flag of the commands that take it; a flag wins)
                                the legacy key and its account's email, instead of a token
   CLOUDFLARE_ACCOUNT_ID        --account-id
   CLOUDFLARE_BASE_URL          --api-url
-  SVCBIND_CONFIG               -c, --config (default svcbind.yaml)
+  SVCBIND_CONFIG               -c, --config (default svcbind.yaml; several paths as in PATH)
   SVCBIND_API_TOKEN_FILE       --api-token-file
   SVCBIND_EMULATE              --emulate
   SVCBIND_FORMAT               --format
   SVCBIND_COLOR                --color (NO_COLOR turns colour off with auto)
   SVCBIND_CONCURRENCY          --concurrency
   SVCBIND_MAX_DELETES          --max-deletes
+  SVCBIND_MAX_DELETE_PERCENT   --max-delete-percent
   SVCBIND_TIMEOUT              --timeout
   SVCBIND_MAX_RETRY_WAIT       --max-retry-wait
   SVCBIND_REQUEST_BUDGET       --request-budget
@@ -259,8 +260,8 @@ pub struct ApplyArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// Allow what the safety rules refuse: deleting or replacing a prefix-wide binding, and
-    /// more deletes than --max-deletes.
+    /// Allow what the safety rules refuse: deleting or replacing a prefix-wide binding, more
+    /// deletes than --max-deletes or --max-delete-percent, and moving a protected range.
     #[arg(long)]
     pub force: bool,
 
@@ -275,6 +276,11 @@ pub struct ApplyArgs {
         value_parser = parse_duration
     )]
     pub wait: Option<Duration>,
+
+    /// Also write the JSON apply report to this file, whatever --format is (also when apply
+    /// refuses, so a pipeline always has the report to keep).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -294,15 +300,10 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServicesArgs {
-    /// The desired-state file, read only for its `account_id` when --account-id is not given.
-    #[arg(
-        short = 'c',
-        long = "config",
-        env = "SVCBIND_CONFIG",
-        value_name = "FILE",
-        default_value = "svcbind.yaml"
-    )]
-    pub config: PathBuf,
+    /// The desired-state file (or directory; repeatable), read only for its `account_id` when
+    /// --account-id is not given [default: SVCBIND_CONFIG, else svcbind.yaml].
+    #[arg(short = 'c', long = "config", value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
 
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -340,15 +341,10 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// A desired-state file, read only for its `account_id` when --account-id is not given.
-    #[arg(
-        short = 'c',
-        long = "config",
-        env = "SVCBIND_CONFIG",
-        value_name = "FILE",
-        default_value = "svcbind.yaml"
-    )]
-    pub config: PathBuf,
+    /// The desired-state file (or directory; repeatable), read only for its `account_id` when
+    /// --account-id is not given [default: SVCBIND_CONFIG, else svcbind.yaml].
+    #[arg(short = 'c', long = "config", value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
 
     #[command(flatten)]
     pub prefixes: PrefixArgs,
@@ -403,19 +399,15 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The desired-state file.
+/// The desired-state file, or files.
 #[derive(Debug, Args)]
 pub struct FileArgs {
-    /// The desired-state file (for `show` and `route` without --desired, read only for its
-    /// `account_id`).
-    #[arg(
-        short = 'c',
-        long = "config",
-        env = "SVCBIND_CONFIG",
-        value_name = "FILE",
-        default_value = "svcbind.yaml"
-    )]
-    pub config: PathBuf,
+    /// The desired-state file, or a directory whose `*.yaml` files are read in name order;
+    /// repeat for more files of one desired state (for `show` and `route` without --desired,
+    /// read only for its `account_id`) [default: SVCBIND_CONFIG (several paths separated by
+    /// `:`, `;` on Windows), else svcbind.yaml].
+    #[arg(short = 'c', long = "config", value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
 }
 
 /// Where the account is and how to reach it.
@@ -557,6 +549,17 @@ pub struct Limits {
     /// (default: `safety.max_deletes` in the file, else 10).
     #[arg(long, env = "SVCBIND_MAX_DELETES", value_name = "N")]
     pub max_deletes: Option<u32>,
+
+    /// Deletes plus replaces allowed in one prefix, in percent of its live bindings, before
+    /// --force is needed; applied to prefixes with at least 10 live bindings (default:
+    /// `safety.max_delete_percent` in the file, else off).
+    #[arg(
+        long,
+        env = "SVCBIND_MAX_DELETE_PERCENT",
+        value_name = "PERCENT",
+        value_parser = clap::value_parser!(u8).range(0..=100)
+    )]
+    pub max_delete_percent: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -754,7 +757,7 @@ mod tests {
         // export writes YAML: no --format; and drift's report is its own.
         assert!(has("export", "--force") && has("export", "--output") && has("export", "--prefix"));
         assert!(!has("export", "--format") && !has("export", "--max-deletes"));
-        assert!(has("drift", "--report") && !has("plan", "--report"));
+        assert!(has("drift", "--report") && has("apply", "--report") && !has("plan", "--report"));
         assert!(has("show", "--desired") && !has("drift", "--desired"));
     }
 

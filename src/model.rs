@@ -241,9 +241,11 @@ pub struct Prefix {
     pub description: Option<String>,
 }
 
-/// Where something was written in a file: 1-based line and column.
+/// Where something was written: which of the run's desired-state files (an index into the
+/// files loaded together, 0 for the first or only one), then the 1-based line and column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
+    pub file: u32,
     pub line: u32,
     pub column: u32,
 }
@@ -257,6 +259,11 @@ pub struct StateFile {
     pub account_id: Option<AccountId>,
     /// `safety.max_deletes`.
     pub max_deletes: Option<u32>,
+    /// `safety.max_delete_percent`: 0 to 100.
+    pub max_delete_percent: Option<u8>,
+    /// `safety.protect`: ranges whose addresses may not move to another service without
+    /// `--force` (each inside a listed prefix).
+    pub protect: Vec<IpNet>,
     /// `services:` name → id (seed files only; empty otherwise).
     pub services: BTreeMap<String, ServiceId>,
     pub prefixes: Vec<DesiredPrefix>,

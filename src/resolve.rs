@@ -666,7 +666,11 @@ mod account_tests {
             service: service.into(),
             id: None,
             state: None,
-            location: Location { line, column: 18 },
+            location: Location {
+                file: 0,
+                line,
+                column: 18,
+            },
         }
     }
 
@@ -682,6 +686,7 @@ mod account_tests {
                         binding(&format!("10.{i}.0.16/29"), "CDN", 12),
                     ],
                     location: Location {
+                        file: 0,
                         line: 5,
                         column: 11,
                     },
@@ -736,6 +741,7 @@ mod account_tests {
             p,
             [Problem {
                 location: Location {
+                    file: 0,
                     line: 5,
                     column: 11
                 },
@@ -776,6 +782,7 @@ mod account_tests {
         assert_eq!(
             p[0].location,
             Location {
+                file: 0,
                 line: 12,
                 column: 18
             }
@@ -801,6 +808,7 @@ mod account_tests {
             ignore: Vec::new(),
             bindings: Vec::new(),
             location: Location {
+                file: 0,
                 line: 30,
                 column: 11,
             },
@@ -810,6 +818,7 @@ mod account_tests {
         assert_eq!(
             p[0].location,
             Location {
+                file: 0,
                 line: 12,
                 column: 18
             }

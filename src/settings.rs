@@ -7,17 +7,20 @@
 //! that reads `cli`, and it does no I/O beyond looking at the environment and the terminal: it
 //! holds settings, not connections (the backend is built by `commands` from [`Connection`]).
 
+use std::fmt;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
 use crate::api::pace::Pacing;
 use crate::cli::{self, Cli};
+use crate::config::ConfigPaths;
 use crate::emulator::EmulatorOptions;
 use crate::model::{AccountId, StateFile};
+use crate::plan::SafetyLimits;
 use crate::render::Format;
 use crate::resolve::PrefixSelector;
 
@@ -64,14 +67,14 @@ pub struct Output {
 /// `svcbind validate`.
 #[derive(Debug, Clone)]
 pub struct ValidateSettings {
-    /// The desired-state file.
-    pub config: PathBuf,
+    /// The desired-state file, or files.
+    pub config: ConfigPaths,
 }
 
 /// `svcbind plan`.
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     pub scope: Scope,
     pub limits: Limits,
@@ -86,7 +89,7 @@ pub struct PlanSettings {
 /// `svcbind apply`.
 #[derive(Debug, Clone)]
 pub struct ApplySettings {
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     pub scope: Scope,
     pub limits: Limits,
@@ -99,20 +102,22 @@ pub struct ApplySettings {
     /// `--wait[=DURATION]`: after the steps, wait this long at most for the created bindings
     /// to be active.
     pub wait: Option<Duration>,
+    /// `--report FILE`: the JSON apply report, whatever the format on stdout.
+    pub report: Option<PathBuf>,
 }
 
 /// `svcbind services`.
 #[derive(Debug, Clone)]
 pub struct ServicesSettings {
     /// Read only for its `account_id`, when nothing else names the account.
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
 }
 
 /// `svcbind drift`.
 #[derive(Debug, Clone)]
 pub struct DriftSettings {
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     pub scope: Scope,
     /// `--report FILE`: the JSON report, whatever the format on stdout.
@@ -123,7 +128,7 @@ pub struct DriftSettings {
 #[derive(Debug, Clone)]
 pub struct ExportSettings {
     /// Read only for its `account_id`, when nothing else names the account.
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     /// Which of the account's prefixes (all when empty), and how many to read at once.
     pub scope: Scope,
@@ -136,7 +141,7 @@ pub struct ExportSettings {
 /// `svcbind show`.
 #[derive(Debug, Clone)]
 pub struct ShowSettings {
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     /// Which prefixes (of the account, or of the file with `--desired`).
     pub scope: Scope,
@@ -147,7 +152,7 @@ pub struct ShowSettings {
 /// `svcbind route`.
 #[derive(Debug, Clone)]
 pub struct RouteSettings {
-    pub config: PathBuf,
+    pub config: ConfigPaths,
     pub connection: Connection,
     /// In the order given.
     pub addresses: Vec<std::net::IpAddr>,
@@ -201,6 +206,8 @@ pub struct Scope {
 pub struct Limits {
     /// `--max-deletes` / `SVCBIND_MAX_DELETES`.
     pub max_deletes: Option<u32>,
+    /// `--max-delete-percent` / `SVCBIND_MAX_DELETE_PERCENT`.
+    pub max_delete_percent: Option<u8>,
 }
 
 impl Limits {
@@ -211,20 +218,29 @@ impl Limits {
             .or(file.max_deletes)
             .unwrap_or(DEFAULT_MAX_DELETES)
     }
+
+    /// The effective safety limits: each the flag, else the file's, else its default
+    /// (`max_delete_percent` off); the protected ranges are the file's.
+    pub fn safety(&self, file: &StateFile) -> SafetyLimits {
+        SafetyLimits {
+            max_deletes: self.max_deletes(file),
+            max_delete_percent: self.max_delete_percent.or(file.max_delete_percent),
+            protect: file.protect.clone(),
+        }
+    }
 }
 
 impl Connection {
     /// The account the flag (or environment) and the file name, if either does. When both do,
-    /// they must agree; `file` is the desired-state file (its path, for the message).
+    /// they must agree; `file` is the desired state (named by its paths, for the message).
     pub fn account_id(
         &self,
-        file: Option<(&Path, &StateFile)>,
+        file: Option<(&dyn fmt::Display, &StateFile)>,
     ) -> anyhow::Result<Option<AccountId>> {
         let in_file = file.and_then(|(path, state)| Some((path, state.account_id.as_ref()?)));
         match (&self.account_id, in_file) {
             (Some(flag), Some((path, in_file))) if flag != in_file => bail!(
-                "account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is {flag} but {} says {in_file}; make them agree or drop one",
-                path.display()
+                "account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is {flag} but {path} says {in_file}; make them agree or drop one"
             ),
             (Some(flag), _) => Ok(Some(flag.clone())),
             (None, Some((_, in_file))) => Ok(Some(in_file.clone())),
@@ -283,12 +299,16 @@ impl Settings {
             quiet: cli.global.quiet,
             github_actions: env("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
         };
+        let env_config = env("SVCBIND_CONFIG");
+        let config = |given: Vec<PathBuf>| {
+            ConfigPaths::new(given, env_config.as_deref().map(std::ffi::OsStr::new))
+        };
         let command = match cli.command {
             cli::Command::Validate(args) => Command::Validate(ValidateSettings {
-                config: args.file.config,
+                config: config(args.file.config),
             }),
             cli::Command::Plan(args) => Command::Plan(PlanSettings {
-                config: args.file.config,
+                config: config(args.file.config),
                 connection: connection(args.connect)?,
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
@@ -297,7 +317,7 @@ impl Settings {
                 changed_since: args.changed_since.map(revision).transpose()?,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
-                config: args.file.config,
+                config: config(args.file.config),
                 connection: connection(args.connect)?,
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
@@ -305,32 +325,33 @@ impl Settings {
                 force: args.force,
                 plan_file: args.plan,
                 wait: args.wait,
+                report: args.report,
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
-                config: args.config,
+                config: config(args.config),
                 connection: connection(args.connect)?,
             }),
             cli::Command::Drift(args) => Command::Drift(DriftSettings {
-                config: args.file.config,
+                config: config(args.file.config),
                 connection: connection(args.connect)?,
                 scope: scope(args.prefixes)?,
                 report: args.report,
             }),
             cli::Command::Export(args) => Command::Export(ExportSettings {
-                config: args.config,
+                config: config(args.config),
                 connection: connection(args.connect)?,
                 scope: scope(args.prefixes)?,
                 output: args.output,
                 force: args.force,
             }),
             cli::Command::Show(args) => Command::Show(ShowSettings {
-                config: args.file.config,
+                config: config(args.file.config),
                 connection: connection(args.connect)?,
                 scope: scope(args.prefixes)?,
                 desired: args.desired,
             }),
             cli::Command::Route(args) => Command::Route(RouteSettings {
-                config: args.file.config,
+                config: config(args.file.config),
                 connection: connection(args.connect)?,
                 addresses: args.addresses,
                 desired: args.desired,
@@ -406,6 +427,7 @@ fn revision(value: String) -> anyhow::Result<String> {
 fn limits(args: &cli::Limits) -> Limits {
     Limits {
         max_deletes: args.max_deletes,
+        max_delete_percent: args.max_delete_percent,
     }
 }
 
@@ -512,7 +534,7 @@ mod tests {
         };
         let err = p
             .connection
-            .account_id(Some((Path::new("svcbind.yaml"), &file)))
+            .account_id(Some((&"svcbind.yaml", &file)))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -520,9 +542,7 @@ mod tests {
                 "account id mismatch: --account-id / CLOUDFLARE_ACCOUNT_ID is {ACCOUNT} but svcbind.yaml says 0000000000000000000000000000000f; make them agree or drop one"
             )
         );
-        let from_file = plan(&[])
-            .connection
-            .account_id(Some((Path::new("f"), &file)));
+        let from_file = plan(&[]).connection.account_id(Some((&"f", &file)));
         assert_eq!(from_file.unwrap(), file.account_id);
         assert_eq!(plan(&[]).connection.account_id(None).unwrap(), None);
         // Empty is unset; anything else must be an id.
@@ -589,6 +609,61 @@ mod tests {
             plan(&[]).limits.max_deletes(&StateFile::default()),
             DEFAULT_MAX_DELETES
         );
+    }
+
+    #[test]
+    fn max_delete_percent_is_the_flag_else_the_file_else_off() {
+        let file = StateFile {
+            max_delete_percent: Some(30),
+            protect: vec!["192.0.2.0/26".parse().unwrap()],
+            ..StateFile::default()
+        };
+        let limits = plan(&["--max-delete-percent", "5"]).limits.safety(&file);
+        assert_eq!(limits.max_delete_percent, Some(5));
+        assert_eq!(limits.protect, file.protect);
+        assert_eq!(limits.max_deletes, DEFAULT_MAX_DELETES);
+        assert_eq!(plan(&[]).limits.safety(&file).max_delete_percent, Some(30));
+        assert_eq!(
+            plan(&[]).limits.safety(&StateFile::default()),
+            SafetyLimits::max_deletes(DEFAULT_MAX_DELETES)
+        );
+        assert!(settings(&["plan", "--max-delete-percent", "101"], &[]).is_err());
+    }
+
+    #[test]
+    fn config_is_repeatable_and_svcbind_config_holds_several_paths() {
+        let paths = |s: PlanSettings| -> Vec<String> {
+            s.config
+                .paths()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        assert_eq!(
+            paths(plan(&["-c", "a.yaml", "--config", "teams"])),
+            ["a.yaml", "teams"]
+        );
+        assert_eq!(paths(plan(&[])), ["svcbind.yaml"]);
+        let sep = if cfg!(windows) { ";" } else { ":" };
+        let s = settings(
+            &["validate"],
+            &[("SVCBIND_CONFIG", &format!("a.yaml{sep}b.yaml"))],
+        )
+        .unwrap();
+        let Command::Validate(v) = s.command else {
+            panic!("not validate");
+        };
+        assert_eq!(v.config.display().to_string(), "a.yaml, b.yaml");
+        // A flag wins over the environment.
+        let s = settings(
+            &["validate", "-c", "c.yaml"],
+            &[("SVCBIND_CONFIG", "a.yaml")],
+        )
+        .unwrap();
+        let Command::Validate(v) = s.command else {
+            panic!("not validate");
+        };
+        assert_eq!(v.config.display().to_string(), "c.yaml");
     }
 
     #[test]

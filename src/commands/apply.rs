@@ -92,7 +92,7 @@ async fn run_saved(
         let services = saved::names(&saved, &stale);
         let ctx = Context {
             services: &services,
-            max_deletes: saved.max_deletes,
+            limits: saved.limits.clone(),
         };
         stderr_line(format_args!(
             "error: {}",
@@ -105,6 +105,7 @@ async fn run_saved(
         };
         report(
             output,
+            settings,
             &saved.plan,
             &ApplyReport::not_run(&saved.plan),
             &ctx,
@@ -114,7 +115,7 @@ async fn run_saved(
     }
     let ctx = Context {
         services: &saved.services,
-        max_deletes: saved.max_deletes,
+        limits: saved.limits.clone(),
     };
     carry_out(output, settings, &connected, &saved.plan, &ctx).await
 }
@@ -143,6 +144,7 @@ async fn carry_out(
     if !plan.summary().has_changes() {
         report(
             output,
+            settings,
             plan,
             &ApplyReport::empty(),
             ctx,
@@ -157,7 +159,14 @@ async fn carry_out(
             reason: Some(&reason),
             stale: &[],
         };
-        report(output, plan, &ApplyReport::not_run(plan), ctx, &refusal)?;
+        report(
+            output,
+            settings,
+            plan,
+            &ApplyReport::not_run(plan),
+            ctx,
+            &refusal,
+        )?;
         return Ok(ExitCode::Refused);
     }
 
@@ -201,7 +210,7 @@ async fn carry_out(
         outcome.waited = Some(waited);
     }
 
-    report(output, plan, &outcome, ctx, &Refusal::default())?;
+    report(output, settings, plan, &outcome, ctx, &Refusal::default())?;
     if let Some(waited) = outcome.waited.as_ref().filter(|_| outcome.wait_timed_out()) {
         stderr_line(format_args!(
             "error: {} of {} not active after --wait={}; the steps are done, and the report lists what is still provisioning",
@@ -288,7 +297,7 @@ fn refusal(
     ctx: &Context<'_>,
     settings: &ApplySettings,
 ) -> anyhow::Result<Option<String>> {
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if safety.needs_force() && !settings.force {
         let mut reasons = Vec::new();
         for cidr in &safety.prefix_wide {
@@ -301,6 +310,12 @@ fn refusal(
                 "{} deleted or replaced, more than max_deletes ({limit})",
                 render::count(n, "binding is", "bindings are")
             ));
+        }
+        for share in &safety.too_large_share {
+            reasons.push(render::text::delete_share_text(share));
+        }
+        for range in &safety.protected {
+            reasons.push(render::text::protected_text(range, ctx));
         }
         return Ok(Some(format!(
             "{}; review the plan, then run again with --force",
@@ -328,8 +343,12 @@ fn refusal(
 /// Writes the outcome on stdout in the chosen format (text only when steps ran). A failed
 /// write does not change the exit code, which says how the apply went: a closed pipe is
 /// quiet, another error is named on stderr.
+/// Writes the report on stdout in the chosen format, and as JSON to `--report FILE` if given.
+/// Neither can change the outcome: a write that fails is a warning, and the exit code still
+/// says how the apply went.
 fn report(
     output: &Output,
+    settings: &ApplySettings,
     plan: &Plan,
     outcome: &ApplyReport,
     ctx: &Context<'_>,
@@ -343,6 +362,16 @@ fn report(
         stderr_line(format_args!(
             "warning: cannot write the apply report to stdout: {e}; the exit code still says how the apply went"
         ));
+    }
+    if let Some(path) = &settings.report {
+        let mut json = Vec::new();
+        render::json::write_apply_report(&mut json, plan, outcome, ctx, refused)?;
+        if let Err(e) = std::fs::write(path, json) {
+            stderr_line(format_args!(
+                "warning: cannot write the apply report to {}: {e}; the exit code still says how the apply went",
+                path.display()
+            ));
+        }
     }
     Ok(())
 }

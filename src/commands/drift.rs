@@ -36,9 +36,10 @@ pub async fn run(output: &Output, settings: &DriftSettings) -> anyhow::Result<Ex
         prefixes: resolved.prefixes.iter().map(classify).collect(),
         unmanaged,
     };
+    let file_name = file.file();
     let ctx = DriftContext {
         services: &resolved.services,
-        file: file.file(),
+        file: &file_name,
     };
     if let Some(path) = &settings.report {
         let mut report = Vec::new();

@@ -40,14 +40,56 @@ pub(crate) enum GitError {
 /// The text of `path` at `revision` of the file's repository, or `None` when the file did not
 /// exist there. Bytes that are not UTF-8 are replaced (the parser then reports them).
 pub(crate) fn read_at(path: &Path, revision: &str) -> Result<Option<String>, GitError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = parent(path);
+    check(dir, path, revision)?;
     let name = path.file_name().map_or_else(
         || path.to_string_lossy().into_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
+    blob(dir, revision, &name)
+}
+
+/// The `*.yaml` files directly in the directory `dir` at `revision` (not hidden ones, not
+/// those of its subdirectories, as `-c DIRECTORY` reads them now), by name, with their text;
+/// none when the directory did not exist there.
+pub(crate) fn yaml_files_at(
+    dir: &Path,
+    revision: &str,
+) -> Result<Vec<(PathBuf, String)>, GitError> {
+    check(dir, dir, revision)?;
+    let listing = git(dir, &["ls-tree", "-z", revision, "--", "./"])?;
+    if !listing.status.success() {
+        return Err(failed(&format!("ls-tree {revision}"), &listing));
+    }
+    let mut names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .split('\0')
+        .filter_map(|entry| {
+            // `MODE TYPE OBJECT<TAB>NAME`
+            let (meta, name) = entry.split_once('\t')?;
+            let blob = meta.split(' ').nth(1) == Some("blob");
+            (blob && name.ends_with(".yaml") && !name.starts_with('.')).then(|| name.to_owned())
+        })
+        .collect();
+    names.sort();
+    let mut files = Vec::new();
+    for name in names {
+        if let Some(text) = blob(dir, revision, &name)? {
+            files.push((dir.join(&name), text));
+        }
+    }
+    Ok(files)
+}
+
+/// The directory git runs in for `path`: its parent (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks that `dir` is in a repository that has `revision` (`path` names what is compared).
+fn check(dir: &Path, path: &Path, revision: &str) -> Result<(), GitError> {
     let top = git(dir, &["rev-parse", "--show-toplevel"])?;
     if !top.status.success() {
         return Err(GitError::NotARepository {
@@ -63,7 +105,12 @@ pub(crate) fn read_at(path: &Path, revision: &str) -> Result<Option<String>, Git
             top,
         });
     }
-    // `REV:./NAME` is relative to the directory git runs in: the file's.
+    Ok(())
+}
+
+/// The text of the file `name` of `dir` at `revision`, or `None` when it did not exist there.
+fn blob(dir: &Path, revision: &str, name: &str) -> Result<Option<String>, GitError> {
+    // `REV:./NAME` is relative to the directory git runs in.
     let object = format!("{revision}:./{name}");
     let exists = git(dir, &["cat-file", "-e", &object])?;
     if !exists.status.success() {
@@ -71,12 +118,16 @@ pub(crate) fn read_at(path: &Path, revision: &str) -> Result<Option<String>, Git
     }
     let blob = git(dir, &["cat-file", "blob", &object])?;
     if !blob.status.success() {
-        return Err(GitError::Failed {
-            command: format!("cat-file blob {}", sanitize::text(&object)),
-            message: sanitize::text(String::from_utf8_lossy(&blob.stderr).trim()).into_owned(),
-        });
+        return Err(failed(&format!("cat-file blob {object}"), &blob));
     }
     Ok(Some(String::from_utf8_lossy(&blob.stdout).into_owned()))
+}
+
+fn failed(command: &str, output: &Output) -> GitError {
+    GitError::Failed {
+        command: sanitize::text(command).into_owned(),
+        message: sanitize::text(String::from_utf8_lossy(&output.stderr).trim()).into_owned(),
+    }
 }
 
 /// Runs `git ARGS` in `dir`, capturing its output.
@@ -130,6 +181,32 @@ mod tests {
             Some("version: 1\n")
         );
         assert_eq!(read_at(&sub.join("b.yaml"), "HEAD").unwrap(), None);
+        // A directory: its `*.yaml` files, not hidden ones, `*.yml` ones or subdirectories'.
+        for (name, text) in [
+            ("b.yaml", "b"),
+            (".c.yaml", "c"),
+            ("d.yml", "d"),
+            ("deeper/e.yaml", "e"),
+        ] {
+            std::fs::create_dir_all(sub.join(name).parent().unwrap()).unwrap();
+            std::fs::write(sub.join(name), text).unwrap();
+        }
+        setup(repo.path(), &["add", "."]);
+        setup(repo.path(), &["commit", "-q", "-m", "two"]);
+        std::fs::remove_file(sub.join("b.yaml")).unwrap();
+        assert_eq!(
+            yaml_files_at(&sub, "HEAD").unwrap(),
+            [
+                (sub.join("a.yaml"), "version: 2\n".to_owned()),
+                (sub.join("b.yaml"), "b".to_owned())
+            ]
+        );
+        assert_eq!(
+            yaml_files_at(&sub, "main~1").unwrap(),
+            [(sub.join("a.yaml"), "version: 1\n".to_owned())]
+        );
+        std::fs::create_dir(sub.join("new")).unwrap();
+        assert_eq!(yaml_files_at(&sub.join("new"), "HEAD").unwrap(), []);
         let err = read_at(&sub.join("a.yaml"), "nope").unwrap_err();
         assert!(
             err.to_string()

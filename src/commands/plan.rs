@@ -71,7 +71,7 @@ pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<Exi
         _ => None,
     };
     // One document for `--format json` and `--out`: the saved plan is what was shown.
-    let desired_sha256 = crate::contract::sha256_hex(file.source().as_bytes());
+    let desired_sha256 = crate::contract::sha256_hex(&file.contents());
     let document = plan_document(
         &planned.plan,
         &ctx,

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::Refused;
-use crate::config::Loaded;
+use crate::config::{ConfigPaths, Loaded};
 use crate::contract::{self, LiveChange, PlanDocument, SavedPlan, StalePrefix};
 use crate::model::{AccountId, Binding, Service, Services};
 use crate::render::Context;
@@ -70,13 +70,15 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<SavedPlan> {
 /// alone decides.
 pub(crate) fn account(
     connection: &Connection,
-    config: &Path,
+    config: &ConfigPaths,
     file: Option<&Loaded>,
     saved: &SavedPlan,
     plan_path: &Path,
 ) -> anyhow::Result<AccountId> {
     let planned = &saved.plan.account_id;
-    let chosen = connection.account_id(file.map(|f| (config, &f.state)))?;
+    let named = config.display();
+    let chosen =
+        connection.account_id(file.map(|f| (&named as &dyn std::fmt::Display, &f.state)))?;
     match chosen {
         Some(chosen) if chosen != *planned => {
             let source = if connection.account_id.is_some() {
@@ -198,5 +200,5 @@ pub(crate) fn file_changed(file: &Loaded, saved: &SavedPlan) -> bool {
     saved
         .desired_sha256
         .as_deref()
-        .is_some_and(|planned| planned != contract::sha256_hex(file.source().as_bytes()))
+        .is_some_and(|planned| planned != contract::sha256_hex(&file.contents()))
 }

@@ -24,24 +24,41 @@ use crate::api::RetryPolicy;
 use crate::api::client::ClientConfig;
 use crate::api::credentials;
 use crate::backend::Backend;
-use crate::config::{self, Diagnostics, Loaded, Mode};
+use crate::config::{self, ConfigPaths, Diagnostics, Loaded, Mode};
 use crate::contract::{SavedPlan, StalePrefix};
 use crate::model::{AccountId, DesiredPrefix, Prefix, Services, StateFile};
-use crate::plan::{Plan, PrefixState, rehearse};
+use crate::plan::{Plan, PrefixState, SafetyLimits, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
 use crate::settings::{Connection, Limits, Output, Scope};
 
-/// Loads and validates the desired-state file, printing its diagnostics (the warnings, or
-/// every problem when it is invalid).
-pub(crate) fn load(output: &Output, path: &Path) -> anyhow::Result<Loaded> {
-    match config::load(path, Mode::Desired) {
+/// Loads and validates the desired state (one file, or several that are one desired state),
+/// printing its diagnostics (the warnings, or every problem when it is invalid), for a command
+/// that goes on to read the account: a guess the account settles (a service name that is
+/// none of the documented ones) is left to that check, which accepts the name or reports it.
+pub(crate) fn load(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_desired(output, paths, Diagnostics::unsettled)
+}
+
+/// [`load`] for `validate`, which reads no account: every diagnostic is printed.
+pub(crate) fn load_offline(output: &Output, paths: &ConfigPaths) -> anyhow::Result<Loaded> {
+    load_desired(output, paths, Clone::clone)
+}
+
+/// Loads the desired state and prints the `shown` part of its warnings (all of its problems
+/// when it is invalid).
+fn load_desired(
+    output: &Output,
+    paths: &ConfigPaths,
+    shown: fn(&Diagnostics) -> Diagnostics,
+) -> anyhow::Result<Loaded> {
+    match config::load(paths, Mode::Desired) {
         Ok(loaded) => {
-            print_diagnostics(output, &loaded.warnings)?;
+            print_diagnostics(output, &shown(&loaded.warnings))?;
             Ok(loaded)
         }
         Err(config::LoadError::Invalid(diagnostics)) => {
-            Err(invalid(output, diagnostics, path.display().to_string()))
+            Err(invalid(output, diagnostics, paths.display().to_string()))
         }
         Err(e) => Err(e.into()),
     }
@@ -66,6 +83,9 @@ pub(crate) fn load_seed(output: &Output, path: &Path, flag: &str) -> anyhow::Res
                 "cannot read the {flag} seed `{shown}`; name a seed file (the emulated account, in the desired-state format with binding ids and states)"
             ),
         )),
+        Err(e @ config::LoadError::NoFiles { .. }) => {
+            Err(anyhow::Error::new(e).context(format!("cannot read the {flag} seed `{shown}`")))
+        }
     }
 }
 
@@ -115,7 +135,7 @@ pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Res
 pub(crate) fn account_file(
     output: &Output,
     connection: &Connection,
-    config: &Path,
+    config: &ConfigPaths,
 ) -> anyhow::Result<Option<StateFile>> {
     if connection.account_id.is_none() && connection.emulate.is_none() && config.exists() {
         Ok(Some(load(output, config)?.state))
@@ -141,7 +161,7 @@ pub(crate) struct Connected {
 pub(crate) fn connect(
     connection: &Connection,
     output: &Output,
-    config: &Path,
+    config: &ConfigPaths,
     file: Option<&StateFile>,
 ) -> anyhow::Result<Connected> {
     let seed = connection
@@ -149,7 +169,9 @@ pub(crate) fn connect(
         .as_deref()
         .map(|path| load_seed(output, path, "--emulate").map(|seed| (path, seed)))
         .transpose()?;
-    let chosen = connection.account_id(file.map(|state| (config, state)))?;
+    let named = config.display();
+    let chosen =
+        connection.account_id(file.map(|state| (&named as &dyn std::fmt::Display, state)))?;
     if let Some((path, seed)) = seed {
         let account_id = chosen
             .or_else(|| seed.account_id.clone())
@@ -266,8 +288,8 @@ pub(crate) async fn read_account(
 pub(crate) struct Planned {
     pub plan: Plan,
     pub services: Services,
-    /// The effective `max_deletes` (the flag, else the file's, else the default).
-    pub max_deletes: u32,
+    /// The effective safety limits (each the flag, else the file's, else the default).
+    pub limits: SafetyLimits,
     /// The desired and live state the plan was made from, in plan order.
     pub states: Vec<PrefixState>,
 }
@@ -277,7 +299,7 @@ impl Planned {
     pub fn context(&self) -> Context<'_> {
         Context {
             services: &self.services,
-            max_deletes: self.max_deletes,
+            limits: self.limits.clone(),
         }
     }
 }
@@ -294,7 +316,7 @@ pub(crate) fn plan(
     if let Err(e) = rehearse::rehearse(&plan, &resolved.prefixes, &resolved.services) {
         let ctx = Context {
             services: &resolved.services,
-            max_deletes: limits.max_deletes(file),
+            limits: limits.safety(file),
         };
         bail!(
             "internal error: the plan breaks the API's rules; please report this as a bug: {}",
@@ -304,7 +326,7 @@ pub(crate) fn plan(
     Ok(Planned {
         plan,
         services: resolved.services,
-        max_deletes: limits.max_deletes(file),
+        limits: limits.safety(file),
         states: resolved.prefixes,
     })
 }
@@ -322,19 +344,56 @@ pub(crate) enum Since {
     },
 }
 
-/// Compares the desired-state file with itself at git `revision` ([`changed_prefixes`]).
-pub(crate) fn changed_since(path: &Path, file: &Loaded, revision: &str) -> anyhow::Result<Since> {
-    let shown = path.display();
-    let Some(old) = super::git::read_at(path, revision)? else {
+/// Compares the desired state with itself at git `revision` ([`changed_prefixes`]): each file
+/// of `config` as it was there, and for a directory the `*.yaml` files it held there, taken
+/// together as [`config::load`] takes them now.
+pub(crate) fn changed_since(
+    config: &ConfigPaths,
+    file: &Loaded,
+    revision: &str,
+) -> anyhow::Result<Since> {
+    let mut seen = BTreeSet::new();
+    let mut old: Vec<(String, String)> = Vec::new();
+    for path in config.paths() {
+        let files = if path.is_dir() {
+            super::git::yaml_files_at(path, revision)?
+        } else {
+            super::git::read_at(path, revision)?
+                .map(|text| (path.clone(), text))
+                .into_iter()
+                .collect()
+        };
+        for (path, text) in files {
+            // A file named twice (directly and through its directory) is read once, as now.
+            if seen.insert(same_file(&path)) {
+                old.push((format!("{revision}:{}", path.display()), text));
+            }
+        }
+    }
+    let shown = config.display();
+    if old.is_empty() {
         return Ok(Since::Every(format!("{shown} did not exist at {revision}")));
-    };
-    let name = format!("{revision}:{shown}");
-    Ok(match config::parse(&old, &name, Mode::Desired) {
+    }
+    let named: Vec<(&str, &str)> = old.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    Ok(match config::parse_files(&named, Mode::Desired) {
         Ok(old) => changed_prefixes(&old.state, &file.state, revision),
         Err(_) => Since::Every(format!(
-            "{shown} at {revision} is not a valid desired-state file to compare with"
+            "{shown} at {revision} is not a valid desired state to compare with"
         )),
     })
+}
+
+/// What tells two names of one file apart: its directory resolved (the file itself may be
+/// gone since), and its name.
+fn same_file(path: &Path) -> std::path::PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_owned(),
+    }
 }
 
 /// The prefixes of `new` whose entry differs from `old`'s: its bindings (CIDR and service as
@@ -343,9 +402,16 @@ pub(crate) fn changed_since(path: &Path, file: &Loaded, revision: &str) -> anyho
 /// anything outside `prefixes` differs (the account, the safety settings), every prefix is
 /// planned, since each one's plan or verdict may depend on it.
 pub(crate) fn changed_prefixes(old: &StateFile, new: &StateFile, revision: &str) -> Since {
-    let settings = |s: &StateFile| StateFile {
-        prefixes: Vec::new(),
-        ..s.clone()
+    // The protected ranges of several files add up, in any order.
+    let settings = |s: &StateFile| {
+        let mut protect = s.protect.clone();
+        protect.sort_unstable();
+        protect.dedup();
+        StateFile {
+            prefixes: Vec::new(),
+            protect,
+            ..s.clone()
+        }
     };
     if settings(old) != settings(new) {
         return Since::Every(format!(

@@ -14,7 +14,7 @@ use crate::settings::{Output, ValidateSettings};
 
 pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitCode> {
     if output.format == Format::Text {
-        let loaded = steps::load(output, &settings.config)?;
+        let loaded = steps::load_offline(output, &settings.config)?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

@@ -60,12 +60,17 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// The text of line `line`, for the snippet (without its line break).
     pub source_line: Option<String>,
+    /// A guess made offline that the account settles (a service name none of the documented
+    /// ones): `validate` shows it; a command that reads the account leaves it to that check,
+    /// which accepts the name or reports it as an error.
+    pub settled_by_account: bool,
 }
 
 impl Diagnostic {
-    /// The place of the problem.
+    /// The place of the problem within its file.
     pub fn location(&self) -> Location {
         Location {
+            file: 0,
             line: self.line,
             column: self.column,
         }
@@ -154,19 +159,93 @@ impl Diagnostics {
         }
     }
 
+    /// The diagnostics a command that reads the account shows: all but those the account
+    /// settles ([`Diagnostic::settled_by_account`]).
+    pub fn unsettled(&self) -> Diagnostics {
+        Self(
+            self.0
+                .iter()
+                .filter(|d| !d.settled_by_account)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The diagnostics shown of each file: its first [`SHOWN_PER_FILE`], then, when there are
+    /// more, the file and how many of each severity are left out.
+    fn shown(&self) -> Vec<Shown<'_>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.0.len() {
+            let file = &self.0[i].file;
+            let end = i + self.0[i..].iter().take_while(|d| d.file == *file).count();
+            let group = &self.0[i..end];
+            out.extend(group.iter().take(SHOWN_PER_FILE).map(Shown::One));
+            if let Some(rest) = group.get(SHOWN_PER_FILE..) {
+                let errors = rest.iter().filter(|d| d.is_error()).count();
+                out.push(Shown::More {
+                    file,
+                    errors,
+                    warnings: rest.len() - errors,
+                });
+            }
+            i = end;
+        }
+        out
+    }
+
     /// Writes each diagnostic for a person: the `FILE:LINE:COL: error: message` line, the
     /// source line with a caret under the column, and `  = hint: …`. Colour only if `color`.
+    /// At most [`SHOWN_PER_FILE`] of a file are written, then a line that counts the rest: the
+    /// first problems are the ones to fix, and a file with thousands of them would otherwise
+    /// print megabytes. The count, the exit code and any document still hold them all.
     pub fn render(&self, out: &mut impl Write, color: bool) -> io::Result<()> {
-        for d in &self.0 {
-            render_one(out, d, color)?;
+        for shown in self.shown() {
+            match shown {
+                Shown::One(d) => render_one(out, d, color)?,
+                Shown::More {
+                    file,
+                    errors,
+                    warnings,
+                } => {
+                    let bold = Style::new().bold();
+                    writeln!(
+                        out,
+                        "{} note: {} not shown; fix the ones above first",
+                        paint(color, bold, &format!("{}:", crate::sanitize::text(file))),
+                        more_text(errors, warnings),
+                    )?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Writes each diagnostic as a GitHub Actions workflow command
-    /// (`::error file=F,line=L,col=C::message`), which annotates the pull request.
+    /// (`::error file=F,line=L,col=C::message`), which annotates the pull request; as
+    /// [`Diagnostics::render`], at most [`SHOWN_PER_FILE`] of a file, then a `::notice` that
+    /// counts the rest.
     pub fn render_github(&self, out: &mut impl Write) -> io::Result<()> {
-        for d in &self.0 {
+        for shown in self.shown() {
+            let d = match shown {
+                Shown::One(d) => d,
+                Shown::More {
+                    file,
+                    errors,
+                    warnings,
+                } => {
+                    writeln!(
+                        out,
+                        "::notice file={}::{}",
+                        escape_property(file),
+                        escape_data(&format!(
+                            "{} not annotated; fix the ones above first",
+                            more_text(errors, warnings)
+                        ))
+                    )?;
+                    continue;
+                }
+            };
             let mut props = format!("file={}", escape_property(&d.file));
             if d.line > 0 {
                 props.push_str(&format!(",line={}", d.line));
@@ -182,6 +261,29 @@ impl Diagnostics {
             writeln!(out, "::{} {props}::{}", d.severity, escape_data(&data))?;
         }
         Ok(())
+    }
+}
+
+/// The most diagnostics of one file that are printed (all of them are counted).
+pub const SHOWN_PER_FILE: usize = 100;
+
+/// A diagnostic to print, or the count of those of a file left out.
+enum Shown<'a> {
+    One(&'a Diagnostic),
+    More {
+        file: &'a str,
+        errors: usize,
+        warnings: usize,
+    },
+}
+
+/// `3 more errors and 1 more warning`.
+fn more_text(errors: usize, warnings: usize) -> String {
+    let count = |n: usize, what: &str| format!("{n} more {what}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (e, 0) => count(e, "error"),
+        (0, w) => count(w, "warning"),
+        (e, w) => format!("{} and {}", count(e, "error"), count(w, "warning")),
     }
 }
 
@@ -464,6 +566,7 @@ impl SourceMap {
             message: message.into(),
             hint,
             source_line: self.line(location.line).map(str::to_owned),
+            settled_by_account: false,
         }
     }
 }
@@ -481,6 +584,7 @@ mod tests {
             message: "host bits set in `192.0.2.1/24`".into(),
             hint: Some("did you mean `192.0.2.0/24`?".into()),
             source_line: Some(source_line.into()),
+            settled_by_account: false,
         }
     }
 
@@ -641,7 +745,16 @@ mod tests {
         assert_eq!(map.line(5), Some("d"));
         assert_eq!(map.line(6), None);
         assert_eq!(map.line(0), None);
-        let d = map.diagnostic(Severity::Error, Location { line: 5, column: 1 }, "m", None);
+        let d = map.diagnostic(
+            Severity::Error,
+            Location {
+                file: 0,
+                line: 5,
+                column: 1,
+            },
+            "m",
+            None,
+        );
         assert_eq!(d.source_line.as_deref(), Some("d"));
         assert_eq!(d.to_string(), "f:5:1: error: m");
     }

@@ -168,9 +168,8 @@ pub fn export(account_id: &AccountId, services: &Services, prefixes: &[LiveInput
     Exported {
         state: StateFile {
             account_id: Some(account_id.clone()),
-            max_deletes: None,
-            services: Default::default(),
             prefixes: out,
+            ..StateFile::default()
         },
         comments,
         broken,

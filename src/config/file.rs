@@ -78,8 +78,16 @@ keys!(
 
 keys!(
     /// The keys of `safety`.
-    SafetyKey { MaxDeletes = "max_deletes" }
+    SafetyKey {
+        MaxDeletes = "max_deletes",
+        MaxDeletePercent = "max_delete_percent",
+        Protect = "protect",
+    }
 );
+
+/// The prefix of extension keys: a top-level key that starts with it is read and ignored, so
+/// that YAML anchors have a home (`x-anchors: { edge: &edge CDN }`), as in Compose files.
+pub(crate) const EXTENSION_PREFIX: &str = "x-";
 
 keys!(
     /// The keys of a prefix.
@@ -109,6 +117,8 @@ pub(crate) trait Mapping: Default {
     -> Result<(), A::Error>;
     /// The names of the keys read that the mapping does not have, in file order.
     fn unknown_mut(&mut self) -> &mut Vec<String>;
+    /// Whether keys starting with [`EXTENSION_PREFIX`] are allowed (and ignored).
+    const EXTENSIONS: bool = false;
 }
 
 /// A mapping key as read: one of the mapping's keys, or another, kept by its text.
@@ -169,7 +179,9 @@ fn read_mapping<'de, M: Mapping, D: Deserializer<'de>>(
                     Key::Known(key) => out.read(key, &mut map)?,
                     Key::Unknown(name) => {
                         map.next_value::<IgnoredAny>()?;
-                        out.unknown_mut().push(name);
+                        if !(M::EXTENSIONS && name.starts_with(EXTENSION_PREFIX)) {
+                            out.unknown_mut().push(name);
+                        }
                     }
                 }
             }
@@ -180,14 +192,20 @@ fn read_mapping<'de, M: Mapping, D: Deserializer<'de>>(
 }
 
 /// The svcbind desired-state file: the service bindings wanted for each listed BYOIP prefix.
-/// The same format seeds the emulator and is written by `svcbind export`.
+/// The same format seeds the emulator and is written by `svcbind export`. Top-level keys
+/// starting with `x-` are ignored: a place for YAML anchors.
 #[derive(Debug, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "svcbind desired-state file")]
+#[schemars(extend("patternProperties" = {
+    "^x-": {
+        "description": "An extension key: ignored by svcbind, a place for YAML anchors such as `x-anchors: { edge: &edge CDN }`."
+    }
+}))]
 pub(crate) struct FileInput {
     /// The format version. Always 1.
-    #[schemars(with = "Version")]
-    pub version: Option<Spanned<Version>>,
+    #[schemars(with = "VersionSchema")]
+    pub version: Option<Spanned<Whole>>,
     /// The Cloudflare account id. When absent, `--account-id` or `CLOUDFLARE_ACCOUNT_ID` gives
     /// it; when both are given they must agree.
     #[schemars(default, with = "IdText")]
@@ -195,9 +213,13 @@ pub(crate) struct FileInput {
     /// Limits that guard `apply`.
     #[schemars(default, with = "SafetyInput")]
     pub safety: Option<SafetyInput>,
-    /// Service name → service id. Seeds the emulator's catalog; written by `export`.
+    /// Service name → service id. Seeds the emulator's catalog (seed files only: it has no
+    /// effect in a desired-state file).
     #[schemars(default, with = "BTreeMap<String, IdText>")]
     pub services: BTreeMap<String, Spanned<String>>,
+    /// Whether the file has a `services` key (even an empty one).
+    #[schemars(skip)]
+    pub has_services: bool,
     /// The managed prefixes. A live prefix not listed here is never touched.
     #[schemars(with = "Vec<PrefixInput>")]
     pub prefixes: Option<Vec<PrefixInput>>,
@@ -212,7 +234,10 @@ impl Mapping for FileInput {
             FileKey::Version => self.version = Some(map.next_value()?),
             FileKey::AccountId => self.account_id = map.next_value()?,
             FileKey::Safety => self.safety = map.next_value()?,
-            FileKey::Services => self.services = map.next_value()?,
+            FileKey::Services => {
+                self.has_services = true;
+                self.services = map.next_value()?;
+            }
             FileKey::Prefixes => self.prefixes = Some(map.next_value()?),
         }
         Ok(())
@@ -220,6 +245,7 @@ impl Mapping for FileInput {
     fn unknown_mut(&mut self) -> &mut Vec<String> {
         &mut self.unknown
     }
+    const EXTENSIONS: bool = true;
 }
 
 impl<'de> Deserialize<'de> for FileInput {
@@ -236,8 +262,16 @@ impl<'de> Deserialize<'de> for FileInput {
 #[schemars(deny_unknown_fields)]
 pub(crate) struct SafetyInput {
     /// Deletes plus replaces allowed in one apply before `--force` is needed (default 10).
-    #[schemars(default, with = "u32")]
-    pub max_deletes: Option<Spanned<u32>>,
+    #[schemars(default, with = "Count")]
+    pub max_deletes: Option<Spanned<Whole>>,
+    /// Deletes plus replaces allowed in one prefix, in percent of its live bindings, before
+    /// `--force` is needed; applied to prefixes with at least 10 live bindings. Off when absent.
+    #[schemars(default, with = "Percent")]
+    pub max_delete_percent: Option<Spanned<Whole>>,
+    /// Ranges whose addresses may not move to another service without `--force`, each inside
+    /// a listed prefix. The lists of several files add up.
+    #[schemars(default, with = "Vec<Cidr>")]
+    pub protect: Vec<Spanned<String>>,
     #[schemars(skip)]
     pub unknown: Vec<String>,
 }
@@ -251,6 +285,8 @@ impl Mapping for SafetyInput {
     ) -> Result<(), A::Error> {
         match key {
             SafetyKey::MaxDeletes => self.max_deletes = map.next_value()?,
+            SafetyKey::MaxDeletePercent => self.max_delete_percent = map.next_value()?,
+            SafetyKey::Protect => self.protect = map.next_value()?,
         }
         Ok(())
     }
@@ -358,70 +394,74 @@ impl<'de> Deserialize<'de> for BindingInput {
     }
 }
 
-/// The `version` value as written: any scalar is read, so a wrong one gets its own message.
+/// A value meant to be a whole number (`version`, `max_deletes`, …) as written: any value is
+/// read, so a wrong one gets its own message (out of range, not whole) instead of stopping the
+/// read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Version {
+pub(crate) enum Whole {
     Number(i128),
     /// Anything else, as it reads in a message (`"1"` for a quoted string, `a list`, …).
     Other(String),
 }
 
-impl<'de> Deserialize<'de> for Version {
+impl<'de> Deserialize<'de> for Whole {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Version;
+            type Value = Whole;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the format version, 1")
+                f.write_str("a whole number")
             }
-            fn visit_u64<E>(self, v: u64) -> Result<Version, E> {
-                Ok(Version::Number(v.into()))
+            fn visit_u64<E>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole::Number(v.into()))
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Version, E> {
-                Ok(Version::Number(v.into()))
+            fn visit_i64<E>(self, v: i64) -> Result<Whole, E> {
+                Ok(Whole::Number(v.into()))
             }
-            fn visit_u128<E>(self, v: u128) -> Result<Version, E> {
-                Ok(i128::try_from(v)
-                    .map_or_else(|_| Version::Other(v.to_string()), Version::Number))
+            fn visit_u128<E>(self, v: u128) -> Result<Whole, E> {
+                Ok(i128::try_from(v).map_or_else(|_| Whole::Other(v.to_string()), Whole::Number))
             }
-            fn visit_i128<E>(self, v: i128) -> Result<Version, E> {
-                Ok(Version::Number(v))
+            fn visit_i128<E>(self, v: i128) -> Result<Whole, E> {
+                Ok(Whole::Number(v))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Version, E> {
-                Ok(Version::Other(format!("{v:?}")))
+            fn visit_f64<E>(self, v: f64) -> Result<Whole, E> {
+                Ok(Whole::Other(format!("{v:?}")))
             }
-            fn visit_bool<E>(self, v: bool) -> Result<Version, E> {
-                Ok(Version::Other(v.to_string()))
+            fn visit_bool<E>(self, v: bool) -> Result<Whole, E> {
+                Ok(Whole::Other(v.to_string()))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Version, E> {
-                Ok(Version::Other(format!("{v:?}")))
+            fn visit_str<E>(self, v: &str) -> Result<Whole, E> {
+                Ok(Whole::Other(format!("{v:?}")))
             }
-            fn visit_unit<E>(self) -> Result<Version, E> {
-                Ok(Version::Other("null".to_owned()))
+            fn visit_unit<E>(self) -> Result<Whole, E> {
+                Ok(Whole::Other("null".to_owned()))
             }
-            fn visit_none<E>(self) -> Result<Version, E> {
-                Ok(Version::Other("null".to_owned()))
+            fn visit_none<E>(self) -> Result<Whole, E> {
+                Ok(Whole::Other("null".to_owned()))
             }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Version, D::Error> {
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Whole, D::Error> {
                 d.deserialize_any(V)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Version, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Whole, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Version::Other("a list".to_owned()))
+                Ok(Whole::Other("a list".to_owned()))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Version, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Whole, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Version::Other("a mapping".to_owned()))
+                Ok(Whole::Other("a mapping".to_owned()))
             }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Version, E> {
-                Ok(Version::Other("binary data".to_owned()))
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Whole, E> {
+                Ok(Whole::Other("binary data".to_owned()))
             }
         }
         d.deserialize_any(V)
     }
 }
 
-impl JsonSchema for Version {
+/// The schema of `version`.
+pub(crate) struct VersionSchema;
+
+impl JsonSchema for VersionSchema {
     fn schema_name() -> Cow<'static, str> {
         "Version".into()
     }
@@ -431,6 +471,42 @@ impl JsonSchema for Version {
             "description": "The format version. Always 1.",
             "type": "integer",
             "const": 1,
+        })
+    }
+}
+
+/// The schema of a count: a whole number from 0 to 4294967295 (an unsigned 32-bit number).
+pub(crate) struct Count;
+
+impl JsonSchema for Count {
+    fn schema_name() -> Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A whole number from 0 to 4294967295.",
+            "type": "integer",
+            "minimum": 0,
+            "maximum": u32::MAX,
+        })
+    }
+}
+
+/// The schema of a percentage: a whole number from 0 to 100.
+pub(crate) struct Percent;
+
+impl JsonSchema for Percent {
+    fn schema_name() -> Cow<'static, str> {
+        "Percent".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A whole number from 0 to 100.",
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100,
         })
     }
 }
@@ -529,17 +605,18 @@ mod tests {
 
     #[test]
     fn version_keeps_what_was_written() {
-        let read = |v: &str| -> Version {
+        let read = |v: &str| -> Whole {
             let f: FileInput = from_str(&format!("version: {v}\nprefixes: []\n")).unwrap();
             f.version.unwrap().value
         };
-        assert_eq!(read("1"), Version::Number(1));
-        assert_eq!(read("-3"), Version::Number(-3));
-        assert_eq!(read("'1'"), Version::Other("\"1\"".into()));
-        assert_eq!(read("1.0"), Version::Other("1.0".into()));
-        assert_eq!(read("[1, [2]]"), Version::Other("a list".into()));
-        assert_eq!(read("{a: 1}"), Version::Other("a mapping".into()));
-        assert_eq!(read("~"), Version::Other("null".into()));
+        assert_eq!(read("1"), Whole::Number(1));
+        assert_eq!(read("-3"), Whole::Number(-3));
+        assert_eq!(read("4294967296"), Whole::Number(4_294_967_296));
+        assert_eq!(read("'1'"), Whole::Other("\"1\"".into()));
+        assert_eq!(read("1.0"), Whole::Other("1.0".into()));
+        assert_eq!(read("[1, [2]]"), Whole::Other("a list".into()));
+        assert_eq!(read("{a: 1}"), Whole::Other("a mapping".into()));
+        assert_eq!(read("~"), Whole::Other("null".into()));
     }
 
     #[test]

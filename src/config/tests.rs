@@ -60,41 +60,305 @@ fn the_quick_start_files_are_valid_without_warnings() {
     );
 }
 
+/// The `# expect: …` lines at the top of an example: the diagnostics it must give.
+fn expected_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map_while(|l| l.strip_prefix("# expect: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every file of `examples/invalid` is a desired state that breaks one rule, and every
+/// directory one split over files that breaks a rule across them: each gives exactly the
+/// diagnostics its `# expect: ` lines list (a directory's name the file, as `NAME:LINE:COL`).
 #[test]
-fn every_invalid_example_gives_exactly_its_expected_diagnostic() {
-    let files = yaml_files(&manifest_path("examples/invalid"));
+fn every_invalid_example_gives_exactly_its_expected_diagnostics() {
+    let dir = manifest_path("examples/invalid");
+    let files = yaml_files(&dir);
     assert!(files.len() >= 20, "one file per rule: {files:?}");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "an example of the rules across files");
     let mut failures = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let expected = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{} must start with `# expect: `", path.display()))
-            .to_owned();
-        let diagnostics = match load(&path, Mode::Desired) {
+    let mut check = |path: &Path, expected: Vec<String>, name: &dyn Fn(&Diagnostic) -> String| {
+        assert!(
+            !expected.is_empty(),
+            "{} must start with `# expect: `",
+            path.display()
+        );
+        let diagnostics = match load(path, Mode::Desired) {
             Ok(loaded) => loaded.warnings,
             Err(LoadError::Invalid(d)) => d,
             Err(e) => panic!("{}: {e}", path.display()),
         };
-        let actual: Vec<String> = diagnostics.iter().map(one_line).collect();
-        if actual != [expected.clone()] {
+        let actual: Vec<String> = diagnostics
+            .iter()
+            .map(|d| {
+                format!("{}{}", name(d), one_line(d)).replace(&format!("{}/", path.display()), "")
+            })
+            .collect();
+        if actual != expected {
             failures.push(format!(
-                "{}:\n  expected {expected}\n  actual   {actual:?}",
+                "{}:\n  expected {expected:?}\n  actual   {actual:?}",
                 path.display()
             ));
         }
         for d in &diagnostics {
-            assert_eq!(d.file, path.display().to_string());
             assert!(
                 d.line == 0 || d.source_line.is_some(),
                 "{}: no snippet",
                 path.display()
             );
         }
+    };
+    for path in &files {
+        let file = path.display().to_string();
+        check(path, expected_lines(path), &|d: &Diagnostic| {
+            assert_eq!(d.file, file);
+            String::new()
+        });
+    }
+    for path in &dirs {
+        let expected = yaml_files(path)
+            .iter()
+            .flat_map(|f| expected_lines(f))
+            .collect();
+        let prefix = format!("{}/", path.display());
+        check(path, expected, &|d: &Diagnostic| {
+            let name = d
+                .file
+                .strip_prefix(&prefix)
+                .expect("a file of the directory");
+            format!("{name}:")
+        });
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---- several files ----
+
+#[test]
+fn the_split_example_is_the_single_file() {
+    let single = load(&manifest_path("examples/bindings.yaml"), Mode::Desired).unwrap();
+    let split = load(&manifest_path("examples/split"), Mode::Desired).unwrap();
+    assert!(split.warnings.is_empty(), "{:?}", split.warnings);
+    let names: Vec<&str> = split.files().map(|(name, _)| name).collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names[0].ends_with("examples/split/10-edge.yaml"),
+        "{names:?}"
+    );
+    assert!(
+        names[1].ends_with("examples/split/20-spectrum.yaml"),
+        "{names:?}"
+    );
+    assert_eq!(
+        without_locations(split.state),
+        without_locations(single.state)
+    );
+    // Named one by one, in another order: the files are read in the order given.
+    let paths = ConfigPaths::new(
+        vec![
+            manifest_path("examples/split/20-spectrum.yaml"),
+            manifest_path("examples/split/10-edge.yaml"),
+        ],
+        None,
+    );
+    let swapped = load(&paths, Mode::Desired).unwrap();
+    let cidrs: Vec<String> = swapped
+        .state
+        .prefixes
+        .iter()
+        .map(|p| p.cidr.to_string())
+        .collect();
+    assert_eq!(
+        cidrs,
+        ["198.51.100.0/24", "192.0.2.0/24", "2001:db8:1000::/48"]
+    );
+}
+
+#[test]
+fn config_paths_come_from_the_flags_else_the_environment_else_the_default() {
+    let paths = |given: &[&str], env: Option<&str>| -> Vec<String> {
+        let given = given.iter().map(PathBuf::from).collect();
+        ConfigPaths::new(given, env.map(std::ffi::OsStr::new))
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    assert_eq!(paths(&["a.yaml", "d"], Some("x.yaml")), ["a.yaml", "d"]);
+    assert_eq!(paths(&[], None), [DEFAULT_CONFIG]);
+    assert_eq!(paths(&[], Some("")), [DEFAULT_CONFIG]);
+    let sep = if cfg!(windows) { ";" } else { ":" };
+    assert_eq!(
+        paths(&[], Some(&format!("a.yaml{sep}teams{sep}"))),
+        ["a.yaml", "teams"]
+    );
+    let two = ConfigPaths::new(vec!["a.yaml".into(), "teams".into()], None);
+    assert_eq!(two.display().to_string(), "a.yaml, teams");
+    assert!(!two.exists());
+}
+
+#[test]
+fn a_directory_is_its_yaml_files_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let prefix =
+        |cidr: &str| format!("version: 1\nprefixes:\n  - cidr: {cidr}\n    bindings: []\n");
+    write("b.yaml", &prefix("198.51.100.0/24"));
+    write("a.yaml", &prefix("192.0.2.0/24"));
+    // Not read: other names, hidden files, a subdirectory's files; a `*.yml` file is named.
+    write("c.yml", &prefix("203.0.113.0/24"));
+    write(".hidden.yaml", "not: [yaml");
+    write("notes.txt", "not yaml");
+    std::fs::create_dir(dir.path().join("old.yaml")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/d.yaml"), "not: [yaml").unwrap();
+    let loaded = load(dir.path(), Mode::Desired).unwrap();
+    let cidrs: Vec<String> = loaded
+        .state
+        .prefixes
+        .iter()
+        .map(|p| p.cidr.to_string())
+        .collect();
+    assert_eq!(cidrs, ["192.0.2.0/24", "198.51.100.0/24"]);
+    let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "{}: warning: not read: of a directory, the `*.yaml` files are read, not the `*.yml` ones",
+            dir.path().join("c.yml").display()
+        )]
+    );
+    assert_eq!(
+        loaded.warnings.iter().next().unwrap().hint.as_deref(),
+        Some("rename it to `c.yaml` to make it part of the desired state")
+    );
+
+    // A file named twice, directly and through its directory, is read once.
+    let paths = ConfigPaths::new(vec![dir.path().join("a.yaml"), dir.path().to_owned()], None);
+    assert_eq!(load(&paths, Mode::Desired).unwrap().state.prefixes.len(), 2);
+
+    // A directory without a `*.yaml` file is an error, not an empty desired state.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("x.yml"), "version: 1\nprefixes: []\n").unwrap();
+    let err = load(empty.path(), Mode::Desired).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no `*.yaml` file in the directory `{}`; put the desired state there, or name a file with `-c FILE`",
+            empty.path().display()
+        )
+    );
+    // A missing file among several is named.
+    let paths = ConfigPaths::new(
+        vec![dir.path().join("a.yaml"), dir.path().join("zz.yaml")],
+        None,
+    );
+    let err = load(&paths, Mode::Desired).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot read the desired-state file `")
+            && err.to_string().contains("zz.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_files_are_summarized_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "version: 2\nprefixes: []\n").unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "version: 3\nprefixes: []\n").unwrap();
+    let err = load(dir.path(), Mode::Desired).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}`, `{}` have 2 errors",
+            dir.path().join("a.yaml").display(),
+            dir.path().join("b.yaml").display()
+        )
+    );
+}
+
+// ---- extension keys ----
+
+#[test]
+fn top_level_x_keys_are_ignored_and_hold_anchors() {
+    let yaml = "\
+version: 1
+x-anchors:
+  edge: &edge CDN
+  nested: { any: [thing, 1] }
+x-note: anything at all
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: *edge }
+";
+    let loaded = parse(yaml, "x.yaml", Mode::Desired).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.state.prefixes[0].bindings[1].service, "CDN");
+    assert!(schema_errors(&schema_validator(), yaml).is_empty());
+    // Only at the top: elsewhere an `x-` key is unknown, like any other.
+    let nested = yaml.replace("service: *edge }", "service: *edge, x-note: 1 }");
+    let d = parse(&nested, "x.yaml", Mode::Desired).unwrap_err();
+    assert_eq!(
+        d.iter().map(one_line).collect::<Vec<_>>(),
+        ["10:48: error: unknown key `x-note`"]
+    );
+    assert!(!schema_errors(&schema_validator(), &nested).is_empty());
+    // `x` alone, or `X-`, is no extension key.
+    let d = parse(&yaml.replace("x-note", "X-note"), "x.yaml", Mode::Desired).unwrap_err();
+    assert_eq!(
+        d.iter().map(one_line).collect::<Vec<_>>(),
+        ["5:1: error: unknown key `X-note`"]
+    );
+}
+
+// ---- printing many diagnostics ----
+
+/// A file with 60,000 problems is printed in a few kilobytes: the first of them and a count,
+/// while every one of them is still counted.
+#[test]
+fn sixty_thousand_diagnostics_print_the_first_hundred_and_a_count() {
+    let mut yaml = String::from(
+        "version: 1\nprefixes:\n  - cidr: 10.0.0.0/8\n    bindings:\n      - { cidr: 10.0.0.0/8, service: CDN }\n",
+    );
+    for i in 0..60_000u32 {
+        let [_, a, b, _] = i.to_be_bytes();
+        yaml.push_str(&format!(
+            "      - {{ cidr: 10.{a}.{b}.1/24, service: CDN }}\n"
+        ));
+    }
+    let d = parse(&yaml, "big.yaml", Mode::Desired).unwrap_err();
+    assert_eq!(d.error_count(), 60_000);
+    let mut out = Vec::new();
+    d.render(&mut out, false).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+    assert_eq!(
+        text.matches(": error: host bits set").count(),
+        SHOWN_PER_FILE
+    );
+    assert!(
+        text.ends_with("big.yaml: note: 59900 more errors not shown; fix the ones above first\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+    let mut out = Vec::new();
+    d.render_github(&mut out).unwrap();
+    let github = String::from_utf8(out).unwrap();
+    assert_eq!(github.lines().count(), SHOWN_PER_FILE + 1);
+    assert!(github.ends_with(
+        "::notice file=big.yaml::59900 more errors not annotated; fix the ones above first\n"
+    ));
 }
 
 #[test]
@@ -302,7 +566,9 @@ fn later_stages_make_diagnostics_with_the_files_snippet() {
         text.contains("|                                         ^^^\n"),
         "{text}"
     );
-    assert!(loaded.source().starts_with("# yaml-language-server"));
+    let (name, text) = loaded.files().next().unwrap();
+    assert!(name.ends_with("examples/bindings.yaml"));
+    assert!(text.starts_with("# yaml-language-server"));
 }
 
 // ---- JSON Schema ----
@@ -337,8 +603,9 @@ fn schema_errors(validator: &jsonschema::Validator, yaml: &str) -> Vec<String> {
 #[test]
 fn every_example_satisfies_the_schema() {
     let validator = schema_validator();
-    let files = yaml_files(&manifest_path("examples"));
-    assert!(files.len() >= 2);
+    let mut files = yaml_files(&manifest_path("examples"));
+    files.extend(yaml_files(&manifest_path("examples/split")));
+    assert!(files.len() >= 4);
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let errors = schema_errors(&validator, &text);
@@ -447,31 +714,36 @@ fn any_state() -> impl Strategy<Value = StateFile> {
         any::<bool>(),
     );
     (
-        proptest::option::of(any_id()),
-        proptest::option::of(any::<u32>()),
+        (
+            proptest::option::of(any_id()),
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(0u8..=100),
+            any::<bool>(),
+        ),
         proptest::collection::btree_map(any_text(), any_id(), 0..4),
         proptest::collection::vec(prefix, 0..5),
     )
-        .prop_map(|(account, max_deletes, services, prefixes)| {
-            let prefixes = prefixes
-                .into_iter()
-                .enumerate()
-                .map(|(i, (v6, id, more, with_ignore))| {
-                    let cidr: IpNet = if v6 {
-                        format!("2001:db8:{i:x}::/48").parse().unwrap()
-                    } else {
-                        format!("10.{i}.0.0/16").parse().unwrap()
-                    };
-                    let sub = |n: u8, len: u8| -> IpNet {
-                        if v6 {
-                            format!("2001:db8:{i:x}:{n:x}00::/{}", len + 40)
-                                .parse()
-                                .unwrap()
+        .prop_map(
+            |((account, max_deletes, max_delete_percent, protected), services, prefixes)| {
+                let prefixes = prefixes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (v6, id, more, with_ignore))| {
+                        let cidr: IpNet = if v6 {
+                            format!("2001:db8:{i:x}::/48").parse().unwrap()
                         } else {
-                            format!("10.{i}.{n}.0/{len}").parse().unwrap()
-                        }
-                    };
-                    let make = |cidr: IpNet,
+                            format!("10.{i}.0.0/16").parse().unwrap()
+                        };
+                        let sub = |n: u8, len: u8| -> IpNet {
+                            if v6 {
+                                format!("2001:db8:{i:x}:{n:x}00::/{}", len + 40)
+                                    .parse()
+                                    .unwrap()
+                            } else {
+                                format!("10.{i}.{n}.0/{len}").parse().unwrap()
+                            }
+                        };
+                        let make = |cidr: IpNet,
                                     (service, id, state): (
                             String,
                             Option<String>,
@@ -483,42 +755,50 @@ fn any_state() -> impl Strategy<Value = StateFile> {
                             state: state.map(|s| ProvisioningState::from(s.as_str())),
                             location: Location::default(),
                         };
-                    let mut seen = std::collections::BTreeSet::new();
-                    let mut bindings = Vec::new();
-                    let mut rest = more.into_iter();
-                    if let Some((_, first)) = rest.next() {
-                        bindings.push(make(cidr, first));
-                        // Third octets 0..=254 are bound; 255 is kept for the ignore range.
-                        for (n, b) in rest {
-                            let n = n % 255;
-                            if seen.insert(n) {
-                                bindings.push(make(sub(n, 24), b));
+                        let mut seen = std::collections::BTreeSet::new();
+                        let mut bindings = Vec::new();
+                        let mut rest = more.into_iter();
+                        if let Some((_, first)) = rest.next() {
+                            bindings.push(make(cidr, first));
+                            // Third octets 0..=254 are bound; 255 is kept for the ignore range.
+                            for (n, b) in rest {
+                                let n = n % 255;
+                                if seen.insert(n) {
+                                    bindings.push(make(sub(n, 24), b));
+                                }
                             }
                         }
-                    }
-                    DesiredPrefix {
-                        cidr,
-                        id: id.map(|i| PrefixId::new(i).unwrap()),
-                        ignore: if with_ignore {
-                            vec![sub(255, 24)]
-                        } else {
-                            vec![]
-                        },
-                        bindings,
-                        location: Location::default(),
-                    }
-                })
-                .collect();
-            StateFile {
-                account_id: account.map(|a| AccountId::new(a).unwrap()),
-                max_deletes,
-                services: services
-                    .into_iter()
-                    .map(|(name, id)| (name, ServiceId::new(id).unwrap()))
-                    .collect(),
-                prefixes,
-            }
-        })
+                        DesiredPrefix {
+                            cidr,
+                            id: id.map(|i| PrefixId::new(i).unwrap()),
+                            ignore: if with_ignore {
+                                vec![sub(255, 24)]
+                            } else {
+                                vec![]
+                            },
+                            bindings,
+                            location: Location::default(),
+                        }
+                    })
+                    .collect::<Vec<DesiredPrefix>>();
+                // A protected range: the first prefix, when there is one.
+                let protect = match prefixes.first() {
+                    Some(p) if protected => vec![p.cidr],
+                    _ => Vec::new(),
+                };
+                StateFile {
+                    account_id: account.map(|a| AccountId::new(a).unwrap()),
+                    max_deletes,
+                    max_delete_percent,
+                    protect,
+                    services: services
+                        .into_iter()
+                        .map(|(name, id)| (name, ServiceId::new(id).unwrap()))
+                        .collect(),
+                    prefixes,
+                }
+            },
+        )
 }
 
 proptest! {

@@ -12,6 +12,10 @@
 //! prefix-wide binding, and Magic Transit only prefix-wide (by name, since ids are not known
 //! offline). This module finds the entries to ask about and words the answer as a diagnostic
 //! of the file.
+//!
+//! The rules that concern several files at once (prefixes unique and apart across files, the
+//! settings every file must agree on, protected ranges inside a listed prefix) are
+//! `super::merge`'s, which reads what this module found ([`Checked`]), one file at a time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,7 +26,8 @@ use ipnet::IpNet;
 use super::Mode;
 use super::diagnostic::{Diagnostics, Severity, SourceMap, clip, closest};
 use super::file::{
-    BindingInput, BindingKey, FileInput, FileKey, Keys, PrefixInput, PrefixKey, SafetyKey, Version,
+    BindingInput, BindingKey, FileInput, FileKey, Keys, PrefixInput, PrefixKey, SafetyInput,
+    SafetyKey, Whole,
 };
 use super::yaml::{self, Query, Spanned, Step};
 use crate::model::{
@@ -36,18 +41,50 @@ const MAX_IPV4_PREFIX_LEN: u8 = 24;
 /// The longest IPv6 prefix BYOIP onboards.
 const MAX_IPV6_PREFIX_LEN: u8 = 48;
 
-/// Checks `input` against every rule and returns what is valid of it with all the problems.
-/// The caller must not use the state when the diagnostics hold an error.
-pub(crate) fn validate(input: FileInput, mode: Mode, map: &SourceMap) -> (StateFile, Diagnostics) {
+/// The services Cloudflare documents for service bindings: a `service` that is none of these
+/// (in any case) nor a service id gets a warning offline; the account decides at plan.
+pub const DOCUMENTED_SERVICES: [&str; 3] = [model::MAGIC_TRANSIT, "CDN", "Spectrum"];
+
+/// One file's checks: what is valid of it, every problem found in it alone, and where the
+/// settings that several files must agree on are written.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// What is valid of the file. Not to be used as a desired state when `diagnostics` hold
+    /// an error; the checks across files still read it.
+    pub state: StateFile,
+    pub diagnostics: Diagnostics,
+    pub places: Places,
+}
+
+/// Where the file writes the settings that several files must agree on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Places {
+    pub account_id: Option<Location>,
+    pub max_deletes: Option<Location>,
+    pub max_delete_percent: Option<Location>,
+    /// One per range of [`StateFile::protect`], in the same order.
+    pub protect: Vec<Location>,
+}
+
+/// Checks `input` against every rule of one file and returns what is valid of it with all
+/// the problems.
+pub(crate) fn validate(input: FileInput, mode: Mode, map: &SourceMap) -> Checked {
     let mut c = Checker {
         map,
         mode,
         out: Diagnostics::new(),
         keys: Vec::new(),
+        places: Places::default(),
+        seed_keys: SeedKeys::default(),
     };
     let state = c.file(input);
+    c.seed_only_keys();
     c.locate_key_problems();
-    (state, c.out)
+    Checked {
+        state,
+        diagnostics: c.out,
+        places: c.places,
+    }
 }
 
 struct Checker<'a> {
@@ -56,20 +93,100 @@ struct Checker<'a> {
     out: Diagnostics,
     /// Unknown and missing keys, reported once their places are known.
     keys: Vec<KeyProblem>,
+    places: Places,
+    seed_keys: SeedKeys,
 }
 
-/// An unknown or missing key: its message, and the key or mapping to point at.
+/// An unknown, missing or seed-only key: its message, and the key or mapping to point at.
 struct KeyProblem {
+    severity: Severity,
     at: Query,
     message: String,
     hint: Option<String>,
 }
 
+/// The binding keys of a seed met in a desired file: where each is first written, and how
+/// many bindings have it.
+#[derive(Default)]
+struct SeedKeys {
+    id: Option<(Vec<Step>, usize)>,
+    state: Option<(Vec<Step>, usize)>,
+}
+
 fn loc<T>(s: &Spanned<T>) -> Location {
     Location {
+        file: 0,
         line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
         column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
     }
+}
+
+/// Whether `value` reads as a Cloudflare service id: 32 hexadecimal digits.
+fn looks_like_service_id(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The text of a CIDR with the leading zeros of its IPv4 octets and of its prefix length
+/// removed, when it has any (`010.0.0.0/08` → `10.0.0.0/8`); `None` when it has none. A
+/// leading zero reads as octal to some tools (`010` is 8 to `inet_aton`), so svcbind refuses
+/// it rather than guess.
+fn without_leading_zeros(text: &str) -> Option<String> {
+    // Most CIDRs have no `0` that starts a number and is followed by a digit: no allocation.
+    let bytes = text.as_bytes();
+    let starts_padded = |i: usize| {
+        bytes[i] == b'0'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || matches!(bytes[i - 1], b'.' | b'/' | b':'))
+    };
+    if !(0..bytes.len()).any(starts_padded) {
+        return None;
+    }
+    let (addr, len) = match text.split_once('/') {
+        Some((addr, len)) => (addr, Some(len)),
+        None => (text, None),
+    };
+    let padded = |part: &str| part.len() > 1 && part.starts_with('0');
+    let strip = |part: &str| {
+        let rest = part.trim_start_matches('0');
+        if rest.is_empty() { "0" } else { rest }.to_owned()
+    };
+    // The IPv4 part: the whole address, or the dotted tail of an IPv6 address.
+    let (head, v4) = match addr.rfind(':') {
+        Some(i) => (&addr[..=i], &addr[i + 1..]),
+        None => ("", addr),
+    };
+    let octets: Vec<&str> = if v4.contains('.') {
+        v4.split('.').collect()
+    } else {
+        Vec::new()
+    };
+    let digits = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let octets_padded = octets.iter().all(digits) && octets.iter().any(|p| padded(p));
+    let len_padded = len.is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()) && padded(l));
+    if !octets_padded && !len_padded {
+        return None;
+    }
+    let mut out = head.to_owned();
+    if octets_padded {
+        out.push_str(
+            &octets
+                .iter()
+                .map(|p| strip(p))
+                .collect::<Vec<_>>()
+                .join("."),
+        );
+    } else {
+        out.push_str(v4);
+    }
+    if let Some(len) = len {
+        out.push('/');
+        out.push_str(&if len_padded {
+            strip(len)
+        } else {
+            len.to_owned()
+        });
+    }
+    Some(out)
 }
 
 /// `prefixes[0].bindings[2]`, as a path reads in a message.
@@ -149,6 +266,44 @@ impl Checker<'_> {
         self.report(Severity::Warning, at, message, hint);
     }
 
+    /// A whole number between `min` and `max` at `key` of `safety` (`max_deletes`, …).
+    fn whole<T: TryFrom<i128>>(
+        &mut self,
+        key: &str,
+        value: &Spanned<Whole>,
+        min: i128,
+        max: i128,
+    ) -> Option<T> {
+        let range = format!("a whole number from {min} to {max}");
+        match &value.value {
+            Whole::Number(n) if (min..=max).contains(n) => T::try_from(*n).ok(),
+            Whole::Number(n) if *n > max => {
+                self.error(
+                    loc(value),
+                    format!("`safety.{key}` is too large: {n} is more than {max}"),
+                    Some(format!("write {range}")),
+                );
+                None
+            }
+            Whole::Number(n) => {
+                self.error(
+                    loc(value),
+                    format!("`safety.{key}` is too small: {n} is less than {min}"),
+                    Some(format!("write {range}")),
+                );
+                None
+            }
+            Whole::Other(other) => {
+                self.error(
+                    loc(value),
+                    format!("`safety.{key}` must be {range}, not `{}`", clip(other)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
     /// An error in a desired file, a warning in a seed (a live account may be broken so).
     fn broken_live_state(&mut self, at: Location, message: String, hint: Option<String>) {
         let severity = match self.mode {
@@ -175,6 +330,7 @@ impl Checker<'_> {
                 None => format!("expected one of {}", quoted_list(K::NAMES)),
             };
             self.keys.push(KeyProblem {
+                severity: Severity::Error,
                 at: Query {
                     path: path.to_vec(),
                     key: Some(name.clone()),
@@ -193,6 +349,7 @@ impl Checker<'_> {
                 format!(" in `{}`", path_text(path))
             };
             self.keys.push(KeyProblem {
+                severity: Severity::Error,
                 at: Query {
                     path: path.to_vec(),
                     key: None,
@@ -213,7 +370,45 @@ impl Checker<'_> {
         let queries: Vec<Query> = problems.iter().map(|p| p.at.clone()).collect();
         let places = yaml::locate(&self.map.source, &queries);
         for (problem, at) in problems.into_iter().zip(places) {
-            self.error(at, problem.message, problem.hint);
+            self.report(problem.severity, at, problem.message, problem.hint);
+        }
+    }
+
+    /// Seed-only binding keys in a desired file: one warning per key, at its first use.
+    fn seed_only_keys(&mut self) {
+        let found = [
+            (
+                std::mem::take(&mut self.seed_keys.id),
+                "id",
+                "binding ids are the API's to choose",
+            ),
+            (
+                std::mem::take(&mut self.seed_keys.state),
+                "state",
+                "the API reports the provisioning state",
+            ),
+        ];
+        for (first, key, why) in found {
+            let Some((path, count)) = first else {
+                continue;
+            };
+            let others = match count {
+                1 => String::new(),
+                n => format!(" ({} bindings have it)", n),
+            };
+            self.keys.push(KeyProblem {
+                severity: Severity::Warning,
+                at: Query {
+                    path,
+                    key: Some(key.to_owned()),
+                },
+                message: format!(
+                    "binding key `{key}` has no effect in a desired-state file{others}"
+                ),
+                hint: Some(format!(
+                    "remove it: {why}; `{key}` is read from emulator seeds only"
+                )),
+            });
         }
     }
 
@@ -231,9 +426,24 @@ impl Checker<'_> {
         }
     }
 
-    /// Parses a CIDR, reporting a syntax error or host bits.
+    /// Parses a CIDR, reporting a syntax error, a leading zero or host bits.
     fn cidr(&mut self, value: &Spanned<String>) -> Option<IpNet> {
         let text = value.value.trim();
+        if let Some(plain) = without_leading_zeros(text) {
+            let hint = match IpNet::from_str(&plain) {
+                Ok(net) => format!("did you mean `{}`?", net.trunc()),
+                Err(_) => "write each number without leading zeros".to_owned(),
+            };
+            self.error(
+                loc(value),
+                format!(
+                    "leading zero in `{}`: svcbind reads no octal, write each number without leading zeros",
+                    clip(text)
+                ),
+                Some(hint),
+            );
+            return None;
+        }
         match IpNet::from_str(text) {
             Ok(net) if rules::check_host_bits(net).is_ok() => Some(net),
             Ok(net) => {
@@ -262,11 +472,11 @@ impl Checker<'_> {
         }
     }
 
-    fn version(&mut self, version: &Spanned<Version>) {
+    fn version(&mut self, version: &Spanned<Whole>) {
         let shown = match &version.value {
-            Version::Number(1) => return,
-            Version::Number(n) => n.to_string(),
-            Version::Other(s) => s.clone(),
+            Whole::Number(1) => return,
+            Whole::Number(n) => n.to_string(),
+            Whole::Other(s) => s.clone(),
         };
         self.error(
             loc(version),
@@ -288,19 +498,30 @@ impl Checker<'_> {
             ));
         }
         self.mapping_keys::<FileKey>(&[], &input.unknown, &missing);
-        if let Some(safety) = &input.safety {
-            self.mapping_keys::<SafetyKey>(&[Step::Key("safety")], &safety.unknown, &[]);
+        if input.has_services && self.mode == Mode::Desired {
+            self.keys.push(KeyProblem {
+                severity: Severity::Warning,
+                at: Query {
+                    path: Vec::new(),
+                    key: Some("services".to_owned()),
+                },
+                message: "`services` has no effect in a desired-state file".to_owned(),
+                hint: Some(
+                    "remove it: service names are looked up in the account's catalog; `services` is read from emulator seeds only"
+                        .to_owned(),
+                ),
+            });
         }
 
+        self.places.account_id = input.account_id.as_ref().map(loc);
         let account_id = input
             .account_id
             .as_ref()
             .and_then(|v| self.id(v, AccountId::new));
-        let max_deletes = input
-            .safety
-            .as_ref()
-            .and_then(|s| s.max_deletes.as_ref())
-            .map(|m| m.value);
+        let (max_deletes, max_delete_percent, protect) = match &input.safety {
+            Some(safety) => self.safety(safety),
+            None => (None, None, Vec::new()),
+        };
 
         let mut services = std::collections::BTreeMap::new();
         for (name, id) in &input.services {
@@ -331,59 +552,44 @@ impl Checker<'_> {
 
         let input_prefixes = input.prefixes.as_deref().unwrap_or_default();
         let mut prefixes = Vec::with_capacity(input_prefixes.len());
-        let mut valid_prefixes: Vec<(IpNet, usize, Location)> = Vec::new();
         for (index, prefix) in input_prefixes.iter().enumerate() {
             if let Some(p) = self.prefix(index, prefix, &mut services_view) {
-                valid_prefixes.push((p.cidr, index, p.location));
                 prefixes.push(p);
             }
         }
-        self.overlaps(valid_prefixes);
 
         StateFile {
             account_id,
             max_deletes,
+            max_delete_percent,
+            protect,
             services,
             prefixes,
         }
     }
-    /// Prefixes are unique and do not overlap. Sorted by start address, then length, a prefix
-    /// that overlaps an earlier one lies inside the latest prefix that is not inside another.
-    fn overlaps(&mut self, mut prefixes: Vec<(IpNet, usize, Location)>) {
-        prefixes.sort_by_key(|(net, index, _)| (start(net), net.prefix_len(), *index));
-        let mut outer: Option<(IpNet, usize, Location)> = None;
-        for (net, index, at) in prefixes {
-            match outer {
-                Some((o_net, o_index, o_at)) if o_net.contains(&net) => {
-                    // Report at the entry written later; name the other one.
-                    let (later_net, later_at, other_net, other_at) = if index > o_index {
-                        (net, at, o_net, o_at)
-                    } else {
-                        (o_net, o_at, net, at)
-                    };
-                    if net == o_net {
-                        self.error(
-                            later_at,
-                            format!("duplicate prefix `{later_net}`"),
-                            Some(format!("it is already listed at line {}", other_at.line)),
-                        );
-                    } else {
-                        self.error(
-                            later_at,
-                            format!(
-                                "prefix `{later_net}` overlaps prefix `{other_net}` (line {})",
-                                other_at.line
-                            ),
-                            Some(
-                                "prefixes may not overlap: list each onboarded prefix once"
-                                    .to_owned(),
-                            ),
-                        );
-                    }
-                }
-                _ => outer = Some((net, index, at)),
+
+    /// The `safety` mapping: its keys, the limits in their ranges, the protected ranges parsed
+    /// (whether they lie inside a listed prefix is for the checks across files).
+    fn safety(&mut self, safety: &SafetyInput) -> (Option<u32>, Option<u8>, Vec<IpNet>) {
+        self.mapping_keys::<SafetyKey>(&[Step::Key("safety")], &safety.unknown, &[]);
+        self.places.max_deletes = safety.max_deletes.as_ref().map(loc);
+        let max_deletes = safety
+            .max_deletes
+            .as_ref()
+            .and_then(|v| self.whole("max_deletes", v, 0, i128::from(u32::MAX)));
+        self.places.max_delete_percent = safety.max_delete_percent.as_ref().map(loc);
+        let max_delete_percent = safety
+            .max_delete_percent
+            .as_ref()
+            .and_then(|v| self.whole("max_delete_percent", v, 0, 100));
+        let mut protect = Vec::with_capacity(safety.protect.len());
+        for value in &safety.protect {
+            if let Some(range) = self.cidr(value) {
+                protect.push(range);
+                self.places.protect.push(loc(value));
             }
         }
+        (max_deletes, max_delete_percent, protect)
     }
 
     fn prefix(
@@ -527,6 +733,20 @@ impl Checker<'_> {
                 Some("name a service such as `CDN`, or give its id".to_owned()),
             );
         }
+        if let Some(service) = &b.service {
+            self.service_name(service);
+        }
+        if self.mode == Mode::Desired {
+            for (present, seen) in [
+                (b.id.is_some(), &mut self.seed_keys.id),
+                (b.state.is_some(), &mut self.seed_keys.state),
+            ] {
+                if present {
+                    let (_, count) = seen.get_or_insert_with(|| (path.to_vec(), 0));
+                    *count += 1;
+                }
+            }
+        }
         let id = b.id.as_ref().and_then(|v| self.id(v, BindingId::new));
         let provisioning = b
             .state
@@ -549,6 +769,38 @@ impl Checker<'_> {
             text: cidr.value.trim(),
             service: b.service.as_ref(),
         })
+    }
+
+    /// A service that is none of Cloudflare's documented services nor an id: a warning in a
+    /// desired file, with the closest documented name. Offline this is a guess (an account may
+    /// have other services): the account decides at plan, where an unknown name is an error.
+    fn service_name(&mut self, service: &Spanned<String>) {
+        let name = service.value.trim();
+        if self.mode != Mode::Desired
+            || name.is_empty()
+            || looks_like_service_id(name)
+            || DOCUMENTED_SERVICES
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&service.value))
+        {
+            return;
+        }
+        let hint = match closest(name, DOCUMENTED_SERVICES) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => "the account decides at plan: `svcbind services` lists its services; or give the service's id".to_owned(),
+        };
+        let mut d = self.map.diagnostic(
+            Severity::Warning,
+            loc(service),
+            format!(
+                "`{}` is none of Cloudflare's documented services ({}) nor a service id",
+                clip(name),
+                quoted_list(&DOCUMENTED_SERVICES)
+            ),
+            Some(hint),
+        );
+        d.settled_by_account = true;
+        self.out.push(d);
     }
 
     /// A binding is the same family as, and inside, its prefix.
@@ -853,6 +1105,7 @@ prefixes:
         assert_eq!(
             p.location,
             Location {
+                file: 0,
                 line: 6,
                 column: 11
             }
@@ -861,6 +1114,7 @@ prefixes:
         assert_eq!(
             p.bindings[0].location,
             Location {
+                file: 0,
                 line: 11,
                 column: 18
             }
@@ -868,6 +1122,7 @@ prefixes:
         assert_eq!(
             p.bindings[1].location,
             Location {
+                file: 0,
                 line: 12,
                 column: 41
             }
@@ -925,7 +1180,9 @@ prefixes:
         );
         assert_eq!(
             hints(&yaml, Mode::Desired),
-            [Some("expected one of `max_deletes`".to_owned())]
+            [Some(
+                "expected one of `max_deletes`, `max_delete_percent`, `protect`".to_owned()
+            )]
         );
     }
 
@@ -1161,9 +1418,16 @@ prefixes:
             "{}: error: `magic  TRANSIT` can only be bound to the whole prefix, not to `192.0.2.16/29`",
             pos(&yaml, "magic  TRANSIT", 0)
         );
+        // The API compares names without folding spaces: the name is not a documented one.
+        let not_documented = |nth| {
+            format!(
+                "{}: warning: `magic  TRANSIT` is none of Cloudflare's documented services (`Magic Transit`, `CDN`, `Spectrum`) nor a service id",
+                pos(&yaml, "magic  TRANSIT", nth)
+            )
+        };
         assert_eq!(
             problems(&yaml, Mode::Desired),
-            std::slice::from_ref(&expected)
+            [not_documented(0), expected.clone(), not_documented(1)]
         );
         assert_eq!(
             problems(&yaml, Mode::Seed),
@@ -1234,8 +1498,9 @@ prefixes:
             )
             .replacen("service: CDN }", "service: CDN, id: \"a b\" }", 1)
             .replace("safety:", "services:\n  CDN: x/y\n  \" \": abc\nsafety:");
+        // A seed: where binding ids and `services` mean something.
         assert_eq!(
-            problems(&yaml, Mode::Desired),
+            problems(&yaml, Mode::Seed),
             [
                 "2:13: error: invalid account id `../admin`: an id is 1 to 32 letters or digits"
                     .to_owned(),
@@ -1363,7 +1628,174 @@ prefixes:
         let yaml = OK.replace("max_deletes: 3", "max_deletes: -1");
         assert_eq!(
             problems(&yaml, Mode::Desired),
-            ["4:16: error: `safety.max_deletes` must be a whole number of 0 or more"]
+            ["4:16: error: `safety.max_deletes` is too small: -1 is less than 0"]
         );
+    }
+
+    #[test]
+    fn a_leading_zero_is_refused_with_the_plain_number() {
+        let yaml = OK
+            .replace("- cidr: 198.51.100.0/24", "- cidr: 198.051.100.0/24")
+            .replace("{ cidr: 192.0.2.16/29", "{ cidr: 192.0.2.016/29")
+            .replace("ignore: [192.0.2.128/26]", "ignore: [192.0.2.128/026]")
+            .replace(
+                "  max_deletes: 3",
+                "  max_deletes: 3\n  protect: [192.0.02.0/26]",
+            );
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                "5:13: error: leading zero in `192.0.02.0/26`: svcbind reads no octal, write each number without leading zeros",
+                "9:14: error: leading zero in `192.0.2.128/026`: svcbind reads no octal, write each number without leading zeros",
+                "13:17: error: leading zero in `192.0.2.016/29`: svcbind reads no octal, write each number without leading zeros",
+                "18:11: error: leading zero in `198.051.100.0/24`: svcbind reads no octal, write each number without leading zeros",
+            ]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [
+                Some("did you mean `192.0.2.0/26`?".to_owned()),
+                Some("did you mean `192.0.2.128/26`?".to_owned()),
+                Some("did you mean `192.0.2.16/29`?".to_owned()),
+                Some("did you mean `198.51.100.0/24`?".to_owned()),
+            ]
+        );
+        // The hint drops host bits too; an address that is no address still gets a word.
+        assert_eq!(
+            without_leading_zeros("010.0.0.1/8").as_deref(),
+            Some("10.0.0.1/8")
+        );
+        assert_eq!(
+            without_leading_zeros("::ffff:10.00.0.0/104").as_deref(),
+            Some("::ffff:10.0.0.0/104")
+        );
+        assert_eq!(without_leading_zeros("0.0.0.0/0"), None);
+        assert_eq!(without_leading_zeros("2001:db8:0::/48"), None);
+        assert_eq!(
+            without_leading_zeros("2001:0db8::/048").as_deref(),
+            Some("2001:0db8::/48")
+        );
+        assert_eq!(without_leading_zeros("192.0.2.0/24"), None);
+        assert_eq!(without_leading_zeros("1.2.3.x/24"), None);
+        let yaml = OK.replace("- cidr: 198.51.100.0/24", "- cidr: 0198.51.100.0/024");
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("did you mean `198.51.100.0/24`?".to_owned())]
+        );
+    }
+
+    #[test]
+    fn safety_numbers_say_their_range() {
+        let problem = |line: &str| problems(&OK.replace("  max_deletes: 3", line), Mode::Desired);
+        assert_eq!(
+            problem("  max_deletes: 4294967296"),
+            ["4:16: error: `safety.max_deletes` is too large: 4294967296 is more than 4294967295"]
+        );
+        let yaml = OK.replace("  max_deletes: 3", "  max_deletes: 4294967296");
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some("write a whole number from 0 to 4294967295".to_owned())]
+        );
+        assert!(problem("  max_deletes: 4294967295").is_empty());
+        assert_eq!(
+            problem("  max_deletes: 1.5"),
+            [
+                "4:16: error: `safety.max_deletes` must be a whole number from 0 to 4294967295, not `1.5`"
+            ]
+        );
+        assert_eq!(
+            problem("  max_deletes: '10'"),
+            [
+                "4:16: error: `safety.max_deletes` must be a whole number from 0 to 4294967295, not `\"10\"`"
+            ]
+        );
+        assert_eq!(
+            problem("  max_delete_percent: 101\n  max_deletes: [3]"),
+            [
+                "4:23: error: `safety.max_delete_percent` is too large: 101 is more than 100",
+                "5:16: error: `safety.max_deletes` must be a whole number from 0 to 4294967295, not `a list`",
+            ]
+        );
+        let loaded = parse(
+            &OK.replace(
+                "  max_deletes: 3",
+                "  max_delete_percent: 0\n  protect: [192.0.2.0/26, 2001:db8:1000:10::/64]",
+            ),
+            "t.yaml",
+            Mode::Desired,
+        )
+        .unwrap();
+        assert_eq!(loaded.state.max_delete_percent, Some(0));
+        assert_eq!(loaded.state.max_deletes, None);
+        assert_eq!(
+            loaded.state.protect,
+            [
+                "192.0.2.0/26".parse::<IpNet>().unwrap(),
+                "2001:db8:1000:10::/64".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn seed_only_keys_in_a_desired_file_are_warned_about_once_each() {
+        let yaml = OK
+            .replace(
+                "service: Magic Transit",
+                "service: Magic Transit\n        id: 0268691a34343f5f7404ff8abe0b5785\n        state: active",
+            )
+            .replace("service: Spectrum }", "service: Spectrum, id: b1 }")
+            .replace("safety:", "services: {}\nsafety:");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                "3:1: warning: `services` has no effect in a desired-state file",
+                "13:9: warning: binding key `id` has no effect in a desired-state file (2 bindings have it)",
+                "14:9: warning: binding key `state` has no effect in a desired-state file",
+            ]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired)[1].as_deref(),
+            Some(
+                "remove it: binding ids are the API's to choose; `id` is read from emulator seeds only"
+            )
+        );
+        // A seed is where they belong.
+        assert!(problems(&yaml, Mode::Seed).is_empty());
+    }
+
+    #[test]
+    fn a_service_none_of_the_documented_ones_is_a_warning_the_account_settles() {
+        let yaml = OK.replace("service: CDN }", "service: cdn }").replace(
+            "2001:db8:1000:10::/64, service: Spectrum",
+            "2001:db8:1000:10::/64, service: a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3",
+        );
+        assert!(
+            problems(&yaml, Mode::Desired).is_empty(),
+            "case and ids are fine"
+        );
+        let yaml = OK
+            .replace("service: CDN }", "service: CDNN }")
+            .replace("service: Spectrum }", "service: Workers }");
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [
+                "12:41: warning: `CDNN` is none of Cloudflare's documented services (`Magic Transit`, `CDN`, `Spectrum`) nor a service id",
+                "15:46: warning: `CDNN` is none of Cloudflare's documented services (`Magic Transit`, `CDN`, `Spectrum`) nor a service id",
+                "16:49: warning: `Workers` is none of Cloudflare's documented services (`Magic Transit`, `CDN`, `Spectrum`) nor a service id",
+            ]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [
+                Some("did you mean `CDN`?".to_owned()),
+                Some("did you mean `CDN`?".to_owned()),
+                Some("the account decides at plan: `svcbind services` lists its services; or give the service's id".to_owned()),
+            ]
+        );
+        let loaded = parse(&yaml, "t.yaml", Mode::Desired).unwrap();
+        assert!(loaded.warnings.iter().all(|d| d.settled_by_account));
+        assert!(loaded.warnings.unsettled().is_empty());
+        // A seed's catalog is its own.
+        assert!(problems(&yaml, Mode::Seed).is_empty());
     }
 }

@@ -32,6 +32,25 @@ pub struct Comments {
     pub after_binding: BTreeMap<(usize, usize), String>,
 }
 
+/// The `safety` mapping, when the state sets any of it.
+fn write_safety(out: &mut String, state: &StateFile) {
+    if state.max_deletes.is_none() && state.max_delete_percent.is_none() && state.protect.is_empty()
+    {
+        return;
+    }
+    let _ = writeln!(out, "safety:");
+    if let Some(max) = state.max_deletes {
+        let _ = writeln!(out, "  max_deletes: {max}");
+    }
+    if let Some(percent) = state.max_delete_percent {
+        let _ = writeln!(out, "  max_delete_percent: {percent}");
+    }
+    if !state.protect.is_empty() {
+        let ranges: Vec<String> = state.protect.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "  protect: [{}]", ranges.join(", "));
+    }
+}
+
 /// The state as a desired-state file, starting with the [`FILE_HEADER`] comment.
 /// [`super::parse`] of the result gives `state` back (locations aside).
 pub fn to_yaml(state: &StateFile) -> String {
@@ -51,9 +70,7 @@ pub fn to_yaml_with(state: &StateFile, comments: &Comments) -> String {
     if let Some(account) = &state.account_id {
         let _ = writeln!(out, "account_id: {}", scalar(account.as_str()));
     }
-    if let Some(max) = state.max_deletes {
-        let _ = writeln!(out, "safety:\n  max_deletes: {max}");
-    }
+    write_safety(&mut out, state);
     if !state.services.is_empty() {
         let _ = writeln!(out, "services:");
         for (name, id) in &state.services {

@@ -147,6 +147,7 @@ pub(crate) fn locate(source: &str, queries: &[Query]) -> Vec<Location> {
     for item in Parser::new_from_str(source) {
         let Ok((event, span)) = item else { break };
         let at = Location {
+            file: 0,
             line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
             column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
         };
@@ -261,6 +262,7 @@ fn path_text(path: &serde_path_to_error::Path) -> String {
 fn location_of(err: &Error) -> Location {
     err.location()
         .map(|l| Location {
+            file: 0,
             line: u32::try_from(l.line()).unwrap_or(u32::MAX),
             column: u32::try_from(l.column()).unwrap_or(u32::MAX),
         })
@@ -285,9 +287,10 @@ fn last_key(path: &str) -> &str {
 /// What kind of value a key expects, in words, when the format knows it.
 fn expected_kind(path: &str) -> Option<&'static str> {
     Some(match last_key(path) {
-        "prefixes" | "bindings" | "ignore" => "a list",
+        "prefixes" | "bindings" | "ignore" | "protect" => "a list",
         "safety" | "services" => "a mapping",
-        "max_deletes" => "a whole number of 0 or more",
+        "max_deletes" => "a whole number from 0 to 4294967295",
+        "max_delete_percent" => "a whole number from 0 to 100",
         "cidr" => "a CIDR such as 192.0.2.0/24",
         "service" => "a service name or id",
         "account_id" | "id" => "an id of letters and digits",
@@ -424,7 +427,14 @@ mod tests {
         let e = err("name: x\nignroe: []\n");
         assert_eq!(e.message, "unknown key `ignroe`");
         assert_eq!(e.hint.as_deref(), Some("did you mean `ignore`?"));
-        assert_eq!(e.location, Location { line: 2, column: 1 });
+        assert_eq!(
+            e.location,
+            Location {
+                file: 0,
+                line: 2,
+                column: 1
+            }
+        );
         let e = err("name: x\nzzzzzz: []\n");
         assert_eq!(e.hint.as_deref(), Some("expected one of `name`, `ignore`"));
     }
@@ -433,7 +443,14 @@ mod tests {
     fn duplicate_keys_are_errors() {
         let e = err("name: x\nname: y\n");
         assert_eq!(e.message, "duplicate key `name`");
-        assert_eq!(e.location, Location { line: 2, column: 1 });
+        assert_eq!(
+            e.location,
+            Location {
+                file: 0,
+                line: 2,
+                column: 1
+            }
+        );
     }
 
     #[test]
@@ -494,7 +511,11 @@ mod tests {
     }
 
     fn at(line: u32, column: u32) -> Location {
-        Location { line, column }
+        Location {
+            file: 0,
+            line,
+            column,
+        }
     }
 
     #[test]

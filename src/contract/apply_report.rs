@@ -181,6 +181,10 @@ pub struct StepReportDoc {
     pub binding_id: Option<String>,
     /// A delete whose binding was already gone.
     pub already_gone: bool,
+    /// The API's answer was lost (a timeout, a 5xx, a dropped connection) and reading the
+    /// prefix back showed the step had happened: the binding was adopted, or is gone.
+    #[serde(default)]
+    pub read_back: bool,
     pub error: Option<ErrorDoc>,
 }
 

@@ -65,16 +65,84 @@ pub struct SummaryDoc {
     pub skipped_prefixes: Vec<IpNet>,
 }
 
-/// What the safety rules say: `needs_force` means apply refuses without `--force`.
+/// What the safety rules say: `needs_force` means apply refuses without `--force`, for each
+/// reason listed (`prefix_wide`, `too_many_deletes`, `delete_share`, `protected`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SafetyDoc {
     pub max_deletes: u32,
+    /// `max_delete_percent`, or `null` when it is not set.
+    #[serde(default)]
+    pub max_delete_percent: Option<u8>,
+    /// The fewest live bindings a prefix has for `max_delete_percent` to apply to it.
+    #[serde(default)]
+    pub delete_percent_min_live: usize,
+    /// The protected ranges (`safety.protect`).
+    #[serde(default)]
+    #[schemars(with = "Vec<CidrSchema>")]
+    pub protect: Vec<IpNet>,
     /// Deletes plus replaces.
     pub destructive: usize,
     /// Prefixes whose prefix-wide binding is deleted or replaced.
     #[schemars(with = "Vec<CidrSchema>")]
     pub prefix_wide: Vec<IpNet>,
+    /// Whether `destructive` exceeds `max_deletes`.
+    #[serde(default)]
+    pub too_many_deletes: bool,
+    /// Prefixes whose deletes plus replaces exceed `max_delete_percent` of their live
+    /// bindings.
+    #[serde(default)]
+    pub delete_share: Vec<DeleteShareDoc>,
+    /// Protected ranges the plan moves to another service, with what moves.
+    #[serde(default)]
+    pub protected: Vec<ProtectedRangeDoc>,
     pub needs_force: bool,
+}
+
+/// A prefix over `max_delete_percent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeleteShareDoc {
+    #[schemars(with = "CidrSchema")]
+    pub prefix: IpNet,
+    /// Deletes plus replaces in the prefix.
+    pub destructive: usize,
+    /// Its live bindings.
+    pub live: usize,
+    /// `max_delete_percent`.
+    pub limit: u8,
+    /// The same as one sentence.
+    pub message: String,
+}
+
+/// A protected range that the plan moves to another service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProtectedRangeDoc {
+    /// The range of `safety.protect`.
+    #[schemars(with = "CidrSchema")]
+    pub range: IpNet,
+    /// The prefix it lies in.
+    #[schemars(with = "CidrSchema")]
+    pub prefix: IpNet,
+    /// Every part of it that moves: for good (from the prefix's impact) or, with `transient`,
+    /// between a replace's delete and create (from its gaps).
+    pub moves: Vec<ProtectedMoveDoc>,
+    /// The same as one sentence.
+    pub message: String,
+}
+
+/// Addresses of a protected range that go to another service; `null` means no service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProtectedMoveDoc {
+    #[schemars(with = "CidrSchema")]
+    pub cidr: IpNet,
+    /// Number of addresses, in decimal (a string: IPv6 counts exceed JSON's safe integers).
+    pub addresses: String,
+    /// Their service before the plan; with `transient`, the service of the binding over them
+    /// that is replaced.
+    pub from: Option<ServiceRef>,
+    /// Their service after the plan; with `transient`, where they go while it is replaced.
+    pub to: Option<ServiceRef>,
+    /// Only during a replace, not once the plan is done.
+    pub transient: bool,
 }
 
 /// The plan of one prefix.

@@ -23,7 +23,8 @@ use crate::model::{
 };
 use crate::plan::impact::Gap;
 use crate::plan::{
-    BrokenRule, Change, ImpactRange, Note, Plan, PrefixPlan, Step, Warning, live_fingerprint,
+    BrokenRule, Change, ImpactRange, Note, Plan, PrefixPlan, SafetyLimits, Step, Warning,
+    live_fingerprint,
 };
 
 /// A plan read back from its document, every id and CIDR checked.
@@ -35,9 +36,10 @@ pub struct SavedPlan {
     pub svcbind_version: String,
     /// SHA-256 of the desired-state file the plan was made from, when the document says.
     pub desired_sha256: Option<String>,
-    /// The `max_deletes` the plan was made with.
-    pub max_deletes: u32,
-    /// Whether apply needed `--force` at plan time (agrees with `plan.safety(max_deletes)`).
+    /// The safety limits the plan was made with (`max_deletes`, `max_delete_percent`,
+    /// `protect`; a document written before the last two has neither).
+    pub limits: SafetyLimits,
+    /// Whether apply needed `--force` at plan time (agrees with `plan.safety(&limits)`).
     pub needs_force: bool,
     /// The service names the document gives, by id.
     pub services: Services,
@@ -95,7 +97,25 @@ impl TryFrom<&PlanDocument> for SavedPlan {
             account_id,
             prefixes,
         };
-        let safety = plan.safety(doc.safety.max_deletes);
+        let protect = doc
+            .safety
+            .protect
+            .iter()
+            .enumerate()
+            .map(|(i, cidr)| checked_cidr(&format!("safety.protect[{i}]"), *cidr))
+            .collect::<Result<_, _>>()?;
+        if doc.safety.max_delete_percent.is_some_and(|p| p > 100) {
+            return Err(ContractError::field(
+                "safety.max_delete_percent",
+                "is not a percentage from 0 to 100",
+            ));
+        }
+        let limits = SafetyLimits {
+            max_deletes: doc.safety.max_deletes,
+            max_delete_percent: doc.safety.max_delete_percent,
+            protect,
+        };
+        let safety = plan.safety(&limits);
         for (i, cidr) in doc.safety.prefix_wide.iter().enumerate() {
             checked_cidr(&format!("safety.prefix_wide[{i}]"), *cidr)?;
         }
@@ -112,7 +132,7 @@ impl TryFrom<&PlanDocument> for SavedPlan {
             plan,
             svcbind_version: doc.svcbind_version.clone(),
             desired_sha256: doc.desired_sha256.clone(),
-            max_deletes: doc.safety.max_deletes,
+            limits,
             needs_force: doc.safety.needs_force,
             services: names.into_services(),
             live,
@@ -345,6 +365,9 @@ fn prefix_from(
         id,
         cidr,
         live_fingerprint: p.live_fingerprint.clone(),
+        // Listed for a prefix with steps only: an unchanged prefix has none here, which no
+        // safety rule counts.
+        live_bindings: live.len(),
         changes,
         steps,
         impact,
@@ -613,7 +636,7 @@ mod tests {
         let services = services();
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: SafetyLimits::max_deletes(10),
         };
         let from = Provenance {
             desired_sha256: Some(&"d".repeat(64)),
@@ -630,13 +653,18 @@ mod tests {
 
     #[test]
     fn a_plan_round_trips_to_domain_types() {
-        let (plan, value) = document();
+        let (mut plan, value) = document();
         let saved = read_value(&value).unwrap();
-        // Exactly the plan that was made: changes, steps, impact, gaps, warnings, notes.
+        // Exactly the plan that was made: changes, steps, impact, gaps, warnings, notes. The
+        // document lists the live bindings of changed prefixes only, so an unchanged prefix
+        // reads back with none (no safety rule counts an unchanged prefix).
+        for p in plan.prefixes.iter_mut().filter(|p| p.is_unchanged()) {
+            p.live_bindings = 0;
+        }
         assert_eq!(saved.plan, plan);
         assert_eq!(saved.svcbind_version, env!("CARGO_PKG_VERSION"));
         assert_eq!(saved.desired_sha256, Some("d".repeat(64)));
-        assert_eq!(saved.max_deletes, 10);
+        assert_eq!(saved.limits, SafetyLimits::max_deletes(10));
         assert!(saved.needs_force);
         assert!(!saved.plan.prefixes[3].warnings.is_empty());
         assert!(!saved.plan.prefixes[0].gaps.is_empty());
@@ -666,7 +694,7 @@ mod tests {
         let services = services();
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: SafetyLimits::max_deletes(10),
         };
         let from = Provenance {
             desired_sha256: None,

@@ -266,9 +266,9 @@ impl Account {
             .collect();
         StateFile {
             account_id: Some(self.id.clone()),
-            max_deletes: None,
             services,
             prefixes,
+            ..StateFile::default()
         }
     }
 

@@ -180,6 +180,8 @@ pub struct PrefixPlan {
     pub cidr: IpNet,
     /// SHA-256 over the sorted live (CIDR, service id, binding id) list.
     pub live_fingerprint: String,
+    /// How many live bindings the prefix has (what `max_delete_percent` is a share of).
+    pub live_bindings: usize,
     /// Logical changes, in the order their first step runs.
     pub changes: Vec<Change>,
     /// API calls, in execution order.
@@ -271,6 +273,37 @@ impl Plan {
     }
 }
 
+/// The smallest number of live bindings a prefix must have for `max_delete_percent` to apply.
+///
+/// Fixed, as octoDNS fixes its `MIN_EXISTING_RECORDS` (also 10): below it, one delete is
+/// already 10 % or more, so a percentage would refuse nearly every change of a small prefix
+/// and say nothing `max_deletes` does not.
+pub const MIN_LIVE_FOR_PERCENT: usize = 10;
+
+/// The limits the safety rules (SPEC §3) apply, as settled from the flags, the file and the
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetyLimits {
+    /// Deletes plus replaces over the whole plan.
+    pub max_deletes: u32,
+    /// Deletes plus replaces of one prefix, in percent of its live bindings; applied to
+    /// prefixes with at least [`MIN_LIVE_FOR_PERCENT`] live bindings.
+    pub max_delete_percent: Option<u8>,
+    /// Ranges whose addresses may not move to another service.
+    pub protect: Vec<IpNet>,
+}
+
+impl SafetyLimits {
+    /// Only `max_deletes`: no percentage, nothing protected.
+    pub fn max_deletes(max_deletes: u32) -> Self {
+        Self {
+            max_deletes,
+            max_delete_percent: None,
+            protect: Vec::new(),
+        }
+    }
+}
+
 /// What the safety rules (SPEC §3) say of a plan: apply refuses it without `--force` when
 /// any of this is set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -279,18 +312,122 @@ pub struct Safety {
     pub prefix_wide: Vec<IpNet>,
     /// Deletes plus replaces, when they exceed the limit: (count, limit).
     pub too_many_deletes: Option<(usize, u32)>,
+    /// Prefixes whose deletes plus replaces exceed `max_delete_percent` of their live
+    /// bindings, in plan order.
+    pub too_large_share: Vec<DeleteShare>,
+    /// The protected ranges the plan moves, each with what moves, in the order of `protect`.
+    pub protected: Vec<ProtectedRange>,
+}
+
+/// A prefix that loses more than `max_delete_percent` of its live bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteShare {
+    pub prefix: IpNet,
+    /// Deletes plus replaces in the prefix.
+    pub destructive: usize,
+    /// Live bindings of the prefix.
+    pub live: usize,
+    /// The limit, in percent.
+    pub limit: u8,
+}
+
+/// A protected range that the plan moves, and every part of it that moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedRange {
+    pub range: IpNet,
+    /// The prefix it lies in.
+    pub prefix: IpNet,
+    /// What moves, in address order: the lasting moves (the impact) first, then those during
+    /// a replace (its gap).
+    pub moves: Vec<ProtectedMove>,
+}
+
+/// Addresses of a protected range that go to another service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedMove {
+    /// The addresses (inside the protected range, or the whole range).
+    pub cidr: IpNet,
+    /// Their service before the plan; when `transient`, the service of the binding over them
+    /// that is replaced.
+    pub from: Option<ServiceId>,
+    /// Their service after the plan; when `transient`, where they go while it is replaced.
+    pub to: Option<ServiceId>,
+    /// Only between a replace's delete and its create (the replace's gap), not once the plan
+    /// is done.
+    pub transient: bool,
 }
 
 impl Safety {
     pub fn needs_force(&self) -> bool {
-        !self.prefix_wide.is_empty() || self.too_many_deletes.is_some()
+        !self.prefix_wide.is_empty()
+            || self.too_many_deletes.is_some()
+            || !self.too_large_share.is_empty()
+            || !self.protected.is_empty()
     }
 }
 
 impl Plan {
-    /// Checks the plan against the safety rules with `max_deletes` as the limit.
-    pub fn safety(&self, max_deletes: u32) -> Safety {
+    /// Checks the plan against the safety rules with `limits`.
+    ///
+    /// A protected range is moved when any address of it changes service, for good (the
+    /// prefix's impact) or for a while (the gap of a replace, which includes the whole prefix
+    /// when the prefix-wide binding is replaced). CIDRs nest or are disjoint, so the part of a
+    /// range that moves is the smaller of the range and the moving block.
+    pub fn safety(&self, limits: &SafetyLimits) -> Safety {
         let count = self.destructive_count();
+        let too_large_share = match limits.max_delete_percent {
+            None => Vec::new(),
+            Some(limit) => self
+                .prefixes
+                .iter()
+                .filter(|p| p.live_bindings >= MIN_LIVE_FOR_PERCENT)
+                .filter(|p| p.destructive_count() * 100 > usize::from(limit) * p.live_bindings)
+                .map(|p| DeleteShare {
+                    prefix: p.cidr,
+                    destructive: p.destructive_count(),
+                    live: p.live_bindings,
+                    limit,
+                })
+                .collect(),
+        };
+        let mut protected = Vec::new();
+        for &range in &limits.protect {
+            for p in self.prefixes.iter().filter(|p| p.cidr.contains(&range)) {
+                let within = |cidr: IpNet| -> Option<IpNet> {
+                    if range.contains(&cidr) {
+                        Some(cidr)
+                    } else if cidr.contains(&range) {
+                        Some(range)
+                    } else {
+                        None
+                    }
+                };
+                let lasting = p.impact.iter().filter_map(|r| {
+                    Some(ProtectedMove {
+                        cidr: within(r.cidr)?,
+                        from: r.from.clone(),
+                        to: r.to.clone(),
+                        transient: false,
+                    })
+                });
+                let transient = p.gaps.iter().filter_map(|g| {
+                    Some(ProtectedMove {
+                        cidr: within(g.cidr)?,
+                        from: Some(g.from.clone()),
+                        to: g.during.clone(),
+                        transient: true,
+                    })
+                });
+                let moves: Vec<ProtectedMove> = lasting.chain(transient).collect();
+                if !moves.is_empty() {
+                    protected.push(ProtectedRange {
+                        range,
+                        prefix: p.cidr,
+                        moves,
+                    });
+                }
+            }
+        }
         Safety {
             prefix_wide: self
                 .prefixes
@@ -298,7 +435,10 @@ impl Plan {
                 .filter(|p| p.touches_prefix_wide())
                 .map(|p| p.cidr)
                 .collect(),
-            too_many_deletes: (count > max_deletes as usize).then_some((count, max_deletes)),
+            too_many_deletes: (count > limits.max_deletes as usize)
+                .then_some((count, limits.max_deletes)),
+            too_large_share,
+            protected,
         }
     }
 }
@@ -537,6 +677,7 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
         id: state.id.clone(),
         cidr: state.cidr,
         live_fingerprint: live_fingerprint(&state.live),
+        live_bindings: state.live.len(),
         changes: ordered.changes,
         steps: ordered.steps,
         impact,
@@ -1052,5 +1193,191 @@ pub(crate) mod tests {
             (1, 0, 1, 1, 1, 2)
         );
         assert_eq!(plan.destructive_count(), 1);
+    }
+
+    /// A /24 with its prefix-wide MT binding and `n` CDN /29s, live; desired keeps the first
+    /// `n - deleted` of them.
+    fn many(n: usize, deleted: usize) -> PrefixState {
+        let sub = |i: usize| format!("192.0.2.{}/29", i * 8);
+        let mut live_bindings = vec![live("b0", "192.0.2.0/24", "mt")];
+        live_bindings.extend((1..=n).map(|i| live(&format!("b{i}"), &sub(i), "cdn")));
+        let mut desired = vec![("192.0.2.0/24".to_owned(), "mt")];
+        desired.extend((1..=n - deleted).map(|i| (sub(i), "cdn")));
+        let desired: Vec<(&str, &str)> = desired.iter().map(|(c, s)| (c.as_str(), *s)).collect();
+        state("192.0.2.0/24", &desired, live_bindings)
+    }
+
+    fn limits(max_deletes: u32, percent: Option<u8>, protect: &[&str]) -> SafetyLimits {
+        SafetyLimits {
+            max_deletes,
+            max_delete_percent: percent,
+            protect: protect.iter().map(|p| net(p)).collect(),
+        }
+    }
+
+    fn account() -> AccountId {
+        AccountId::new("acc").unwrap()
+    }
+
+    #[test]
+    fn max_delete_percent_counts_a_prefix_from_ten_live_bindings_and_only_above_the_limit() {
+        // 10 live bindings (the prefix-wide one and nine /29s), 3 deleted: 30 %.
+        let at_limit = plan(account(), &[many(9, 3)]).unwrap();
+        assert_eq!(at_limit.prefixes[0].live_bindings, 10);
+        let safety = at_limit.safety(&limits(100, Some(30), &[]));
+        assert_eq!(safety.too_large_share, []);
+        assert!(!safety.needs_force());
+        // 4 of 10: 40 %, more than 30.
+        let over = plan(account(), &[many(9, 4)]).unwrap();
+        let safety = over.safety(&limits(100, Some(30), &[]));
+        assert_eq!(
+            safety.too_large_share,
+            [DeleteShare {
+                prefix: net("192.0.2.0/24"),
+                destructive: 4,
+                live: 10,
+                limit: 30
+            }]
+        );
+        assert!(safety.needs_force());
+        // Unset, nothing is counted; 0 % refuses any delete.
+        assert_eq!(over.safety(&limits(100, None, &[])), Safety::default());
+        assert_eq!(
+            at_limit
+                .safety(&limits(100, Some(0), &[]))
+                .too_large_share
+                .len(),
+            1
+        );
+        // 9 live bindings, all but the prefix-wide one deleted: below the minimum, so only
+        // max_deletes speaks.
+        let small = plan(account(), &[many(8, 8)]).unwrap();
+        assert_eq!(small.prefixes[0].live_bindings, MIN_LIVE_FOR_PERCENT - 1);
+        let safety = small.safety(&limits(100, Some(0), &[]));
+        assert!(!safety.needs_force(), "{safety:?}");
+        assert_eq!(
+            small.safety(&limits(7, Some(0), &[])).too_many_deletes,
+            Some((8, 7))
+        );
+    }
+
+    #[test]
+    fn a_protected_range_is_moved_by_any_lasting_change_of_its_addresses() {
+        // A new CDN /29 inside the protected /26; an unrelated delete elsewhere.
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "mt"), ("192.0.2.16/29", "cdn")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.128/28", "cdn"),
+            ],
+        );
+        let p = plan(account(), &[s]).unwrap();
+        let safety = p.safety(&limits(10, None, &["192.0.2.0/26", "192.0.2.192/26"]));
+        assert_eq!(
+            safety.protected,
+            [ProtectedRange {
+                range: net("192.0.2.0/26"),
+                prefix: net("192.0.2.0/24"),
+                moves: vec![ProtectedMove {
+                    cidr: net("192.0.2.16/29"),
+                    from: Some(svc("mt")),
+                    to: Some(svc("cdn")),
+                    transient: false,
+                }],
+            }]
+        );
+        assert!(safety.needs_force());
+        // A protected range inside a moving block moves as a whole; one beside it not at all.
+        let safety = p.safety(&limits(10, None, &["192.0.2.20/30", "192.0.2.8/29"]));
+        assert_eq!(safety.protected.len(), 1);
+        assert_eq!(safety.protected[0].moves[0].cidr, net("192.0.2.20/30"));
+        // The delete of 192.0.2.128/28 moves it back to MT.
+        let safety = p.safety(&limits(10, None, &["192.0.2.128/25"]));
+        assert_eq!(
+            safety.protected[0].moves,
+            [ProtectedMove {
+                cidr: net("192.0.2.128/28"),
+                from: Some(svc("cdn")),
+                to: Some(svc("mt")),
+                transient: false,
+            }]
+        );
+        // Nothing protected, or nothing of it moving: no reason to force.
+        assert!(!p.safety(&limits(10, None, &[])).needs_force());
+        assert!(
+            !p.safety(&limits(10, None, &["192.0.2.64/26"]))
+                .needs_force()
+        );
+        // Another prefix's range is not this prefix's business.
+        assert!(
+            !p.safety(&limits(10, None, &["198.51.100.0/24"]))
+                .needs_force()
+        );
+    }
+
+    #[test]
+    fn a_protected_range_is_moved_by_the_gap_of_a_replace_that_ends_where_it_began() {
+        // 192.0.2.16/29 goes CDN → Spectrum: for good, and through MT in between. The /30
+        // inside it keeps its own Spectrum binding throughout: it does not move.
+        let s = state(
+            "192.0.2.0/24",
+            &[
+                ("192.0.2.0/24", "mt"),
+                ("192.0.2.16/29", "sp"),
+                ("192.0.2.20/30", "sp"),
+            ],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.16/29", "cdn"),
+                live("b3", "192.0.2.20/30", "sp"),
+            ],
+        );
+        let p = plan(account(), &[s]).unwrap();
+        let safety = p.safety(&limits(10, None, &["192.0.2.16/30"]));
+        assert_eq!(
+            safety.protected[0].moves,
+            [
+                ProtectedMove {
+                    cidr: net("192.0.2.16/30"),
+                    from: Some(svc("cdn")),
+                    to: Some(svc("sp")),
+                    transient: false,
+                },
+                ProtectedMove {
+                    cidr: net("192.0.2.16/30"),
+                    from: Some(svc("cdn")),
+                    to: Some(svc("mt")),
+                    transient: true,
+                },
+            ]
+        );
+        assert!(
+            !p.safety(&limits(10, None, &["192.0.2.20/30"]))
+                .needs_force()
+        );
+
+        // A prefix-wide replace disrupts every address, even of a range whose service is the
+        // same before and after: it is deleted and re-created with the rest.
+        let s = state(
+            "192.0.2.0/24",
+            &[("192.0.2.0/24", "cdn"), ("192.0.2.64/26", "sp")],
+            vec![
+                live("b1", "192.0.2.0/24", "mt"),
+                live("b2", "192.0.2.64/26", "sp"),
+            ],
+        );
+        let p = plan(account(), &[s]).unwrap();
+        let safety = p.safety(&limits(10, None, &["192.0.2.64/27"]));
+        assert_eq!(
+            safety.protected[0].moves,
+            [ProtectedMove {
+                cidr: net("192.0.2.64/27"),
+                from: Some(svc("mt")),
+                to: None,
+                transient: true,
+            }]
+        );
+        assert_eq!(safety.prefix_wide, [net("192.0.2.0/24")]);
     }
 }

@@ -16,8 +16,8 @@ use crate::contract::apply_report::{
     StepReportDoc, StepStatusDoc, WaitDoc, WaitOutcomeDoc, WatchedDoc,
 };
 use crate::contract::plan::{
-    ChangeDoc, GapDoc, ImpactDoc, LiveBindingDoc, NoteDetail, NoteDoc, PrefixDoc, SafetyDoc,
-    SummaryDoc, WarningDetail, WarningDoc,
+    ChangeDoc, DeleteShareDoc, GapDoc, ImpactDoc, LiveBindingDoc, NoteDetail, NoteDoc, PrefixDoc,
+    ProtectedMoveDoc, ProtectedRangeDoc, SafetyDoc, SummaryDoc, WarningDetail, WarningDoc,
 };
 use crate::contract::services::ServiceDoc;
 use crate::contract::validation::{DiagnosticDoc, SeverityDoc, StateSummaryDoc};
@@ -26,7 +26,9 @@ use crate::contract::{
     ServicesDocument, StalePrefix, StepDoc, ValidationDocument, svcbind_version,
 };
 use crate::model::{AccountId, Binding, PrefixId, Service, StateFile};
-use crate::plan::{Change, Note, Plan, PrefixPlan, PrefixState, Step, Warning};
+use crate::plan::{
+    Change, MIN_LIVE_FOR_PERCENT, Note, Plan, PrefixPlan, PrefixState, Safety, Step, Warning,
+};
 
 fn service(ctx: &Context<'_>, id: &crate::model::ServiceId) -> ServiceRef {
     ServiceRef {
@@ -165,7 +167,7 @@ fn prefix_doc(p: &PrefixPlan, live: Option<&[Binding]>, ctx: &Context<'_>) -> Pr
         .iter()
         .map(|r| ImpactDoc {
             cidr: r.cidr,
-            addresses: (1u128 << r.address_bits()).to_string(),
+            addresses: address_count(r.cidr),
             from: r.from.as_ref().map(|s| service(ctx, s)),
             to: r.to.as_ref().map(|s| service(ctx, s)),
         })
@@ -197,6 +199,62 @@ fn prefix_doc(p: &PrefixPlan, live: Option<&[Binding]>, ctx: &Context<'_>) -> Pr
     }
 }
 
+/// The number of addresses of `cidr`, in decimal.
+fn address_count(cidr: ipnet::IpNet) -> String {
+    let bits = u32::from(cidr.max_prefix_len() - cidr.prefix_len());
+    match 1u128.checked_shl(bits) {
+        Some(n) if bits < 128 => n.to_string(),
+        _ => "340282366920938463463374607431768211456".to_owned(),
+    }
+}
+
+/// The safety section of the plan document.
+fn safety_doc(plan: &Plan, safety: Safety, ctx: &Context<'_>) -> SafetyDoc {
+    let delete_share = safety
+        .too_large_share
+        .iter()
+        .map(|s| DeleteShareDoc {
+            prefix: s.prefix,
+            destructive: s.destructive,
+            live: s.live,
+            limit: s.limit,
+            message: super::text::delete_share_text(s),
+        })
+        .collect();
+    let protected = safety
+        .protected
+        .iter()
+        .map(|p| ProtectedRangeDoc {
+            range: p.range,
+            prefix: p.prefix,
+            moves: p
+                .moves
+                .iter()
+                .map(|m| ProtectedMoveDoc {
+                    cidr: m.cidr,
+                    addresses: address_count(m.cidr),
+                    from: m.from.as_ref().map(|s| service(ctx, s)),
+                    to: m.to.as_ref().map(|s| service(ctx, s)),
+                    transient: m.transient,
+                })
+                .collect(),
+            message: super::text::protected_text(p, ctx),
+        })
+        .collect();
+    SafetyDoc {
+        max_deletes: ctx.limits.max_deletes,
+        max_delete_percent: ctx.limits.max_delete_percent,
+        delete_percent_min_live: MIN_LIVE_FOR_PERCENT,
+        protect: ctx.limits.protect.clone(),
+        destructive: plan.destructive_count(),
+        needs_force: safety.needs_force(),
+        too_many_deletes: safety.too_many_deletes.is_some(),
+        prefix_wide: safety.prefix_wide,
+        delete_share,
+        protected,
+    }
+}
+
 /// Where a plan came from: what its document holds besides the plan, so that `svcbind apply`
 /// can carry it out later and tell whether the account changed since.
 #[derive(Debug, Clone, Copy, Default)]
@@ -213,7 +271,7 @@ pub struct Provenance<'a> {
 /// live bindings), a plan with changes cannot be applied from the document.
 pub fn plan_document(plan: &Plan, ctx: &Context<'_>, from: &Provenance<'_>) -> PlanDocument {
     let s = plan.summary();
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     let live: HashMap<&PrefixId, &[Binding]> = from
         .states
         .iter()
@@ -238,12 +296,7 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>, from: &Provenance<'_>) -> P
                 .map(|skipped| skipped.prefixes.to_vec())
                 .unwrap_or_default(),
         },
-        safety: SafetyDoc {
-            max_deletes: ctx.max_deletes,
-            destructive: plan.destructive_count(),
-            needs_force: safety.needs_force(),
-            prefix_wide: safety.prefix_wide,
-        },
+        safety: safety_doc(plan, safety, ctx),
         prefixes: plan
             .prefixes
             .iter()
@@ -362,7 +415,7 @@ fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
             elapsed,
             created,
             already_gone,
-            ..
+            read_back: _,
         } => (
             StepStatusDoc::Done,
             Some(elapsed),
@@ -389,6 +442,13 @@ fn step_report_doc(s: &StepReport, ctx: &Context<'_>) -> StepReportDoc {
         elapsed_ms: elapsed.map(|d| millis(*d)),
         binding_id,
         already_gone,
+        read_back: matches!(
+            s.status,
+            StepStatus::Done {
+                read_back: true,
+                ..
+            }
+        ),
         error,
     }
 }
@@ -542,6 +602,16 @@ mod tests {
     };
     use crate::plan::{PrefixState, plan};
 
+    #[test]
+    fn address_counts_are_exact_up_to_a_whole_family() {
+        let count = |s: &str| address_count(s.parse().unwrap());
+        assert_eq!(count("192.0.2.16/29"), "8");
+        assert_eq!(count("0.0.0.0/0"), "4294967296");
+        assert_eq!(count("2001:db8::/64"), "18446744073709551616");
+        assert_eq!(count("::/1"), "170141183460469231731687303715884105728");
+        assert_eq!(count("::/0"), "340282366920938463463374607431768211456");
+    }
+
     fn sample() -> (Plan, Services) {
         let id = |s: &str| ServiceId::new(s).unwrap();
         let services = Services::new([
@@ -578,7 +648,7 @@ mod tests {
         let (plan, services) = sample();
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: crate::plan::SafetyLimits::max_deletes(10),
         };
         let mut out = Vec::new();
         write_plan(&mut out, &plan, &ctx).unwrap();

@@ -87,12 +87,38 @@ pub fn plan_skipping(
         skipped_section(&mut md, skipped);
     }
     let _ = writeln!(md, "Account `{}`\n", plan.account_id);
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if let Some((n, limit)) = safety.too_many_deletes {
         let _ = writeln!(
             md,
             "> [!CAUTION]\n> This plan deletes or replaces {}, more than `max_deletes` ({limit}); apply needs `--force`.\n",
             count(n, "binding", "bindings")
+        );
+    }
+    // The other rules that need --force, at the top too, each named with what breaks it.
+    let reasons: Vec<String> = safety
+        .too_large_share
+        .iter()
+        .map(super::text::delete_share_text)
+        .chain(
+            safety
+                .protected
+                .iter()
+                .map(|range| super::text::protected_text(range, ctx)),
+        )
+        .collect();
+    for reason in reasons.iter().take(LISTED_SAFETY) {
+        let _ = writeln!(
+            md,
+            "> [!CAUTION]\n> {}; apply needs `--force`.\n",
+            escape(reason)
+        );
+    }
+    if reasons.len() > LISTED_SAFETY {
+        let _ = writeln!(
+            md,
+            "> [!CAUTION]\n> And {} more prefixes over `max_delete_percent` or protected ranges moved (`svcbind plan` lists them all); apply needs `--force`.\n",
+            reasons.len() - LISTED_SAFETY
         );
     }
     // What needs --force comes first and is never cut: a reviewer who reads only the top
@@ -146,6 +172,10 @@ pub fn plan_skipping(
     }
     write_plan_limited(out, &md, &body, &sections)
 }
+
+/// At most this many `max_delete_percent` and protected-range cautions are written at the top
+/// (which is never cut); a last one counts the rest.
+const LISTED_SAFETY: usize = 50;
 
 /// At most this many prefixes are listed by name in the `--force` caution at the top.
 const LISTED_PREFIX_WIDE: usize = 200;
@@ -348,9 +378,14 @@ pub fn apply_report(
         );
         for (i, s) in prefix.steps.iter().enumerate() {
             let (result, error) = match &s.status {
-                StepStatus::Done { .. } => ("done", String::new()),
-                StepStatus::Failed { error, .. } => ("**failed**", escape(&error.to_string())),
-                StepStatus::NotRun => ("not run", String::new()),
+                StepStatus::Done { .. } => match super::text::done_detail(&s.status) {
+                    Some(detail) => (format!("done ({detail})"), String::new()),
+                    None => ("done".to_owned(), String::new()),
+                },
+                StepStatus::Failed { error, .. } => {
+                    ("**failed**".to_owned(), escape(&error.to_string()))
+                }
+                StepStatus::NotRun => ("not run".to_owned(), String::new()),
             };
             let _ = writeln!(
                 md,
@@ -621,7 +656,7 @@ mod tests {
         let plan = crate::plan::plan(AccountId::new("acc").unwrap(), &states).unwrap();
         let ctx = Context {
             services: &services,
-            max_deletes: 0,
+            limits: crate::plan::SafetyLimits::max_deletes(0),
         };
         let mut out = Vec::new();
         super::plan(&mut out, &plan, &ctx).unwrap();

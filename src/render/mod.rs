@@ -20,7 +20,7 @@ use std::io::{self, Write};
 use ipnet::IpNet;
 
 use crate::model::{AccountId, Service, ServiceId, Services};
-use crate::plan::Plan;
+use crate::plan::{Plan, SafetyLimits};
 use crate::sanitize;
 
 /// The formats every document is written in.
@@ -41,8 +41,8 @@ pub const PROPAGATION_NOTICE: &str = "Binding changes take 4 to 6 hours to sprea
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub services: &'a Services,
-    /// The effective `max_deletes` limit.
-    pub max_deletes: u32,
+    /// The effective safety limits (`max_deletes`, `max_delete_percent`, `protect`).
+    pub limits: SafetyLimits,
 }
 
 impl Context<'_> {
@@ -211,7 +211,7 @@ mod tests {
         ]);
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: crate::plan::SafetyLimits::max_deletes(10),
         };
         assert_eq!(ctx.service(&ServiceId::new("cdn2").unwrap()), "CDN (cdn2)");
         assert_eq!(ctx.service(&ServiceId::new("sp1").unwrap()), "Spectrum");

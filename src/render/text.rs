@@ -8,14 +8,17 @@ use anstyle::{AnsiColor, Style};
 
 use ipnet::IpNet;
 
-use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, count};
+use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, addresses, count};
 use crate::apply::{
     ApplyReport, Cascade, InFlight, PrefixReport, Progress, Seen, StepStatus, WaitOutcome,
     WaitProgress, Waited, Watched,
 };
 use crate::model::ServiceId;
 use crate::plan::impact::{Phrase, phrases};
-use crate::plan::{BrokenRule, Change, Note, Plan, PrefixPlan, Step, Transition, Warning};
+use crate::plan::{
+    BrokenRule, Change, DeleteShare, Note, Plan, PrefixPlan, ProtectedRange, Step, Transition,
+    Warning,
+};
 
 /// Styles, all empty when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -80,12 +83,26 @@ pub fn plan_skipping(
         prefix_plan(out, prefix, ctx, &p)?;
     }
     writeln!(out)?;
-    let safety = plan.safety(ctx.max_deletes);
+    let safety = plan.safety(&ctx.limits);
     if let Some((n, limit)) = safety.too_many_deletes {
         writeln!(
             out,
             "{warn}warning:{warn:#} this plan deletes or replaces {}, more than max_deletes ({limit}); apply needs --force",
             count(n, "binding", "bindings")
+        )?;
+    }
+    for share in &safety.too_large_share {
+        writeln!(
+            out,
+            "{warn}warning:{warn:#} {}; apply needs --force",
+            delete_share_text(share)
+        )?;
+    }
+    for range in &safety.protected {
+        writeln!(
+            out,
+            "{warn}warning:{warn:#} {}; apply needs --force",
+            protected_text(range, ctx)
         )?;
     }
     if summary.has_changes() {
@@ -328,6 +345,63 @@ pub fn ranges_text(block: &IpNet, except: &[IpNet], cidr: impl Fn(&IpNet) -> Str
     s
 }
 
+/// `192.0.2.0/24 loses 4 of its 12 live bindings (over 33 %) to deletes and replaces;
+/// max_delete_percent allows 30 %`: a prefix over the percentage, as one clause (shared with
+/// the other formats and apply's refusal). A share that is no whole percent is said as the
+/// whole percent it is over, so it never reads as the limit itself.
+pub fn delete_share_text(s: &DeleteShare) -> String {
+    let hundredfold = s.destructive * 100;
+    let live = s.live.max(1);
+    let share = if hundredfold.is_multiple_of(live) {
+        format!("{} %", hundredfold / live)
+    } else {
+        format!("over {} %", hundredfold / live)
+    };
+    format!(
+        "{} loses {} of its {} live bindings ({share}) to deletes and replaces; max_delete_percent allows {} %",
+        s.prefix, s.destructive, s.live, s.limit
+    )
+}
+
+/// The most moves of one protected range a message lists.
+const MOVES_LISTED: usize = 3;
+
+/// `protected range 192.0.2.0/26 moves: 192.0.2.16/29 (8 addresses) Magic Transit → CDN`: a
+/// protected range the plan moves and why, as one clause (shared with the other formats and
+/// apply's refusal). Moves during a replace say so.
+pub fn protected_text(p: &ProtectedRange, ctx: &Context<'_>) -> String {
+    let mut moves: Vec<String> = p
+        .moves
+        .iter()
+        .take(MOVES_LISTED)
+        .map(|m| {
+            let bits = m.cidr.max_prefix_len() - m.cidr.prefix_len();
+            let what = format!("{} ({})", m.cidr, addresses(bits));
+            if m.transient {
+                format!(
+                    "{what} goes to {} while the {} binding over it is replaced",
+                    ctx.maybe_service(m.to.as_ref()),
+                    ctx.maybe_service(m.from.as_ref())
+                )
+            } else {
+                format!(
+                    "{what} {} → {}",
+                    ctx.maybe_service(m.from.as_ref()),
+                    ctx.maybe_service(m.to.as_ref())
+                )
+            }
+        })
+        .collect();
+    if p.moves.len() > MOVES_LISTED {
+        moves.push(format!("and {} more", p.moves.len() - MOVES_LISTED));
+    }
+    format!(
+        "protected range {} (safety.protect) moves to another service: {}",
+        p.range,
+        moves.join("; ")
+    )
+}
+
 /// What happens to a replaced range between its delete and its create, as one sentence.
 pub fn gap_text(gap: &crate::plan::impact::Gap, ctx: &Context<'_>) -> String {
     gap_phrase_text(
@@ -424,15 +498,30 @@ pub fn rehearsal_failure(e: &crate::plan::rehearse::RehearsalError, ctx: &Contex
     }
 }
 
+/// What is worth saying about a step that is done, beyond "done": the binding was already gone,
+/// or the API's answer was lost and reading the prefix back showed the step had happened.
+pub fn done_detail(status: &StepStatus) -> Option<&'static str> {
+    match status {
+        StepStatus::Done {
+            already_gone: true, ..
+        } => Some("already gone"),
+        StepStatus::Done {
+            read_back: true, ..
+        } => Some("answer lost; confirmed by reading the prefix back"),
+        StepStatus::Done { .. } | StepStatus::Failed { .. } | StepStatus::NotRun => None,
+    }
+}
+
 /// One progress line: `[3/7] 192.0.2.0/24: created 192.0.2.16/29 → CDN (0.4 s)`.
 pub fn progress_line(p: &Progress<'_>, ctx: &Context<'_>) -> String {
     let what = match (p.step, p.status) {
-        (Step::Create { cidr, service }, StepStatus::Done { .. }) => {
-            format!("created {cidr} → {}", ctx.service(service))
+        (Step::Create { cidr, service }, status @ StepStatus::Done { .. }) => {
+            let detail = done_detail(status).map_or(String::new(), |d| format!(" ({d})"));
+            format!("created {cidr} → {}{detail}", ctx.service(service))
         }
-        (Step::Delete { cidr, service, .. }, StepStatus::Done { already_gone, .. }) => {
-            let gone = if *already_gone { ", already gone" } else { "" };
-            format!("deleted {cidr} ({}{gone})", ctx.service(service))
+        (Step::Delete { cidr, service, .. }, status @ StepStatus::Done { .. }) => {
+            let detail = done_detail(status).map_or(String::new(), |d| format!(", {d}"));
+            format!("deleted {cidr} ({}{detail})", ctx.service(service))
         }
         (step, StepStatus::Failed { error, .. }) => format!(
             "FAILED to {}: {}",
@@ -579,9 +668,10 @@ pub fn apply_report(
                 StepStatus::Failed { .. } => (p.delete, "FAILED  "),
                 StepStatus::NotRun => (p.dim, "not run "),
             };
+            let detail = done_detail(&s.status).map_or(String::new(), |d| format!(" ({d})"));
             writeln!(
                 out,
-                "  {style}{label}{style:#} {:>2}. {}",
+                "  {style}{label}{style:#} {:>2}. {}{detail}",
                 i + 1,
                 step_text(&s.step, ctx)
             )?;
@@ -726,7 +816,7 @@ mod tests {
         ]);
         let ctx = Context {
             services: &services,
-            max_deletes: 10,
+            limits: crate::plan::SafetyLimits::max_deletes(10),
         };
         let rejected = RehearsalError::Rejected {
             prefix: net("192.0.2.0/24"),
@@ -756,5 +846,22 @@ mod tests {
             rehearsal_failure(&end, &ctx),
             "192.0.2.0/24: after every step the bindings would be none, not 192.0.2.0/24 → CDN"
         );
+    }
+
+    #[test]
+    fn a_delete_share_never_reads_as_its_limit() {
+        let share = |destructive, live| {
+            delete_share_text(&DeleteShare {
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                destructive,
+                live,
+                limit: 30,
+            })
+        };
+        assert_eq!(
+            share(4, 10),
+            "192.0.2.0/24 loses 4 of its 10 live bindings (40 %) to deletes and replaces; max_delete_percent allows 30 %"
+        );
+        assert!(share(61, 200).contains("(over 30 %)"), "{}", share(61, 200));
     }
 }

@@ -331,3 +331,48 @@ fn machine_formats_put_one_document_on_stdout_even_when_refused() {
     assert!(!out.stdout.contains("<!-- svcbind:plan -->"));
     insta::assert_snapshot!("apply_report_markdown", elapsed_free(&out.stdout));
 }
+
+#[test]
+fn the_report_file_holds_the_json_report_whatever_the_format() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let bindings = example("bindings.yaml");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let read = |name: &str| -> serde_json::Value {
+        let doc = serde_json::from_str(
+            &std::fs::read_to_string(env.dir.path().join(name)).expect("the report file"),
+        )
+        .expect("one JSON document");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        doc
+    };
+    // Refused (no --yes, no terminal): the file still says why and that nothing ran.
+    env.cmd(&["apply", "-c", &bindings, "--report", "refused.json"])
+        .status(3)
+        .stdout_has("Plan: 2 to create")
+        .stderr_has("error: apply refused: no terminal to confirm on")
+        .run();
+    let refused = read("refused.json");
+    assert_eq!(
+        refused["summary"],
+        json!({"done": 0, "failed": 0, "not_run": 6})
+    );
+    assert!(refused["refused"].is_string());
+    assert_eq!(writes(&emu), 0);
+    // Applied with text on stdout: the file holds the JSON report of the same run.
+    env.cmd(&["apply", "-c", &bindings, "--yes", "--report", "done.json"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .stderr_any()
+        .run();
+    let done = read("done.json");
+    assert_eq!(done["kind"], "apply_report");
+    assert_eq!(
+        done["summary"],
+        json!({"done": 6, "failed": 0, "not_run": 0})
+    );
+}

@@ -298,3 +298,94 @@ fn the_readme_shows_a_real_plan_of_what_changed() {
     );
     assert_eq!(emu.counts()["total"], 3);
 }
+
+/// The prefixes `from..to` of [`desired`], as a file of their own (with the settings only in
+/// the first, as a split desired state may have them).
+fn part(from: usize, to: usize, settings: bool, touched: &str, extra: &str) -> String {
+    let whole = desired(10, touched, extra);
+    let (head, body) = whole.split_once("prefixes:\n").unwrap();
+    let entries: Vec<String> = body
+        .split("  - cidr: ")
+        .skip(1)
+        .map(|e| format!("  - cidr: {e}"))
+        .collect();
+    let head = if settings {
+        head.to_owned()
+    } else {
+        "version: 1\n".to_owned()
+    };
+    format!("{head}prefixes:\n{}", entries[from..to].concat())
+}
+
+#[test]
+fn several_files_or_a_directory_are_compared_as_one_state() {
+    let emu = Emu::start(&seed(), &[]);
+    let env = git_env(&emu);
+    let dir = env.dir.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir(dir.join("teams")).unwrap();
+    env.write("teams/edge.yaml", &part(0, 4, true, "", ""));
+    env.write("teams/spectrum.yaml", &part(4, PREFIXES, false, "", ""));
+    git(dir, &["add", "teams"]);
+    git(dir, &["commit", "-q", "-m", "split"]);
+    // The change: one prefix of spectrum.yaml, and a prefix moved unchanged to a new file.
+    env.write("teams/edge.yaml", &part(0, 3, true, "", ""));
+    env.write("teams/moved.yaml", &part(3, 4, false, "", ""));
+    env.write(
+        "teams/spectrum.yaml",
+        &part(4, PREFIXES, false, TOUCHED, CHANGE),
+    );
+
+    let directory = json(
+        &env.cmd(&[
+            "plan",
+            "-c",
+            "teams",
+            "--changed-since",
+            "main",
+            "--format",
+            "json",
+        ])
+        .run(),
+    );
+    assert_eq!(emu.counts()["total"], 3);
+    let planned: Vec<&Value> = directory["prefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["cidr"])
+        .collect();
+    assert_eq!(planned, [TOUCHED]);
+    assert_eq!(
+        directory["summary"]["skipped_prefixes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        PREFIXES - 1
+    );
+
+    // The files named one by one: the same; a file named twice is read once.
+    let files = json(
+        &env.cmd(&[
+            "plan",
+            "-c",
+            "teams/edge.yaml",
+            "-c",
+            "teams/moved.yaml",
+            "-c",
+            "teams/spectrum.yaml",
+            "-c",
+            "teams",
+            "--changed-since",
+            "main",
+            "--format",
+            "json",
+        ])
+        .run(),
+    );
+    assert_eq!(prefix(&files, TOUCHED), prefix(&directory, TOUCHED));
+
+    // And the same steps as a full plan of the directory.
+    let full = json(&env.cmd(&["plan", "-c", "teams", "--format", "json"]).run());
+    assert_eq!(prefix(&full, TOUCHED), prefix(&directory, TOUCHED));
+}

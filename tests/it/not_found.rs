@@ -142,7 +142,10 @@ fn a_delete_answered_binding_not_found_by_the_api_is_already_done() {
                                   "message": "binding not found"}));
     let out = env
         .cmd(&["apply", "--yes"])
-        .stdout(&format!("{PLAN}\n{DONE}"))
+        .stdout(&format!(
+            "{PLAN}\n{}",
+            DONE.replace("(CDN)\n", "(CDN) (already gone)\n")
+        ))
         .stderr_any()
         .run();
     assert_eq!(
