@@ -21,10 +21,110 @@ const AFTER_HELP: &str = "\
 Credentials: the API token is read from CLOUDFLARE_API_TOKEN or from --api-token-file, never \
 from a flag. The legacy CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL pair is accepted too.
 
-Exit codes: 0 done or in sync, 1 error, 2 changes (plan --detailed-exitcode), \
-3 apply refused, 130 interrupted.
+Environment (each stands for the flag of the commands that take it; a flag wins):
+  CLOUDFLARE_API_TOKEN         the API token (no flag, so it never lands in shell history)
+  CLOUDFLARE_API_KEY, CLOUDFLARE_EMAIL
+                               the legacy key and its account's email, instead of a token
+  CLOUDFLARE_ACCOUNT_ID        --account-id
+  CLOUDFLARE_BASE_URL          --api-url
+  SVCBIND_CONFIG               -c, --config (default svcbind.yaml; several paths as in PATH)
+  SVCBIND_API_TOKEN_FILE       --api-token-file
+  SVCBIND_EMULATE              --emulate
+  SVCBIND_FORMAT               --format
+  SVCBIND_COLOR                --color (NO_COLOR turns colour off with auto)
+  SVCBIND_CONCURRENCY          --concurrency
+  SVCBIND_MAX_DELETES          --max-deletes
+  SVCBIND_MAX_DELETE_PERCENT   --max-delete-percent
+  SVCBIND_TIMEOUT              --timeout
+  SVCBIND_MAX_RETRY_WAIT       --max-retry-wait
+  SVCBIND_REQUEST_BUDGET       --request-budget
+  SVCBIND_REQUEST_WINDOW       --request-window
+  SVCBIND_ALLOW_INSECURE_HTTP  --allow-insecure-http
+  SVCBIND_EMULATOR_TOKEN       emulator --token
+  GITHUB_ACTIONS=true          validation problems are also printed as ::error annotations
+
+Exit codes: 0 done or in sync, 1 error, 2 changes (plan --detailed-exitcode) or drift, \
+3 apply refused, 130 interrupted. `svcbind COMMAND --help` shows each command's examples.
 
 Try it without an account: svcbind plan -c examples/bindings.yaml --emulate examples/live.yaml";
+
+const VALIDATE_HELP: &str = "\
+Examples:
+  svcbind validate -c svcbind.yaml
+  svcbind validate --format json > validation.json
+
+Under GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file.
+
+Exit codes: 0 valid (warnings alone included), 1 errors.";
+
+const PLAN_HELP: &str = "\
+Examples:
+  svcbind plan --out plan.json --format markdown > plan.md
+  svcbind plan --changed-since origin/main --detailed-exitcode
+
+Exit codes: 0 planned; 2 there are changes (only with --detailed-exitcode); 1 error.";
+
+const APPLY_HELP: &str = "\
+Examples:
+  svcbind apply plan.json --yes --wait=6h
+  svcbind apply --prefix 192.0.2.0/24
+
+Exit codes: 0 done (or nothing to do); 1 a step failed, --wait ran out of time, or an error; \
+3 refused, nothing changed (a saved plan that is stale or for another account, a safety rule \
+without --force, not confirmed); 130 interrupted (Ctrl-C, SIGTERM), after the step in flight.";
+
+const SERVICES_HELP: &str = "\
+Examples:
+  svcbind services --account-id 023e105f4ecef8ad9ca31a8372d0c353
+  svcbind services --format json
+
+Exit codes: 0 listed, 1 error.";
+
+const DRIFT_HELP: &str = "\
+Examples:
+  svcbind drift --format markdown --report drift.json > drift.md
+  svcbind drift --prefix 192.0.2.0/24
+
+Exit codes: 0 in sync, 2 drift, 1 error.";
+
+const EXPORT_HELP: &str = "\
+Examples:
+  svcbind export -o svcbind.yaml
+  svcbind export --prefix 192.0.2.0/24 --account-id 023e105f4ecef8ad9ca31a8372d0c353
+
+Exit codes: 0 written, 1 error (an existing -o file without --force included).";
+
+const SHOW_HELP: &str = "\
+Examples:
+  svcbind show --prefix 192.0.2.0/24
+  svcbind show --desired -c svcbind.yaml
+
+Exit codes: 0 shown, 1 error.";
+
+const ROUTE_HELP: &str = "\
+Examples:
+  svcbind route 192.0.2.17 2001:db8:1000::1
+  svcbind route --desired 192.0.2.17
+
+Exit codes: 0 answered, 1 error (an address in no prefix of the account or file included).";
+
+const EMULATOR_HELP: &str = "\
+Examples:
+  svcbind emulator --seed examples/live.yaml --token test-token
+  svcbind emulator --listen 127.0.0.1:0 --token test-token --provisioning-delay 30s
+
+Then: CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=test-token \
+svcbind plan
+
+Exit codes: runs until stopped (Ctrl-C or SIGTERM: 0); 1 when it cannot start (an invalid \
+seed, an address in use).";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  svcbind completions bash > ~/.local/share/bash-completion/completions/svcbind
+  svcbind completions fish > ~/.config/fish/completions/svcbind.fish
+
+Exit codes: 0 printed, 1 an unknown shell.";
 
 /// Keep Cloudflare BYOIP service bindings in Git: validate, plan and apply them safely.
 #[derive(Debug, Parser)]
@@ -66,33 +166,43 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the desired-state file offline: syntax, CIDRs, ids and the binding rules.
+    #[command(after_help = VALIDATE_HELP)]
     Validate(ValidateArgs),
 
     /// Show what apply would change, in the order it would change it.
+    #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
 
     /// Change the account to match the file, in an order the API accepts.
+    #[command(after_help = APPLY_HELP)]
     Apply(ApplyArgs),
 
     /// List the account's services (name and id).
+    #[command(after_help = SERVICES_HELP)]
     Services(ServicesArgs),
 
     /// Tell whether the live bindings drifted from the file (read-only; exit 2 on drift).
+    #[command(after_help = DRIFT_HELP)]
     Drift(DriftArgs),
 
     /// Write a desired-state file from the live account.
+    #[command(after_help = EXPORT_HELP)]
     Export(ExportArgs),
 
     /// Show each prefix's bindings as a tree of nested CIDRs, and which service gets what.
+    #[command(after_help = SHOW_HELP)]
     Show(ShowArgs),
 
     /// Tell which service gets each address, and by which binding.
+    #[command(after_help = ROUTE_HELP)]
     Route(RouteArgs),
 
     /// Serve the emulated Cloudflare API over HTTP, for tests and pipelines.
+    #[command(after_help = EMULATOR_HELP)]
     Emulator(EmulatorArgs),
 
     /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
 }
 
@@ -115,6 +225,13 @@ pub struct PlanArgs {
     /// carry out exactly as shown.
     #[arg(short = 'o', long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
+
+    /// Plan only the prefixes whose entry in the file (bindings, `ignore`, pinned id) differs
+    /// from the file at this git revision, and say which were skipped; every prefix when the
+    /// file's other settings changed or it did not exist there. Runs `git` in the file's
+    /// repository (in CI, fetch that revision: `fetch-depth: 0`).
+    #[arg(long, value_name = "REF", conflicts_with = "prefixes")]
+    pub changed_since: Option<String>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -656,6 +773,77 @@ mod tests {
                     arg.get_id()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_command_shows_examples_and_exit_codes() {
+        let mut cli = Cli::command();
+        cli.build();
+        for sub in cli
+            .get_subcommands_mut()
+            .filter(|sub| sub.get_name() != "help")
+        {
+            let name = sub.get_name().to_owned();
+            for help in [sub.render_help(), sub.render_long_help()] {
+                let help = help.to_string();
+                let examples: Vec<&str> = help
+                    .split_once("Examples:\n")
+                    .map(|(_, rest)| rest)
+                    .unwrap_or_default()
+                    .lines()
+                    .take_while(|l| l.starts_with("  "))
+                    .collect();
+                assert!(
+                    !examples.is_empty()
+                        && examples
+                            .iter()
+                            .all(|l| l.starts_with(&format!("  svcbind {name}"))),
+                    "`svcbind {name} --help` lacks examples of itself:\n{help}"
+                );
+                assert!(
+                    help.contains("\nExit codes: ") && help.contains(" 1 "),
+                    "`svcbind {name} --help` lacks its exit codes:\n{help}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_top_level_help_lists_every_environment_variable() {
+        let mut cli = Cli::command();
+        cli.build();
+        let help = cli.render_help().to_string();
+        let mut names: Vec<String> = cli
+            .get_subcommands()
+            .flat_map(|sub| sub.get_arguments())
+            .filter_map(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .collect();
+        names.extend(
+            [
+                "CLOUDFLARE_API_TOKEN",
+                "CLOUDFLARE_API_KEY",
+                "CLOUDFLARE_EMAIL",
+            ]
+            .map(String::from),
+        );
+        // The names a line of the list starts with: `  NAME  what` or `  NAME, NAME`.
+        let listed: Vec<&str> = help
+            .split_once("\nEnvironment")
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter_map(|l| l.split("  ").next())
+            .flat_map(|names| names.split(", "))
+            .map(|name| name.split('=').next().unwrap_or(name).trim())
+            .collect();
+        for name in names {
+            assert!(
+                listed.contains(&name.as_str()),
+                "`svcbind --help` does not list {name}:\n{help}"
+            );
         }
     }
 

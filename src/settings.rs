@@ -81,6 +81,9 @@ pub struct PlanSettings {
     pub detailed_exitcode: bool,
     /// `--out PLAN.json`: also save the plan there.
     pub out: Option<PathBuf>,
+    /// `--changed-since REF`: plan only the prefixes whose entry in the file differs from the
+    /// file at this git revision.
+    pub changed_since: Option<String>,
 }
 
 /// `svcbind apply`.
@@ -311,6 +314,7 @@ impl Settings {
                 limits: limits(&args.limits),
                 detailed_exitcode: args.detailed_exitcode,
                 out: args.out,
+                changed_since: args.changed_since.map(revision).transpose()?,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
                 config: config(args.file.config),
@@ -404,6 +408,22 @@ fn scope(args: cli::PrefixArgs) -> anyhow::Result<Scope> {
     })
 }
 
+/// A `--changed-since` value: a git revision, which `git` must not read as an option.
+fn revision(value: String) -> anyhow::Result<String> {
+    if value.trim().is_empty() {
+        bail!(
+            "--changed-since is empty; give the git revision to compare the file with, e.g. origin/main (in CI, check that the variable it comes from is set)"
+        );
+    }
+    if value.starts_with('-') {
+        bail!(
+            "--changed-since `{}` is not a git revision (it starts with `-`)",
+            crate::sanitize::text(&value)
+        );
+    }
+    Ok(value)
+}
+
 fn limits(args: &cli::Limits) -> Limits {
     Limits {
         max_deletes: args.max_deletes,
@@ -469,6 +489,40 @@ mod tests {
         );
         let err = settings(&["apply", "--prefix", "../x"], &[]).unwrap_err();
         assert!(err.to_string().starts_with("--prefix `../x` is neither"));
+    }
+
+    #[test]
+    fn changed_since_takes_a_revision_and_no_prefix() {
+        assert_eq!(
+            plan(&["--changed-since", "origin/main"])
+                .changed_since
+                .as_deref(),
+            Some("origin/main")
+        );
+        assert_eq!(plan(&[]).changed_since, None);
+        let err = settings(&["plan", "--changed-since", ""], &[]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--changed-since is empty;"),
+            "{err}"
+        );
+        let err = settings(&["plan", "--changed-since=-x"], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--changed-since `-x` is not a git revision (it starts with `-`)"
+        );
+        // The file's changes choose the prefixes; a --prefix besides them is refused.
+        let err = settings(
+            &[
+                "plan",
+                "--changed-since",
+                "main",
+                "--prefix",
+                "192.0.2.0/24",
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod apply;
 mod drift;
 mod emulator;
 mod export;
+mod git;
 mod out;
 mod plan;
 mod route;

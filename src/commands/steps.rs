@@ -10,11 +10,13 @@
 //! instead of resolving and planning again. The views of the whole account (`export`, `show`,
 //! `route`) connect, then [`read_account`] instead of resolving a file.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
+use ipnet::IpNet;
 
 use super::Reported;
 use crate::api::Api as _;
@@ -24,7 +26,7 @@ use crate::api::credentials;
 use crate::backend::Backend;
 use crate::config::{self, ConfigPaths, Diagnostics, Loaded, Mode};
 use crate::contract::{SavedPlan, StalePrefix};
-use crate::model::{AccountId, Prefix, Services, StateFile};
+use crate::model::{AccountId, DesiredPrefix, Prefix, Services, StateFile};
 use crate::plan::{Plan, PrefixState, SafetyLimits, rehearse};
 use crate::render::{self, Context};
 use crate::resolve::{self, LivePrefix, ResolveError, Resolved};
@@ -329,6 +331,118 @@ pub(crate) fn plan(
     })
 }
 
+/// Which prefixes `plan --changed-since REF` plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// Every prefix of the file, for this reason (the file is new since REF, its settings
+    /// outside `prefixes` changed, or its old text is not a valid desired-state file).
+    Every(String),
+    /// Only the prefixes whose entry changed; `skipped` holds the others, in file order.
+    Changed {
+        changed: BTreeSet<IpNet>,
+        skipped: Vec<IpNet>,
+    },
+}
+
+/// Compares the desired state with itself at git `revision` ([`changed_prefixes`]): each file
+/// of `config` as it was there, and for a directory the `*.yaml` files it held there, taken
+/// together as [`config::load`] takes them now.
+pub(crate) fn changed_since(
+    config: &ConfigPaths,
+    file: &Loaded,
+    revision: &str,
+) -> anyhow::Result<Since> {
+    let mut seen = BTreeSet::new();
+    let mut old: Vec<(String, String)> = Vec::new();
+    for path in config.paths() {
+        let files = if path.is_dir() {
+            super::git::yaml_files_at(path, revision)?
+        } else {
+            super::git::read_at(path, revision)?
+                .map(|text| (path.clone(), text))
+                .into_iter()
+                .collect()
+        };
+        for (path, text) in files {
+            // A file named twice (directly and through its directory) is read once, as now.
+            if seen.insert(same_file(&path)) {
+                old.push((format!("{revision}:{}", path.display()), text));
+            }
+        }
+    }
+    let shown = config.display();
+    if old.is_empty() {
+        return Ok(Since::Every(format!("{shown} did not exist at {revision}")));
+    }
+    let named: Vec<(&str, &str)> = old.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    Ok(match config::parse_files(&named, Mode::Desired) {
+        Ok(old) => changed_prefixes(&old.state, &file.state, revision),
+        Err(_) => Since::Every(format!(
+            "{shown} at {revision} is not a valid desired state to compare with"
+        )),
+    })
+}
+
+/// What tells two names of one file apart: its directory resolved (the file itself may be
+/// gone since), and its name.
+fn same_file(path: &Path) -> std::path::PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_owned(),
+    }
+}
+
+/// The prefixes of `new` whose entry differs from `old`'s: its bindings (CIDR and service as
+/// written, in any order), its `ignore` ranges, its pinned id; a prefix `old` lacks is changed.
+/// A prefix only `old` has is nobody's business: svcbind leaves unlisted prefixes alone. When
+/// anything outside `prefixes` differs (the account, the safety settings), every prefix is
+/// planned, since each one's plan or verdict may depend on it.
+pub(crate) fn changed_prefixes(old: &StateFile, new: &StateFile, revision: &str) -> Since {
+    // The protected ranges of several files add up, in any order.
+    let settings = |s: &StateFile| {
+        let mut protect = s.protect.clone();
+        protect.sort_unstable();
+        protect.dedup();
+        StateFile {
+            prefixes: Vec::new(),
+            protect,
+            ..s.clone()
+        }
+    };
+    if settings(old) != settings(new) {
+        return Since::Every(format!(
+            "its settings outside `prefixes` (the account, the safety limits) changed since {revision}"
+        ));
+    }
+    /// A prefix's entry without where it was written.
+    fn entry(p: &DesiredPrefix) -> impl PartialEq + '_ {
+        let ignore: BTreeSet<&IpNet> = p.ignore.iter().collect();
+        let bindings: BTreeSet<(&IpNet, &str)> = p
+            .bindings
+            .iter()
+            .map(|b| (&b.cidr, b.service.as_str()))
+            .collect();
+        (p.id.as_ref(), ignore, bindings)
+    }
+    let before: BTreeMap<&IpNet, &DesiredPrefix> =
+        old.prefixes.iter().map(|p| (&p.cidr, p)).collect();
+    let mut changed = BTreeSet::new();
+    let mut skipped = Vec::new();
+    for prefix in &new.prefixes {
+        match before.get(&prefix.cidr) {
+            Some(was) if entry(was) == entry(prefix) => skipped.push(prefix.cidr),
+            _ => {
+                changed.insert(prefix.cidr);
+            }
+        }
+    }
+    Since::Changed { changed, skipped }
+}
+
 /// Reads the live bindings of the prefixes a saved plan changes, and of no other (one list
 /// call each, up to `concurrency` at a time: no service or prefix listing, since the plan holds
 /// every id), and says which changed since the plan was made, in plan order. A prefix that no
@@ -360,4 +474,116 @@ pub(crate) async fn recheck(
         .collect()
         .await;
     checked.into_iter().filter_map(Result::transpose).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(yaml: &str) -> StateFile {
+        config::parse(yaml, "svcbind.yaml", Mode::Desired)
+            .expect("a valid file")
+            .state
+    }
+
+    fn changed(old: &str, new: &str) -> Since {
+        changed_prefixes(&state(old), &state(new), "main")
+    }
+
+    fn only(changed: &[&str], skipped: &[&str]) -> Since {
+        Since::Changed {
+            changed: changed.iter().map(|c| c.parse().unwrap()).collect(),
+            skipped: skipped.iter().map(|c| c.parse().unwrap()).collect(),
+        }
+    }
+
+    const BASE: &str = "version: 1
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: CDN }
+  - cidr: 198.51.100.0/24
+    bindings:
+      - { cidr: 198.51.100.0/24, service: CDN }
+";
+
+    #[test]
+    fn order_comments_and_lines_are_no_change() {
+        let moved = "version: 1
+# the same bindings, written in another order, further down
+prefixes:
+  - cidr: 198.51.100.0/24
+    bindings: [{ cidr: 198.51.100.0/24, service: CDN }]
+
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.16/29, service: CDN }
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+";
+        assert_eq!(
+            changed(BASE, moved),
+            only(&[], &["198.51.100.0/24", "192.0.2.0/24"])
+        );
+    }
+
+    #[test]
+    fn a_binding_an_ignore_range_or_a_pinned_id_changes_its_prefix() {
+        let service = BASE.replace(
+            "192.0.2.16/29, service: CDN",
+            "192.0.2.16/29, service: Spectrum",
+        );
+        assert_eq!(
+            changed(BASE, &service),
+            only(&["192.0.2.0/24"], &["198.51.100.0/24"])
+        );
+        let ignore = BASE.replace(
+            "  - cidr: 198.51.100.0/24\n",
+            "  - cidr: 198.51.100.0/24\n    ignore: [198.51.100.128/25]\n",
+        );
+        assert_eq!(
+            changed(BASE, &ignore),
+            only(&["198.51.100.0/24"], &["192.0.2.0/24"])
+        );
+        let pinned = BASE.replace(
+            "  - cidr: 192.0.2.0/24\n",
+            "  - cidr: 192.0.2.0/24\n    id: 2af39739cc4e3b5910c918468bb89828\n",
+        );
+        assert_eq!(
+            changed(BASE, &pinned),
+            only(&["192.0.2.0/24"], &["198.51.100.0/24"])
+        );
+    }
+
+    #[test]
+    fn a_new_prefix_is_planned_and_a_dropped_one_is_not() {
+        let new = BASE.replace(
+            "prefixes:\n",
+            "prefixes:\n  - cidr: 203.0.113.0/24\n    bindings: []\n",
+        );
+        assert_eq!(
+            changed(BASE, &new),
+            only(&["203.0.113.0/24"], &["192.0.2.0/24", "198.51.100.0/24"])
+        );
+        let dropped = "version: 1
+prefixes:
+  - cidr: 198.51.100.0/24
+    bindings:
+      - { cidr: 198.51.100.0/24, service: CDN }
+";
+        assert_eq!(changed(BASE, dropped), only(&[], &["198.51.100.0/24"]));
+    }
+
+    #[test]
+    fn settings_outside_the_prefixes_plan_every_prefix() {
+        let why =
+            "its settings outside `prefixes` (the account, the safety limits) changed since main";
+        let safety = BASE.replace("version: 1\n", "version: 1\nsafety: { max_deletes: 3 }\n");
+        assert_eq!(changed(BASE, &safety), Since::Every(why.to_owned()));
+        let account = BASE.replace(
+            "version: 1\n",
+            "version: 1\naccount_id: 023e105f4ecef8ad9ca31a8372d0c353\n",
+        );
+        assert_eq!(changed(BASE, &account), Since::Every(why.to_owned()));
+    }
 }

@@ -353,6 +353,17 @@ pub fn parse(source: &str, file_name: &str, mode: Mode) -> Result<Loaded, Diagno
     merge::merge(vec![check_one(source, file_name, mode)], Diagnostics::new())
 }
 
+/// Validates the texts of several files, `(name, text)` in order, as one desired state, as
+/// [`load`] does with files (`plan --changed-since` reads a split state as it was at a git
+/// revision this way).
+pub fn parse_files(files: &[(&str, &str)], mode: Mode) -> Result<Loaded, Diagnostics> {
+    let checked = files
+        .iter()
+        .map(|(name, source)| check_one(source, name, mode))
+        .collect();
+    merge::merge(checked, Diagnostics::new())
+}
+
 /// Checks one file on its own: what is valid of it, and its problems.
 fn check_one(source: &str, file_name: &str, mode: Mode) -> merge::OneFile {
     if source.len() > MAX_FILE_BYTES {

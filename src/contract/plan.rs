@@ -35,6 +35,11 @@ pub struct PlanDocument {
     pub prefixes: Vec<PrefixDoc>,
     /// The propagation notice, when the plan has changes.
     pub notice: Option<String>,
+    /// With `plan --changed-since REF`: REF, the git revision the desired-state file was
+    /// compared with; only the prefixes whose entry differs from it were planned (the others
+    /// are in `summary.skipped_prefixes`). `null` when every prefix of the file was considered.
+    #[serde(default)]
+    pub changed_since: Option<String>,
     /// SHA-256 (64 lowercase hex digits) of the rest of the document in canonical form
     /// (compact JSON, object keys sorted, this field left out): `svcbind apply PLAN.json`
     /// refuses a plan whose content no longer matches it.
@@ -52,6 +57,12 @@ pub struct SummaryDoc {
     pub changed_prefixes: usize,
     pub unchanged_prefixes: usize,
     pub has_changes: bool,
+    /// The file's prefixes left out of the plan by `--changed-since`, in file order: their
+    /// entry in the file is the same as at `changed_since`, and their live bindings were not
+    /// read.
+    #[serde(default)]
+    #[schemars(with = "Vec<CidrSchema>")]
+    pub skipped_prefixes: Vec<IpNet>,
 }
 
 /// What the safety rules say: `needs_force` means apply refuses without `--force`, for each

@@ -641,6 +641,7 @@ mod tests {
         let from = Provenance {
             desired_sha256: Some(&"d".repeat(64)),
             states: &states,
+            skipped: None,
         };
         let value = serde_json::to_value(plan_document(&plan, &ctx, &from)).unwrap();
         (plan, value)
@@ -698,6 +699,7 @@ mod tests {
         let from = Provenance {
             desired_sha256: None,
             states: &states,
+            skipped: None,
         };
         let value = serde_json::to_value(plan_document(&plan, &ctx, &from)).unwrap();
         assert_eq!(value["prefixes"][1]["warnings"][0]["kind"], "broken_live");

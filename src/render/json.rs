@@ -263,6 +263,8 @@ pub struct Provenance<'a> {
     pub desired_sha256: Option<&'a str>,
     /// The live state the plan was made from (each prefix's live bindings, by prefix id).
     pub states: &'a [PrefixState],
+    /// What `plan --changed-since REF` left out.
+    pub skipped: Option<super::Skipped<'a>>,
 }
 
 /// The plan as a [`PlanDocument`], sealed with its checksum. Without a [`Provenance`] (no
@@ -289,6 +291,10 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>, from: &Provenance<'_>) -> P
             changed_prefixes: s.changed_prefixes,
             unchanged_prefixes: s.unchanged_prefixes,
             has_changes: s.has_changes(),
+            skipped_prefixes: from
+                .skipped
+                .map(|skipped| skipped.prefixes.to_vec())
+                .unwrap_or_default(),
         },
         safety: safety_doc(plan, safety, ctx),
         prefixes: plan
@@ -297,6 +303,7 @@ pub fn plan_document(plan: &Plan, ctx: &Context<'_>, from: &Provenance<'_>) -> P
             .map(|p| prefix_doc(p, live.get(&p.id).copied(), ctx))
             .collect(),
         notice: s.has_changes().then(|| PROPAGATION_NOTICE.to_owned()),
+        changed_since: from.skipped.map(|skipped| skipped.since.to_owned()),
         checksum: String::new(),
     };
     doc.seal();

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Context, PROPAGATION_NOTICE, address_count, count};
+use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, count};
 use crate::apply::{ApplyReport, StepStatus, WaitOutcome};
 use crate::plan::{Change, Plan, PrefixPlan, Step, Warning};
 
@@ -44,6 +44,17 @@ fn svc(ctx: &Context<'_>, id: &crate::model::ServiceId) -> String {
 
 /// Writes a plan.
 pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<()> {
+    plan_skipping(out, plan, ctx, None)
+}
+
+/// Writes a plan, and under its summary which prefixes of the file it left out (listed, or
+/// folded when there are many).
+pub fn plan_skipping(
+    out: &mut impl Write,
+    plan: &Plan,
+    ctx: &Context<'_>,
+    skipped: Option<&Skipped<'_>>,
+) -> io::Result<()> {
     let mut md = String::new();
     let s = plan.summary();
     let _ = writeln!(md, "{PLAN_MARKER}");
@@ -60,12 +71,20 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>) -> io::Result<
             md,
             "> [!WARNING]\n> **Applying this plan moves traffic.** {PROPAGATION_NOTICE}\n"
         );
+    } else if plan.prefixes.is_empty() && skipped.is_some() {
+        let _ = writeln!(
+            md,
+            "### svcbind plan: no changes\n\nNo prefix was read: none changed in the file.\n"
+        );
     } else {
         let _ = writeln!(
             md,
             "### svcbind plan: no changes\n\nThe live bindings match the file ({}).\n",
             count(s.unchanged_prefixes, "prefix", "prefixes")
         );
+    }
+    if let Some(skipped) = skipped {
+        skipped_section(&mut md, skipped);
     }
     let _ = writeln!(md, "Account `{}`\n", plan.account_id);
     let safety = plan.safety(&ctx.limits);
@@ -194,6 +213,29 @@ fn prefix_wide_caution(md: &mut String, wide: &[&PrefixPlan], ctx: &Context<'_>)
         );
     }
     md.push('\n');
+}
+
+/// More skipped prefixes than this are folded under a `<details>`.
+const SKIPPED_INLINE: usize = 20;
+
+fn skipped_section(md: &mut String, skipped: &Skipped<'_>) {
+    let code = |s: &str| format!("`{}`", crate::sanitize::text(s).replace('`', "'"));
+    if skipped.prefixes.len() <= SKIPPED_INLINE {
+        let _ = writeln!(md, "{}\n", skipped.sentence(code));
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Skipped {} whose entry in the file is the same as at {} (--changed-since).\n\n<details><summary>The skipped prefixes</summary>\n\n{}\n\n</details>\n",
+        count(skipped.prefixes.len(), "prefix", "prefixes"),
+        code(skipped.since),
+        skipped
+            .prefixes
+            .iter()
+            .map(|p| code(&p.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 fn prefix_section(md: &mut String, prefix: &PrefixPlan, ctx: &Context<'_>) {

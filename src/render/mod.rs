@@ -17,6 +17,8 @@ pub mod text;
 
 use std::io::{self, Write};
 
+use ipnet::IpNet;
+
 use crate::model::{AccountId, Service, ServiceId, Services};
 use crate::plan::{Plan, SafetyLimits};
 use crate::sanitize;
@@ -63,6 +65,41 @@ impl Context<'_> {
     }
 }
 
+/// What `plan --changed-since REF` left out of a plan; each format says it under the summary.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped<'a> {
+    /// The git revision the file was compared with.
+    pub since: &'a str,
+    /// The file's prefixes that were not planned, in file order (empty when none was skipped).
+    pub prefixes: &'a [IpNet],
+    /// Why every prefix was planned, when the file changed beyond single prefixes.
+    pub every: Option<&'a str>,
+}
+
+impl Skipped<'_> {
+    /// The sentence text and markdown print under the summary (markdown quotes the names).
+    pub fn sentence(&self, quote: fn(&str) -> String) -> String {
+        let since = quote(self.since);
+        if let Some(why) = self.every {
+            return format!("Planned every prefix of the file: {why}.");
+        }
+        if self.prefixes.is_empty() {
+            return format!(
+                "Skipped no prefix: each one's entry in the file differs from {since}."
+            );
+        }
+        format!(
+            "Skipped {} whose entry in the file is the same as at {since} (--changed-since): {}.",
+            count(self.prefixes.len(), "prefix", "prefixes"),
+            self.prefixes
+                .iter()
+                .map(|p| quote(&p.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 /// Writes a plan in `format`.
 pub fn plan(
     out: &mut impl Write,
@@ -71,10 +108,32 @@ pub fn plan(
     ctx: &Context<'_>,
     color: bool,
 ) -> io::Result<()> {
+    plan_skipping(out, format, plan, ctx, color, None)
+}
+
+/// Writes a plan in `format`, saying which prefixes of the file it left out.
+pub fn plan_skipping(
+    out: &mut impl Write,
+    format: Format,
+    plan: &Plan,
+    ctx: &Context<'_>,
+    color: bool,
+    skipped: Option<&Skipped<'_>>,
+) -> io::Result<()> {
     match format {
-        Format::Text => text::plan(out, plan, ctx, color),
-        Format::Markdown => markdown::plan(out, plan, ctx),
-        Format::Json => json::write_plan(out, plan, ctx),
+        Format::Text => text::plan_skipping(out, plan, ctx, color, skipped),
+        Format::Markdown => markdown::plan_skipping(out, plan, ctx, skipped),
+        Format::Json => json::write(
+            out,
+            &json::plan_document(
+                plan,
+                ctx,
+                &json::Provenance {
+                    skipped: skipped.copied(),
+                    ..json::Provenance::default()
+                },
+            ),
+        ),
     }
 }
 

@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use ipnet::IpNet;
 
-use super::{Context, PROPAGATION_NOTICE, address_count, addresses, count};
+use super::{Context, PROPAGATION_NOTICE, Skipped, address_count, addresses, count};
 use crate::apply::{
     ApplyReport, Cascade, InFlight, PrefixReport, Progress, Seen, StepStatus, WaitOutcome,
     WaitProgress, Waited, Watched,
@@ -58,6 +58,17 @@ impl Palette {
 
 /// Writes a plan.
 pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -> io::Result<()> {
+    plan_skipping(out, plan, ctx, color, None)
+}
+
+/// Writes a plan, and under its summary which prefixes of the file it left out.
+pub fn plan_skipping(
+    out: &mut impl Write,
+    plan: &Plan,
+    ctx: &Context<'_>,
+    color: bool,
+    skipped: Option<&Skipped<'_>>,
+) -> io::Result<()> {
     let p = Palette::new(color);
     let summary = plan.summary();
     let (bold, warn) = (p.bold, p.warn);
@@ -103,14 +114,28 @@ pub fn plan(out: &mut impl Write, plan: &Plan, ctx: &Context<'_>, color: bool) -
             summary.delete,
             count(summary.unchanged_prefixes, "prefix", "prefixes"),
         )?;
-        writeln!(out)?;
-        writeln!(out, "{warn}{PROPAGATION_NOTICE}{warn:#}")?;
+    } else if plan.prefixes.is_empty() && skipped.is_some() {
+        writeln!(
+            out,
+            "{bold}No changes.{bold:#} No prefix was read: none changed in the file."
+        )?;
     } else {
         writeln!(
             out,
             "{bold}No changes.{bold:#} The live bindings match the file ({}).",
             count(summary.unchanged_prefixes, "prefix", "prefixes")
         )?;
+    }
+    if let Some(skipped) = skipped {
+        writeln!(
+            out,
+            "{}",
+            skipped.sentence(|s| crate::sanitize::text(s).into_owned())
+        )?;
+    }
+    if summary.has_changes() {
+        writeln!(out)?;
+        writeln!(out, "{warn}{PROPAGATION_NOTICE}{warn:#}")?;
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! Every run starts from an empty environment, so nothing on the machine leaks in.
 
 mod apply;
+mod changed_since;
+mod ci;
 mod cli;
 mod documents;
 mod drift;
