@@ -572,10 +572,19 @@ fn messages(value: Option<&serde_json::Value>, depth: usize) -> Vec<ApiMessage> 
         .collect()
 }
 
-/// `Retry-After` in seconds (the form Cloudflare sends; an HTTP date is ignored).
+/// `Retry-After`: a number of seconds (the form Cloudflare sends) or an HTTP date, which a
+/// proxy in front of the API may send instead (a date already past means "now").
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    retry_after_at(headers, std::time::SystemTime::now())
+}
+
+fn retry_after_at(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The `Ratelimit` header, when present and readable.
@@ -1338,6 +1347,30 @@ mod tests {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(37)));
         assert_eq!(err.status(), Some(429));
         assert!(err.is_retryable() && err.surely_not_processed());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+        let headers = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::RETRY_AFTER, value.parse().unwrap());
+            h
+        };
+        let in_90s = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(
+            retry_after_at(&headers(" 12 "), now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            retry_after_at(&headers(&in_90s), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(retry_after_at(&headers(&past), now), Some(Duration::ZERO));
+        assert_eq!(retry_after_at(&headers("soon"), now), None);
+        assert_eq!(retry_after_at(&headers("-5"), now), None);
+        assert_eq!(retry_after_at(&HeaderMap::new(), now), None);
     }
 
     #[tokio::test]
