@@ -47,7 +47,7 @@ pub async fn run(output: &Output, settings: &DriftSettings) -> anyhow::Result<Ex
         std::fs::write(path, report)
             .with_context(|| format!("cannot write the drift report to {}", path.display()))?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     match output.format {
         Format::Text => render::text(&mut out, &drift, &ctx, output.color)?,
         Format::Markdown => render::markdown(&mut out, &drift, &ctx)?,

@@ -72,7 +72,7 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::out::stdout();
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }

@@ -150,11 +150,18 @@ fn report_error(e: &anyhow::Error, edge: &Edge) -> ExitCode {
 /// command and a `--format json|markdown` can be told from the arguments (or
 /// `SVCBIND_FORMAT`), the error document. `args` starts with the program name.
 pub fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
-    let _ = e.print();
-    // Help and version go to stdout and succeed; a usage error is an error (exit 1, not
-    // clap's 2, which `plan --detailed-exitcode` means "changes").
+    let printed = e.print();
+    // Help and version go to stdout and succeed, unless stdout fails (a closed pipe ends
+    // quietly); a usage error is an error (exit 1, not clap's 2, which
+    // `plan --detailed-exitcode` means "changes").
     if !e.use_stderr() {
-        return ExitCode::Success;
+        return match printed {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                out::stderr_line(format_args!("error: cannot write to stdout: {err}"));
+                ExitCode::Failure
+            }
+            _ => ExitCode::Success,
+        };
     }
     let env = std::env::var("SVCBIND_FORMAT").ok();
     if let Some(edge) = requested_edge(args, env.as_deref()) {
@@ -263,11 +270,8 @@ fn write_error_document(
 fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "svcbind", &mut script);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&script)
-        .and_then(|()| stdout.flush())
-        .map_err(out::stdout_error)?;
+    let mut stdout = out::stdout();
+    stdout.write_all(&script).and_then(|()| stdout.flush())?;
     Ok(ExitCode::Success)
 }
 

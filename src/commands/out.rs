@@ -6,7 +6,7 @@
 //!   dropped ([`stderr_line`], [`Lossy`]), so a full or closed stderr never stops a command,
 //!   least of all an apply between its steps.
 //! - **stdout** carries the command's document: a write there that fails is an error the
-//!   command returns, with context ([`stdout_error`]); a closed pipe then ends quietly
+//!   command returns, saying it was stdout's ([`stdout`]); a closed pipe then ends quietly
 //!   (`svcbind plan | head` is not a failure). `apply` alone writes stdout through a [`Lossy`]
 //!   too, so its steps run to their end whatever happens to stdout and its exit code says how
 //!   the apply went.
@@ -26,9 +26,32 @@ pub(crate) fn stderr_text(text: impl Display) {
     let _ = write!(err, "{text}").and_then(|()| err.flush());
 }
 
-/// The context of a failed write to stdout.
-pub(crate) fn stdout_error(e: io::Error) -> anyhow::Error {
-    anyhow::Error::new(e).context("cannot write to stdout")
+/// Stdout, locked, whose errors say they are stdout's: `cannot write to stdout: No space left
+/// on device`. The error keeps its kind, so a closed pipe is still told apart.
+pub(crate) fn stdout() -> Stdout {
+    Stdout(io::stdout().lock())
+}
+
+/// See [`stdout`].
+#[derive(Debug)]
+pub(crate) struct Stdout(io::StdoutLock<'static>);
+
+/// `e` with the words that say it was a write to stdout.
+fn on_stdout(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::Interrupted {
+        return e;
+    }
+    io::Error::new(e.kind(), format!("cannot write to stdout: {e}"))
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(on_stdout)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(on_stdout)
+    }
 }
 
 /// A writer that never fails: the first error is kept ([`Lossy::error`]) and every later
@@ -106,6 +129,15 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_stdout_error_names_stdout_and_keeps_its_kind() {
+        let e = on_stdout(io::Error::from_raw_os_error(28));
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(e.to_string().starts_with("cannot write to stdout: "), "{e}");
+        let pipe = on_stdout(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(pipe.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<Exi
     if let Some(path) = &settings.out {
         saved::write(path, &document)?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     match output.format {
         Format::Json => write_document(&mut out, &document)?,
         format => render::plan_skipping(

@@ -80,7 +80,7 @@ pub async fn run(output: &Output, settings: &RouteSettings) -> anyhow::Result<Ex
         account_id: account_id.as_ref(),
         file: &config,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     match output.format {
         Format::Text => render::route_text(&mut out, &prefixes, &answers, &source, output.color)?,
         Format::Markdown => render::route_markdown(&mut out, &prefixes, &answers, &source)?,

@@ -20,7 +20,7 @@ pub async fn run(output: &Output, settings: &ServicesSettings) -> anyhow::Result
         .await
         .context("cannot list the account's services")?;
     services.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     crate::render::services(&mut out, output.format, &connected.account_id, &services)?;
     out.flush()?;
     Ok(ExitCode::Success)

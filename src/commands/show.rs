@@ -48,7 +48,7 @@ pub async fn run(output: &Output, settings: &ShowSettings) -> anyhow::Result<Exi
         account_id: account_id.as_ref(),
         file: &config,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     match output.format {
         Format::Text => render::show_text(&mut out, &prefixes, &source, output.color)?,
         Format::Markdown => render::show_markdown(&mut out, &prefixes, &source)?,

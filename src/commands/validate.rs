@@ -15,7 +15,7 @@ use crate::settings::{Output, ValidateSettings};
 pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitCode> {
     if output.format == Format::Text {
         let loaded = steps::load_offline(output, &settings.config)?;
-        let mut out = std::io::stdout().lock();
+        let mut out = super::out::stdout();
         writeln!(
             out,
             "ok: {}{}",
@@ -25,8 +25,7 @@ pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitC
                 n => format!(" ({})", render::count(n, "warning", "warnings")),
             }
         )
-        .and_then(|()| out.flush())
-        .map_err(super::out::stdout_error)?;
+        .and_then(|()| out.flush())?;
         return Ok(ExitCode::Success);
     }
     // A file that cannot be read has no diagnostics: that is an error (and its document).
@@ -37,7 +36,7 @@ pub fn run(output: &Output, settings: &ValidateSettings) -> anyhow::Result<ExitC
     };
     steps::print_diagnostics(output, &diagnostics)?;
     let file = settings.config.display().to_string();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     if output.format == Format::Json {
         let doc = render::json::validation_document(&file, &diagnostics, state.as_ref());
         render::json::write_document(&mut out, &doc)?;

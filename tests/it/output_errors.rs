@@ -144,6 +144,9 @@ fn a_full_stdout_is_an_error_not_a_panic() {
     for args in [
         &["validate", "-c", bindings.as_str()][..],
         &["completions", "bash"][..],
+        &["--help"][..],
+        &["plan", "--help"][..],
+        &["--version"][..],
     ] {
         let out = run(&env, args, To::Full, To::Piped);
         assert_eq!(out.code, 1, "{args:?}: {out:?}");
@@ -172,14 +175,12 @@ fn read_only_commands_end_quietly_on_a_closed_pipe_and_fail_on_a_full_disk() {
     ] {
         let out = run(&env, args, To::Closed, To::Piped);
         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{args:?}");
-        // A full disk is an error, never a panic.
+        // A full disk is an error that says it was stdout's, never a panic.
         let out = run(&env, args, To::Full, To::Piped);
         assert_eq!(out.code, 1, "{args:?}: {out:?}");
-        assert!(
-            out.stderr.starts_with("error: ")
-                && out.stderr.contains("No space left on device (os error 28)"),
-            "{args:?}: {}",
-            out.stderr
+        assert_eq!(
+            out.stderr, "error: cannot write to stdout: No space left on device (os error 28)\n",
+            "{args:?}"
         );
     }
 }
