@@ -11,6 +11,7 @@
 //! module (resolution, apply) is generic over the trait, so ordering, stop-on-failure and
 //! resume are tested without HTTP. This module must not print.
 
+pub mod answer;
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
