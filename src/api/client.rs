@@ -384,17 +384,12 @@ impl HttpClient {
         }
     }
 
-    /// Sends a request and decodes its answer: `result` (which must be present) and
-    /// `result_info`.
-    async fn fetch<T: DeserializeOwned>(
-        &self,
-        call: &Call,
-        body: Option<&CreateBindingRequest>,
-    ) -> Result<(T, Option<ResultInfo>), ApiError> {
-        let answer = self.send(call, body).await?;
-        let (result, info) = decode::<T>(call, &answer)?;
-        let result = result.ok_or_else(|| missing_result(call, &answer))?;
-        Ok((result, info))
+    /// Sends a request and decodes the `result` of its answer, which must be present.
+    async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T, ApiError> {
+        let answer = self.send(call, None).await?;
+        decode::<T>(call, &answer)?
+            .0
+            .ok_or_else(|| missing_result(call, &answer))
     }
 
     /// Sends a list call and decodes its items (`null` or absent is no item when `nullable`),
@@ -512,8 +507,8 @@ impl Api for HttpClient {
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
         let call = self.call(Endpoint::GetPrefix(prefix));
-        match self.fetch::<ReadPrefix>(&call, None).await {
-            Ok((read, _)) => self.own_prefix(&call, read, "result.").map(Some),
+        match self.fetch::<ReadPrefix>(&call).await {
+            Ok(read) => self.own_prefix(&call, read, "result.").map(Some),
             Err(e) if e.is_prefix_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -531,8 +526,8 @@ impl Api for HttpClient {
         binding: &BindingId,
     ) -> Result<Option<Binding>, ApiError> {
         let call = self.call(Endpoint::GetBinding(prefix, binding));
-        match self.fetch::<ReadBinding>(&call, None).await {
-            Ok((read, _)) => convert_binding(read, "result.")
+        match self.fetch::<ReadBinding>(&call).await {
+            Ok(read) => convert_binding(read, "result.")
                 .map(Some)
                 .map_err(|e| call.field_error(e)),
             Err(e) if e.is_binding_not_found() => Ok(None),
