@@ -56,6 +56,13 @@ impl Api for Backend {
         }
     }
 
+    fn foreign_prefixes(&self) -> Vec<crate::api::ForeignPrefix> {
+        match self {
+            Backend::Http(c) => c.foreign_prefixes(),
+            Backend::Emulated(e) => e.foreign_prefixes(),
+        }
+    }
+
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
         match self {
             Backend::Http(c) => c.get_prefix(prefix).await,

@@ -28,7 +28,7 @@ use super::endpoint::{Endpoint, Method, Route, TypedEndpoint};
 use super::pace::{Pacer, Pacing, RateLimit};
 use super::retry::DEFAULT_MAX_RETRY_WAIT;
 use super::wire::{CreateBindingRequest, FieldError};
-use super::{Api, ApiError, ApiErrorKind, Confirmed, Created};
+use super::{Api, ApiError, ApiErrorKind, Confirmed, Created, ForeignPrefix};
 use crate::model::{
     AccountId, Binding, BindingId, Prefix, PrefixId, ProvisioningState, Service, ServiceId,
 };
@@ -109,6 +109,8 @@ pub struct HttpClient {
     auth: String,
     /// Shared by every request of this client (and cheap to move with it).
     pacer: Arc<Pacer>,
+    /// What the last List Prefixes left out as another account's.
+    foreign: std::sync::Mutex<Vec<ForeignPrefix>>,
     max_body: u64,
 }
 
@@ -248,6 +250,7 @@ impl HttpClient {
             account_id: config.account_id,
             auth,
             pacer: Arc::new(Pacer::new(config.pacing).max_wait(config.max_retry_wait)),
+            foreign: std::sync::Mutex::default(),
             max_body: config.max_body,
         })
     }
@@ -434,19 +437,20 @@ impl HttpClient {
         read(call, &answer).map_err(|e| accepted(e, answer.status))
     }
 
-    /// A prefix svcbind may manage, or [`ApiErrorKind::Foreign`] when its `account_id` names
-    /// another account than this client's.
-    fn own_prefix(&self, call: &Call, read: ReadPrefix, path: &str) -> Result<Prefix, ApiError> {
+    /// A prefix, and its owner when its `account_id` names another account than this
+    /// client's.
+    fn owned_prefix(
+        &self,
+        call: &Call,
+        read: ReadPrefix,
+        path: &str,
+    ) -> Result<(Prefix, Option<String>), ApiError> {
         let owner = read.account_id.clone().and_then(Loose::into_string);
         let prefix = convert_prefix(read, path).map_err(|e| call.field_error(e))?;
-        match owner {
-            Some(owner) if !owner.eq_ignore_ascii_case(self.account_id.as_str()) => Err(call
-                .error(ApiErrorKind::Foreign {
-                    cidr: prefix.cidr.to_string(),
-                    owner: crate::sanitize::text(&owner).into_owned(),
-                })),
-            _ => Ok(prefix),
-        }
+        let foreign = owner
+            .filter(|owner| !owner.eq_ignore_ascii_case(self.account_id.as_str()))
+            .map(|owner| crate::sanitize::text(&owner).into_owned());
+        Ok((prefix, foreign))
     }
 }
 
@@ -492,23 +496,45 @@ impl Api for HttpClient {
         // The contract allows `result: null`: an account without prefixes.
         let items: Vec<ReadPrefix> = self.list(&call, "prefixes", true).await?;
         let mut prefixes = Vec::with_capacity(items.len());
+        let mut foreign = Vec::new();
         for (i, read) in items.into_iter().enumerate() {
-            match self.own_prefix(&call, read, &format!("result[{i}].")) {
-                Ok(prefix) => prefixes.push(prefix),
+            match self.owned_prefix(&call, read, &format!("result[{i}]."))? {
+                (prefix, None) => prefixes.push(prefix),
                 // Listed, but another account's: never planned, and said so.
-                Err(e) if matches!(e.kind, ApiErrorKind::Foreign { .. }) => {
-                    tracing::warn!("{}; svcbind leaves it alone", e.kind);
+                (prefix, Some(owner)) => {
+                    let kind = ApiErrorKind::Foreign {
+                        cidr: prefix.cidr.to_string(),
+                        owner: owner.clone(),
+                    };
+                    tracing::warn!("{kind}; svcbind leaves it alone");
+                    foreign.push(ForeignPrefix { prefix, owner });
                 }
-                Err(e) => return Err(e),
             }
         }
+        *self
+            .foreign
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = foreign;
         Ok(prefixes)
+    }
+
+    fn foreign_prefixes(&self) -> Vec<ForeignPrefix> {
+        self.foreign
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
         let call = self.call(Endpoint::GetPrefix(prefix));
         match self.fetch::<ReadPrefix>(&call).await {
-            Ok(read) => self.own_prefix(&call, read, "result.").map(Some),
+            Ok(read) => match self.owned_prefix(&call, read, "result.")? {
+                (prefix, None) => Ok(Some(prefix)),
+                (prefix, Some(owner)) => Err(call.error(ApiErrorKind::Foreign {
+                    cidr: prefix.cidr.to_string(),
+                    owner,
+                })),
+            },
             Err(e) if e.is_prefix_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -2103,7 +2129,8 @@ mod tests {
             {"id": "p4", "cidr": "2001:db8::/48"}
         ])))
         .await;
-        let cidrs: Vec<String> = client(&url)
+        let c = client(&url);
+        let cidrs: Vec<String> = c
             .list_prefixes()
             .await
             .unwrap()
@@ -2111,6 +2138,10 @@ mod tests {
             .map(|p| p.cidr.to_string())
             .collect();
         assert_eq!(cidrs, ["192.0.2.0/24", "203.0.113.0/24", "2001:db8::/48"]);
+        let foreign = c.foreign_prefixes();
+        assert_eq!(foreign.len(), 1);
+        assert_eq!(foreign[0].prefix.id.as_str(), "p2");
+        assert_eq!(foreign[0].owner, "ffffffffffffffffffffffffffffffff");
 
         let (url, _) = serve(ok(json!({"id": PREFIX, "cidr": "192.0.2.0/24",
             "account_id": "ffffffffffffffffffffffffffffffff"})))

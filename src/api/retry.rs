@@ -323,6 +323,10 @@ impl<A: Api> Api for Retrying<A> {
         self.policy.read(|| self.inner.list_prefixes()).await
     }
 
+    fn foreign_prefixes(&self) -> Vec<super::ForeignPrefix> {
+        self.inner.foreign_prefixes()
+    }
+
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
         self.policy.read(|| self.inner.get_prefix(prefix)).await
     }
