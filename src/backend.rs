@@ -26,7 +26,9 @@ pub enum Backend {
 
 impl Backend {
     /// The HTTP client for `config` (which paces its requests), its calls retried by `retry`.
-    pub fn http(config: ClientConfig, retry: RetryPolicy) -> Result<Self, ApiError> {
+    pub fn http(mut config: ClientConfig, retry: RetryPolicy) -> Result<Self, ApiError> {
+        // The longest wait the API may ask for, in `Retry-After` or its `Ratelimit` header.
+        config.max_retry_wait = retry.max_retry_wait;
         let client = HttpClient::new(config)?;
         Ok(Backend::Http(Box::new(Retrying::new(client, retry))))
     }
@@ -51,6 +53,13 @@ impl Api for Backend {
         match self {
             Backend::Http(c) => c.list_prefixes().await,
             Backend::Emulated(e) => e.list_prefixes().await,
+        }
+    }
+
+    fn foreign_prefixes(&self) -> Vec<crate::api::ForeignPrefix> {
+        match self {
+            Backend::Http(c) => c.foreign_prefixes(),
+            Backend::Emulated(e) => e.foreign_prefixes(),
         }
     }
 

@@ -190,6 +190,12 @@ impl ProvisioningState {
     pub fn is_active(&self) -> bool {
         matches!(self, Self::Active)
     }
+
+    /// The state of a binding the API reported without one (`provisioning` or its `state`
+    /// absent, null, or not a string): shown as `unknown`, never active, so never drift.
+    pub fn unknown() -> Self {
+        Self::Other(String::from("unknown"))
+    }
 }
 
 impl From<&str> for ProvisioningState {

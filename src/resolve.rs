@@ -12,7 +12,7 @@ use std::str::FromStr;
 use futures::{StreamExt, TryStreamExt};
 use ipnet::IpNet;
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, ForeignPrefix};
 use crate::model::{
     Binding, DesiredPrefix, Location, MAGIC_TRANSIT, Prefix, PrefixId, ServiceId, Services,
     StateFile,
@@ -141,6 +141,8 @@ pub async fn resolve<A: Api>(
     let (services, mut listed): (_, Option<Vec<Prefix>>) =
         futures::try_join!(api.list_services(), prefixes_call)?;
     let services = Services::new(services);
+    // Listed prefixes of other accounts: never managed, but a file naming one is told why.
+    let mut foreign = api.foreign_prefixes();
 
     // `--prefix ID` for a prefix whose id the file does not pin.
     for id in &by_other_id {
@@ -165,7 +167,9 @@ pub async fn resolve<A: Api>(
         // Without a listing every managed prefix pins its id.
         let id = match &listed {
             None => prefix.id.clone(),
-            Some(listed) => match_listed(prefix, prefix.id.as_ref(), listed, &mut problems),
+            Some(listed) => {
+                match_listed(prefix, prefix.id.as_ref(), listed, &foreign, &mut problems)
+            }
         };
         let desired = desired_services(prefix, &services, &mut problems);
         if let Some(id) = id {
@@ -202,6 +206,7 @@ pub async fn resolve<A: Api>(
             .any(|(_, live)| live.as_ref().is_some_and(Vec::is_empty));
     if late_listing {
         listed = Some(api.list_prefixes().await?);
+        foreign = api.foreign_prefixes();
     }
 
     let mut prefixes = Vec::new();
@@ -218,7 +223,7 @@ pub async fn resolve<A: Api>(
         };
         if late_listing {
             if let Some(listed) = &listed
-                && match_listed(prefix, Some(&id), listed, &mut problems).is_none()
+                && match_listed(prefix, Some(&id), listed, &foreign, &mut problems).is_none()
             {
                 continue;
             }
@@ -303,8 +308,29 @@ fn match_listed(
     prefix: &DesiredPrefix,
     pinned: Option<&PrefixId>,
     listed: &[Prefix],
+    foreign: &[ForeignPrefix],
     problems: &mut Vec<Problem>,
 ) -> Option<PrefixId> {
+    // Not the account's own, but another account's (delegated): its bindings are managed
+    // there, never here.
+    let delegated = foreign.iter().find(|f| match pinned {
+        Some(id) => &f.prefix.id == id && listed.iter().all(|p| &p.id != id),
+        None => f.prefix.cidr == prefix.cidr && listed.iter().all(|p| p.cidr != prefix.cidr),
+    });
+    if let Some(f) = delegated {
+        problems.push(Problem {
+            location: prefix.location,
+            message: format!(
+                "prefix {} (id {}) belongs to account {}, not to the account svcbind works on: a delegated prefix's bindings are managed in the account that owns it",
+                f.prefix.cidr, f.prefix.id, f.owner
+            ),
+            hint: Some(format!(
+                "manage it with the owning account's id ({}) in `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID, or remove it from this file",
+                f.owner
+            )),
+        });
+        return None;
+    }
     if let Some(pinned) = pinned {
         return match listed.iter().find(|p| &p.id == pinned) {
             Some(p) if p.cidr == prefix.cidr => Some(p.id.clone()),
@@ -1002,5 +1028,92 @@ mod account_tests {
         };
         assert_eq!(e.status(), Some(400));
         assert!(e.codes().contains(&crate::api::error::codes::NO_ROUTE));
+    }
+
+    /// The emulated account, whose listing also named prefixes of another account.
+    struct Delegated {
+        inner: crate::emulator::InProcess,
+        foreign: Vec<ForeignPrefix>,
+    }
+
+    impl Api for Delegated {
+        async fn list_services(&self) -> Result<Vec<Service>, ApiError> {
+            self.inner.list_services().await
+        }
+        async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
+            self.inner.list_prefixes().await
+        }
+        fn foreign_prefixes(&self) -> Vec<ForeignPrefix> {
+            self.foreign.clone()
+        }
+        async fn get_prefix(&self, p: &PrefixId) -> Result<Option<Prefix>, ApiError> {
+            self.inner.get_prefix(p).await
+        }
+        async fn list_bindings(&self, p: &PrefixId) -> Result<Vec<Binding>, ApiError> {
+            self.inner.list_bindings(p).await
+        }
+        async fn get_binding(
+            &self,
+            p: &PrefixId,
+            b: &BindingId,
+        ) -> Result<Option<Binding>, ApiError> {
+            self.inner.get_binding(p, b).await
+        }
+        async fn create_binding(
+            &self,
+            p: &PrefixId,
+            cidr: IpNet,
+            s: &ServiceId,
+        ) -> Result<crate::api::Created, ApiError> {
+            self.inner.create_binding(p, cidr, s).await
+        }
+        async fn delete_binding(
+            &self,
+            p: &PrefixId,
+            b: &BindingId,
+        ) -> Result<crate::api::Confirmed, ApiError> {
+            self.inner.delete_binding(p, b).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prefix_of_another_account_is_refused_saying_where_it_is_managed() {
+        let em = emulator(1);
+        let owner = "ffffffffffffffffffffffffffffffff";
+        let api = Delegated {
+            inner: em.in_process(AccountId::new(ACCOUNT).unwrap()),
+            foreign: vec![ForeignPrefix {
+                prefix: Prefix {
+                    id: PrefixId::new("delegated").unwrap(),
+                    cidr: net("10.1.0.0/24"),
+                    description: None,
+                },
+                owner: owner.into(),
+            }],
+        };
+        // By CIDR, and by a pinned id: the same refusal, and the account's own prefix is fine.
+        for pinned in [None, Some(PrefixId::new("delegated").unwrap())] {
+            let mut f = file(2, false);
+            f.prefixes[1].id = pinned.clone();
+            let p = problems(resolve(&api, &f, &[], 4).await);
+            assert_eq!(p.len(), 1, "{pinned:?}: {p:?}");
+            assert_eq!(
+                p[0].message,
+                format!(
+                    "prefix 10.1.0.0/24 (id delegated) belongs to account {owner}, not to the account svcbind works on: a delegated prefix's bindings are managed in the account that owns it"
+                )
+            );
+            assert_eq!(
+                p[0].hint.as_deref(),
+                Some(
+                    format!("manage it with the owning account's id ({owner}) in `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID, or remove it from this file")
+                        .as_str()
+                )
+            );
+        }
+        // Nothing of it is read: only the account's own prefix would be.
+        assert_eq!(em.request_counts().get(Route::ListBindings), 0);
+        let resolved = resolve(&api, &file(1, false), &[], 4).await.unwrap();
+        assert_eq!(resolved.prefixes.len(), 1);
     }
 }

@@ -5,7 +5,8 @@
 //! (credentials marked sensitive, and never sent over plain `http://` beyond loopback unless
 //! the user accepts that risk), timeouts, pacing ([`super::pace`], fed each answer's
 //! `Ratelimit` header), answers read as a stream and capped, and turning every answer into a
-//! domain value or an [`ApiError`] in one place (`decode`). Every request goes through one
+//! domain value or an [`ApiError`] in one place (`decode`, over the types of
+//! [`super::answer`]: never a generic JSON tree). Every request goes through one
 //! private method, `HttpClient::send`, which logs it at info level (method, route template,
 //! status, duration, time waited for pacing; never a header). Each call is sent once: retries
 //! are a layer around the [`super::Api`] trait ([`super::retry`]). This module never prints
@@ -19,25 +20,30 @@ use std::time::{Duration, Instant};
 use ipnet::IpNet;
 use reqwest::Url;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+use super::answer::{Head, Loose, ReadBinding, ReadPrefix, ReadService, ResultInfo, ResultOnly};
 use super::credentials::Credentials;
 use super::endpoint::{Endpoint, Method, Route, TypedEndpoint};
 use super::pace::{Pacer, Pacing, RateLimit};
-use super::wire::{CreateBindingRequest, FieldError, WireBinding, WirePrefix, WireService};
-use super::{Api, ApiError, ApiErrorKind, ApiMessage, Confirmed, Created};
-use crate::model::{AccountId, Binding, BindingId, Prefix, PrefixId, Service, ServiceId};
+use super::retry::DEFAULT_MAX_RETRY_WAIT;
+use super::wire::{CreateBindingRequest, FieldError};
+use super::{Api, ApiError, ApiErrorKind, Confirmed, Created, ForeignPrefix};
+use crate::model::{
+    AccountId, Binding, BindingId, Prefix, PrefixId, ProvisioningState, Service, ServiceId,
+};
 
 /// Request timeout when none is given (`--timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connect timeout when none is given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The largest answer body read when none is given: far beyond any real answer (a list of
-/// 1,000 bindings is about 200 KB), small enough that a broken or hostile server cannot
-/// exhaust memory.
-pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
+/// The largest answer body read when none is given: several times the largest real answer
+/// (List Prefixes of 1,000 prefixes is about 1 MB; List Bindings of 256 bindings about
+/// 100 KB), small enough that a broken or hostile server cannot exhaust memory, even with
+/// `--concurrency` reads at once: answers are decoded straight into typed values, never into a
+/// generic JSON tree several times their size.
+pub const DEFAULT_MAX_BODY: u64 = 8 * 1024 * 1024;
 
 /// The longest excerpt of a non-JSON body kept in an error, in characters.
 const EXCERPT_MAX: usize = 200;
@@ -56,6 +62,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// svcbind's own request budget.
     pub pacing: Pacing,
+    /// The longest the API's `Ratelimit` header may make a request wait (`--max-retry-wait`):
+    /// a header that says its window resets later is not followed (see [`super::pace`]).
+    pub max_retry_wait: Duration,
     /// The largest answer body read, in bytes.
     pub max_body: u64,
     /// Send the credentials over plain `http://` to a host that is not loopback (anyone on the
@@ -65,7 +74,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration with the defaults: 60 s per request, 10 s to connect, 600 requests in
-    /// any 300 s, answers up to 64 MiB, `http://` only to loopback.
+    /// any 300 s, the `Ratelimit` header followed for up to 300 s, answers up to 8 MiB,
+    /// `http://` only to loopback.
     pub fn new(
         base_url: impl Into<String>,
         account_id: AccountId,
@@ -78,6 +88,7 @@ impl ClientConfig {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             pacing: Pacing::default(),
+            max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
             max_body: DEFAULT_MAX_BODY,
             allow_insecure_http: false,
         }
@@ -91,11 +102,15 @@ pub struct HttpClient {
     base: Url,
     /// Its path without a trailing `/` (empty for a bare host).
     base_path: String,
+    /// The base URL as errors name it, without a trailing `/`.
+    base_shown: Arc<str>,
     account_id: AccountId,
     /// How the client authenticates, for `Debug` (never the secret).
     auth: String,
     /// Shared by every request of this client (and cheap to move with it).
     pacer: Arc<Pacer>,
+    /// What the last List Prefixes left out as another account's.
+    foreign: std::sync::Mutex<Vec<ForeignPrefix>>,
     max_body: u64,
 }
 
@@ -118,18 +133,28 @@ fn http_method(method: Method) -> reqwest::Method {
     }
 }
 
-/// One call: its route, its method and its path below the base URL; builds the errors that
-/// name it.
+/// One call: its route, its method, its path below the base URL and that base URL; builds
+/// the errors that name it.
 #[derive(Debug, Clone)]
 struct Call {
     route: Route,
     method: Method,
     path: String,
+    base: Arc<str>,
 }
 
 impl Call {
     fn error(&self, kind: ApiErrorKind) -> ApiError {
-        ApiError::new(self.method.as_str(), self.path.clone(), kind)
+        let mut e = ApiError::new(self.method.as_str(), self.path.clone(), kind);
+        e.details.base_url = Some(self.base.to_string());
+        e
+    }
+
+    /// An error about an answer: it carries the answer's `Retry-After`, whatever its body.
+    fn answer_error(&self, answer: &Answer, kind: ApiErrorKind) -> ApiError {
+        let mut e = self.error(kind);
+        e.details.retry_after = retry_after(&answer.headers);
+        e
     }
 
     fn field_error(&self, e: FieldError) -> ApiError {
@@ -216,13 +241,16 @@ impl HttpClient {
             .build()
             .map_err(|e| invalid(format!("cannot set up the HTTP client: {e}")))?;
 
+        let base_shown = Arc::from(base.as_str().trim_end_matches('/'));
         Ok(Self {
             http,
             base,
             base_path,
+            base_shown,
             account_id: config.account_id,
             auth,
-            pacer: Arc::new(Pacer::new(config.pacing)),
+            pacer: Arc::new(Pacer::new(config.pacing).max_wait(config.max_retry_wait)),
+            foreign: std::sync::Mutex::default(),
             max_body: config.max_body,
         })
     }
@@ -239,6 +267,7 @@ impl HttpClient {
             route: endpoint.route(),
             method: endpoint.method(),
             path: endpoint.path(&self.account_id),
+            base: Arc::clone(&self.base_shown),
         }
     }
 
@@ -359,41 +388,153 @@ impl HttpClient {
     }
 
     /// Sends a request and decodes the `result` of its answer, which must be present.
-    async fn fetch<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T, ApiError> {
+        let answer = self.send(call, None).await?;
+        decode::<T>(call, &answer)?
+            .0
+            .ok_or_else(|| missing_result(call, &answer))
+    }
+
+    /// Sends a list call and decodes its items (`null` or absent is no item when `nullable`),
+    /// checking that `result_info` does not announce more than came.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        items: &'static str,
+        nullable: bool,
+    ) -> Result<Vec<T>, ApiError> {
+        let answer = self.send(call, None).await?;
+        let (result, info) = decode::<Vec<T>>(call, &answer)?;
+        let list = match result {
+            Some(list) => list,
+            None if nullable => Vec::new(),
+            None => return Err(missing_result(call, &answer)),
+        };
+        let returned = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        if let Some((total, pages)) = info.and_then(|i| i.missing(returned)) {
+            return Err(call.answer_error(
+                &answer,
+                ApiErrorKind::Incomplete {
+                    items,
+                    returned,
+                    total,
+                    pages,
+                },
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Sends a write and reads its answer with `read`. A success status whose answer cannot
+    /// be read is [`ApiErrorKind::Accepted`]: the write most likely happened.
+    async fn write<T>(
         &self,
         call: &Call,
         body: Option<&CreateBindingRequest>,
+        read: impl FnOnce(&Call, &Answer) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let answer = self.send(call, body).await?;
-        decode::<T>(call, &answer)?.ok_or_else(|| {
-            call.error(ApiErrorKind::Decode {
-                field: String::from("result"),
-                message: String::from("missing or null"),
-            })
-        })
+        read(call, &answer).map_err(|e| accepted(e, answer.status))
+    }
+
+    /// A prefix, and its owner when its `account_id` names another account than this
+    /// client's.
+    fn owned_prefix(
+        &self,
+        call: &Call,
+        read: ReadPrefix,
+        path: &str,
+    ) -> Result<(Prefix, Option<String>), ApiError> {
+        let owner = read.account_id.clone().and_then(Loose::into_string);
+        let prefix = convert_prefix(read, path).map_err(|e| call.field_error(e))?;
+        let foreign = owner
+            .filter(|owner| !owner.eq_ignore_ascii_case(self.account_id.as_str()))
+            .map(|owner| crate::sanitize::text(&owner).into_owned());
+        Ok((prefix, foreign))
+    }
+}
+
+/// `result` was absent or null where the call needs one.
+fn missing_result(call: &Call, answer: &Answer) -> ApiError {
+    call.answer_error(
+        answer,
+        ApiErrorKind::Decode {
+            field: String::from("result"),
+            message: String::from("missing or null"),
+        },
+    )
+}
+
+/// A write's answer that could not be read, though its status says the API accepted the
+/// write, becomes [`ApiErrorKind::Accepted`]; any other error is left as it is. The emulator's
+/// in-process handle reports its answers through here too.
+pub(crate) fn accepted(e: ApiError, status: u16) -> ApiError {
+    if !(200..300).contains(&status) {
+        return e;
+    }
+    match &e.kind {
+        ApiErrorKind::NotJson { .. } | ApiErrorKind::Decode { .. } => {
+            let problem = e.kind.to_string();
+            ApiError {
+                kind: ApiErrorKind::Accepted { status, problem },
+                ..e
+            }
+        }
+        _ => e,
     }
 }
 
 impl Api for HttpClient {
     async fn list_services(&self) -> Result<Vec<Service>, ApiError> {
         let call = self.call(Endpoint::ListServices);
-        let items: Vec<WireService> = self.fetch(&call, None).await?;
-        convert_all(&call, items, WireService::into_service)
+        let items: Vec<ReadService> = self.list(&call, "services", false).await?;
+        convert_all(&call, items, convert_service)
     }
 
     async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
         let call = self.call(Endpoint::ListPrefixes);
-        let items: Vec<WirePrefix> = self.fetch(&call, None).await?;
-        convert_all(&call, items, WirePrefix::into_prefix)
+        // The contract allows `result: null`: an account without prefixes.
+        let items: Vec<ReadPrefix> = self.list(&call, "prefixes", true).await?;
+        let mut prefixes = Vec::with_capacity(items.len());
+        let mut foreign = Vec::new();
+        for (i, read) in items.into_iter().enumerate() {
+            match self.owned_prefix(&call, read, &format!("result[{i}]."))? {
+                (prefix, None) => prefixes.push(prefix),
+                // Listed, but another account's: never planned, and said so.
+                (prefix, Some(owner)) => {
+                    let kind = ApiErrorKind::Foreign {
+                        cidr: prefix.cidr.to_string(),
+                        owner: owner.clone(),
+                    };
+                    tracing::warn!("{kind}; svcbind leaves it alone");
+                    foreign.push(ForeignPrefix { prefix, owner });
+                }
+            }
+        }
+        *self
+            .foreign
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = foreign;
+        Ok(prefixes)
+    }
+
+    fn foreign_prefixes(&self) -> Vec<ForeignPrefix> {
+        self.foreign
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
         let call = self.call(Endpoint::GetPrefix(prefix));
-        match self.fetch::<WirePrefix>(&call, None).await {
-            Ok(wire) => wire
-                .into_prefix("result.")
-                .map(Some)
-                .map_err(|e| call.field_error(e)),
+        match self.fetch::<ReadPrefix>(&call).await {
+            Ok(read) => match self.owned_prefix(&call, read, "result.")? {
+                (prefix, None) => Ok(Some(prefix)),
+                (prefix, Some(owner)) => Err(call.error(ApiErrorKind::Foreign {
+                    cidr: prefix.cidr.to_string(),
+                    owner,
+                })),
+            },
             Err(e) if e.is_prefix_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -401,8 +542,8 @@ impl Api for HttpClient {
 
     async fn list_bindings(&self, prefix: &PrefixId) -> Result<Vec<Binding>, ApiError> {
         let call = self.call(Endpoint::ListBindings(prefix));
-        let items: Vec<WireBinding> = self.fetch(&call, None).await?;
-        convert_all(&call, items, WireBinding::into_binding)
+        let items: Vec<ReadBinding> = self.list(&call, "bindings", false).await?;
+        convert_all(&call, items, convert_binding)
     }
 
     async fn get_binding(
@@ -411,9 +552,8 @@ impl Api for HttpClient {
         binding: &BindingId,
     ) -> Result<Option<Binding>, ApiError> {
         let call = self.call(Endpoint::GetBinding(prefix, binding));
-        match self.fetch::<WireBinding>(&call, None).await {
-            Ok(wire) => wire
-                .into_binding("result.")
+        match self.fetch::<ReadBinding>(&call).await {
+            Ok(read) => convert_binding(read, "result.")
                 .map(Some)
                 .map_err(|e| call.field_error(e)),
             Err(e) if e.is_binding_not_found() => Ok(None),
@@ -432,10 +572,15 @@ impl Api for HttpClient {
             cidr: cidr.to_string(),
             service_id: service.to_string(),
         };
-        let wire: WireBinding = self.fetch(&call, Some(&body)).await?;
-        let binding = wire
-            .into_binding("result.")
-            .map_err(|e| call.field_error(e))?;
+        let binding = self
+            .write(&call, Some(&body), |call, answer| {
+                let read = decode::<ReadBinding>(call, answer)?
+                    .0
+                    .ok_or_else(|| missing_result(call, answer))?;
+                convert_binding(read, "result.")
+                    .map_err(|e| call.answer_error(answer, field_kind(e)))
+            })
+            .await?;
         Ok(Created {
             binding,
             confirmed: Confirmed::Answered,
@@ -448,13 +593,23 @@ impl Api for HttpClient {
         binding: &BindingId,
     ) -> Result<Confirmed, ApiError> {
         let call = self.call(Endpoint::DeleteBinding(prefix, binding));
-        let answer = self.send(&call, None).await?;
         // The answer is the envelope only; whatever `result` holds, if anything, is not used.
-        decode::<IgnoredAny>(&call, &answer).map(|_| Confirmed::Answered)
+        self.write(&call, None, |call, answer| {
+            decode::<IgnoredAny>(call, answer).map(|_| Confirmed::Answered)
+        })
+        .await
     }
 }
 
-/// Converts wire items to domain values; field errors name the item (`result[3].cidr`).
+/// A field error as an error kind.
+fn field_kind(e: FieldError) -> ApiErrorKind {
+    ApiErrorKind::Decode {
+        field: e.field,
+        message: e.message,
+    }
+}
+
+/// Converts read items to domain values; field errors name the item (`result[3].cidr`).
 fn convert_all<W, M>(
     call: &Call,
     items: Vec<W>,
@@ -467,57 +622,116 @@ fn convert_all<W, M>(
         .collect()
 }
 
-/// `result` alone, so that other envelope fields can never fail a decode.
-#[derive(Deserialize)]
-struct ResultOnly<T> {
-    #[serde(default = "none")]
-    result: Option<T>,
+fn id_field<T>(
+    path: &str,
+    name: &str,
+    value: String,
+    make: fn(String) -> Result<T, crate::model::IdError>,
+) -> Result<T, FieldError> {
+    make(value).map_err(|e| FieldError {
+        field: format!("{path}{name}"),
+        message: e.to_string(),
+    })
 }
 
-fn none<T>() -> Option<T> {
-    None
+fn cidr_field(path: &str, value: &str) -> Result<IpNet, FieldError> {
+    value.parse().map_err(|_| FieldError {
+        field: format!("{path}cidr"),
+        message: format!("`{}` is not a CIDR", crate::sanitize::text(value)),
+    })
 }
 
-/// The one place answers are interpreted, for every call:
+/// A binding; a `provisioning.state` that is absent, null or not a string is unknown: never
+/// active, so never drift and never settled for `--wait`.
+fn convert_binding(read: ReadBinding, path: &str) -> Result<Binding, FieldError> {
+    let state = read
+        .state()
+        .map_or_else(ProvisioningState::unknown, ProvisioningState::from);
+    Ok(Binding {
+        id: id_field(path, "id", read.id, BindingId::new)?,
+        cidr: cidr_field(path, &read.cidr)?,
+        service_id: id_field(path, "service_id", read.service_id, ServiceId::new)?,
+        service_name: read.service_name.and_then(Loose::into_string),
+        state,
+    })
+}
+
+/// A service; one without a name (absent, null, not a string, or empty) is named by its id,
+/// so it is shown, and may be written, by id only.
+fn convert_service(read: ReadService, path: &str) -> Result<Service, FieldError> {
+    let id = id_field(path, "id", read.id, ServiceId::new)?;
+    let name = read
+        .name
+        .and_then(Loose::into_string)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| id.to_string());
+    Ok(Service { id, name })
+}
+
+/// A prefix: `id`, `cidr`, and `description` when it is a string.
+fn convert_prefix(read: ReadPrefix, path: &str) -> Result<Prefix, FieldError> {
+    Ok(Prefix {
+        id: id_field(path, "id", read.id, PrefixId::new)?,
+        cidr: cidr_field(path, &read.cidr)?,
+        description: read.description.and_then(Loose::into_string),
+    })
+}
+
+/// The one place answers are interpreted, for every call, straight from the bytes (see
+/// [`super::answer`]):
 ///
 /// - a body that is not JSON, or JSON that is not the envelope (no `success`): `NotJson` with
 ///   the status and a short sanitized excerpt;
-/// - `success: false` whatever the status, or any non-2xx status: `Status` with the errors
-///   (sanitized) and `Retry-After` when sent;
-/// - otherwise the decoded `result` (`None` when absent or null); a field that does not decode
-///   is a `Decode` error naming its path, e.g. `result[2].cidr`.
-fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<Option<T>, ApiError> {
+/// - `success: false` whatever the status, or any non-2xx status: `Status` with the first
+///   errors (sanitized), how many more there were, and `Retry-After` when sent;
+/// - otherwise the decoded `result` (`None` when absent or null) and `result_info`; a field
+///   that does not decode is a `Decode` error naming its path, e.g. `result[2].cidr`.
+///
+/// Every error carries the answer's `Retry-After`.
+fn decode<T: DeserializeOwned>(
+    call: &Call,
+    answer: &Answer,
+) -> Result<(Option<T>, Option<ResultInfo>), ApiError> {
     let status = answer.status;
+    let fail = |kind| call.answer_error(answer, kind);
     let not_json = || {
-        call.error(ApiErrorKind::NotJson {
+        fail(ApiErrorKind::NotJson {
             status,
             excerpt: excerpt(&answer.body),
         })
     };
-    let value: serde_json::Value = serde_json::from_slice(&answer.body).map_err(|_| not_json())?;
-    let Some(success) = value.get("success") else {
-        return Err(not_json());
-    };
-    let Some(success) = success.as_bool() else {
-        return Err(call.error(ApiErrorKind::Decode {
-            field: String::from("success"),
-            message: format!("expected a boolean, got `{}`", short_json(success)),
-        }));
+    let head: Head = serde_json::from_slice(&answer.body).map_err(|_| not_json())?;
+    let success = match head.success {
+        None => return Err(not_json()),
+        Some(Loose::Bool(success)) => success,
+        Some(other) => {
+            return Err(fail(ApiErrorKind::Decode {
+                field: String::from("success"),
+                message: format!("expected a boolean, got `{}`", other.describe()),
+            }));
+        }
     };
 
     if !success || !(200..300).contains(&status) {
-        return Err(call.error(ApiErrorKind::Status {
+        let mut e = fail(ApiErrorKind::Status {
             status,
-            errors: envelope_errors(&value),
+            errors: head.errors.messages(),
             retry_after: retry_after(&answer.headers),
-        }));
+        });
+        e.details.more_errors = head.errors.more;
+        return Err(e);
     }
 
-    serde_path_to_error::deserialize::<_, ResultOnly<T>>(&value)
+    let mut json = serde_json::Deserializer::from_slice(&answer.body);
+    let result = serde_path_to_error::deserialize::<_, ResultOnly<T>>(&mut json)
         .map(|r| r.result)
         .map_err(|e| {
             let mut field = e.path().to_string();
             let message = e.inner().to_string();
+            // serde_json adds where in the body; the path says it better.
+            let message = message
+                .split_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
             // serde reports a missing field at its parent; name the field itself.
             if let Some(name) = message
                 .strip_prefix("missing field `")
@@ -525,51 +739,12 @@ fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<Option<T>
             {
                 field = format!("{field}.{name}");
             }
-            call.error(ApiErrorKind::Decode {
+            fail(ApiErrorKind::Decode {
                 field,
-                message: crate::sanitize::text(&message).into_owned(),
+                message: crate::sanitize::text(message).into_owned(),
             })
-        })
-}
-
-/// The envelope's `errors`, read leniently: a failure is reported even when its entries are
-/// oddly shaped (a missing code is 0; a missing message is the entry's JSON).
-fn envelope_errors(value: &serde_json::Value) -> Vec<ApiMessage> {
-    messages(value.get("errors"), 0)
-}
-
-/// How deep nested `error_chain`s are read (Cloudflare nests one level).
-const CHAIN_DEPTH: usize = 4;
-
-/// An array of error entries, each with its nested `error_chain`, read leniently.
-fn messages(value: Option<&serde_json::Value>, depth: usize) -> Vec<ApiMessage> {
-    let Some(entries) = value.and_then(|e| e.as_array()) else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .map(|e| {
-            let code = e
-                .get("code")
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|c| u32::try_from(c).ok())
-                .unwrap_or(0);
-            let message = match e.get("message").and_then(|m| m.as_str()) {
-                Some(m) => crate::sanitize::text(m).into_owned(),
-                None => short_json(e),
-            };
-            let chain = if depth < CHAIN_DEPTH {
-                messages(e.get("error_chain"), depth + 1)
-            } else {
-                Vec::new()
-            };
-            ApiMessage {
-                code,
-                message,
-                chain,
-            }
-        })
-        .collect()
+        })?;
+    Ok((result, head.result_info.0))
 }
 
 /// `Retry-After`: a number of seconds (the form Cloudflare sends) or an HTTP date, which a
@@ -603,11 +778,6 @@ fn is_loopback(url: &Url) -> bool {
             host == "localhost" || host.ends_with(".localhost")
         }
     }
-}
-
-/// A JSON value as short, printable text.
-fn short_json(value: &serde_json::Value) -> String {
-    crate::sanitize::text(&value.to_string()).into_owned()
 }
 
 /// The start of a body for an error message: whitespace runs collapsed to one space, control
@@ -720,6 +890,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::ApiMessage;
     use crate::api::credentials::Secret;
     use crate::model::ProvisioningState;
 
@@ -1162,18 +1333,19 @@ mod tests {
             "{message}"
         );
 
-        let (url, _) = serve(ok(json!([{"id": SERVICE}]))).await;
+        let (url, _) = serve(ok(json!([{"name": "CDN"}]))).await;
         let err = client(&url).list_services().await.unwrap_err();
         assert_eq!(
             err.kind,
             ApiErrorKind::Decode {
-                field: "result[0].name".into(),
-                message: "missing field `name`".into()
+                field: "result[0].id".into(),
+                message: "missing field `id`".into()
             }
         );
 
+        // Lists that are not nullable need their `result`.
         let (url, _) = serve(ok(json!(null))).await;
-        let err = client(&url).list_prefixes().await.unwrap_err();
+        let err = client(&url).list_bindings(&prefix()).await.unwrap_err();
         assert!(
             matches!(&err.kind, ApiErrorKind::Decode { field, .. } if field == "result"),
             "{err:?}"
@@ -1389,11 +1561,9 @@ mod tests {
         assert!(message.contains("tcp connect error: "), "{message}");
         assert!(!message.contains("error sending request"), "{message}");
         assert!(err.surely_not_processed());
+        assert!(!err.to_string().contains("http://"), "{err}");
         let shown = format!("{err} {err:?}");
-        assert!(
-            !shown.contains(TOKEN) && !shown.contains("http://"),
-            "{shown}"
-        );
+        assert!(!shown.contains(TOKEN), "{shown}");
     }
 
     #[tokio::test]
@@ -1652,7 +1822,7 @@ mod tests {
                 }
             )
             .to_string(),
-            "GET /x: the answer is larger than 64 MiB, more than svcbind reads; it was not read further"
+            "GET /x: the answer is larger than 8 MiB, more than svcbind reads; it was not read further"
         );
     }
 
@@ -1674,5 +1844,340 @@ mod tests {
                 "GET /accounts/{ACCOUNT}/addressing/services: HTTP 400: Invalid request headers (6003): Invalid format for Authorization header (6111)"
             )
         );
+    }
+
+    fn html(status: u16, extra: Vec<(&'static str, &'static str)>) -> Canned {
+        let mut headers = vec![("content-type", "text/html")];
+        headers.extend(extra);
+        Canned {
+            status,
+            headers,
+            body: format!("<html><head><title>{status}</title></head><body>proxy</body></html>"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_binding_without_a_provisioning_state_is_listed_with_an_unknown_state() {
+        let binding = |i: usize, provisioning: Option<serde_json::Value>| {
+            let mut b = json!({"id": format!("b{i}"), "cidr": format!("192.0.2.{i}/32"),
+                               "service_id": SERVICE});
+            if let Some(p) = provisioning {
+                b["provisioning"] = p;
+            }
+            b
+        };
+        let (url, _) = serve(ok(json!([
+            binding(0, None),
+            binding(1, Some(json!(null))),
+            binding(2, Some(json!({}))),
+            binding(3, Some(json!({"state": null}))),
+            binding(4, Some(json!({"state": 7}))),
+            binding(5, Some(json!("active"))),
+            binding(6, Some(json!({"state": "active", "since": {"x": 1}}))),
+        ])))
+        .await;
+        let states: Vec<ProvisioningState> = client(&url)
+            .list_bindings(&prefix())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.state)
+            .collect();
+        let unknown = ProvisioningState::unknown();
+        assert_eq!(
+            states,
+            [
+                unknown.clone(),
+                unknown.clone(),
+                unknown.clone(),
+                unknown.clone(),
+                unknown.clone(),
+                unknown.clone(),
+                ProvisioningState::Active
+            ]
+        );
+        assert!(!unknown.is_active());
+        assert_eq!(unknown.to_string(), "unknown");
+    }
+
+    #[tokio::test]
+    async fn list_prefixes_with_a_null_result_is_an_empty_list() {
+        for body in [
+            json!({"success": true, "errors": [], "messages": [], "result": null,
+                   "result_info": {"count": 0, "page": 1, "per_page": 20, "total_count": 0}}),
+            json!({"success": true, "errors": [], "messages": []}),
+        ] {
+            let (url, _) = serve(canned(200, body.clone())).await;
+            assert_eq!(
+                client(&url).list_prefixes().await.unwrap(),
+                Vec::new(),
+                "{body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_shorter_than_its_result_info_says_fails_loudly() {
+        let one_prefix = json!([{"id": PREFIX, "cidr": "192.0.2.0/24"}]);
+        let answer = |result: serde_json::Value, info: serde_json::Value| {
+            canned(
+                200,
+                json!({"success": true, "errors": [], "messages": [], "result": result,
+                       "result_info": info}),
+            )
+        };
+        let (url, _) = serve(answer(
+            one_prefix.clone(),
+            json!({"count": 1, "page": 1, "per_page": 1, "total_count": 3}),
+        ))
+        .await;
+        let err = client(&url).list_prefixes().await.unwrap_err();
+        assert_eq!(
+            err.kind,
+            ApiErrorKind::Incomplete {
+                items: "prefixes",
+                returned: 1,
+                total: Some(3),
+                pages: None
+            }
+        );
+        assert!(!err.is_retryable());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET /accounts/{ACCOUNT}/addressing/prefixes: the API listed 1 of 3 prefixes, and documents no way to ask for the rest: svcbind never works from part of a list, since it could delete what it did not see"
+            )
+        );
+
+        let (url, _) = serve(answer(
+            json!([binding_json(BINDING, json!("192.0.2.0/24"))]),
+            json!({"page": 1, "per_page": 1, "total_pages": 2}),
+        ))
+        .await;
+        let err = client(&url).list_bindings(&prefix()).await.unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "/bindings: the API listed 1 bindings (page 1 of 2), and documents no way to ask for the rest: svcbind never works from part of a list, since it could delete what it did not see"
+            ),
+            "{err}"
+        );
+
+        let (url, _) = serve(answer(
+            json!([{"id": SERVICE, "name": "CDN"}]),
+            json!({"count": 1, "total_count": 2}),
+        ))
+        .await;
+        let err = client(&url).list_services().await.unwrap_err();
+        assert!(
+            matches!(
+                err.kind,
+                ApiErrorKind::Incomplete {
+                    items: "services",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        // A whole list, as the emulator and the API answer it.
+        let (url, _) = serve(answer(
+            one_prefix,
+            json!({"count": 1, "page": 1, "per_page": 20, "total_count": 1}),
+        ))
+        .await;
+        assert_eq!(client(&url).list_prefixes().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_kept_whatever_the_body() {
+        for status in [429, 503] {
+            let (url, _) = serve(html(status, vec![("retry-after", "37")])).await;
+            let err = client(&url).list_services().await.unwrap_err();
+            assert!(
+                matches!(err.kind, ApiErrorKind::NotJson { status: s, .. } if s == status),
+                "{err:?}"
+            );
+            assert_eq!(err.retry_after(), Some(Duration::from_secs(37)));
+            assert!(err.is_retryable());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_accepted_with_an_answer_that_cannot_be_read_says_so() {
+        let create = |canned: Canned| async move {
+            let (url, _) = serve(canned).await;
+            client(&url)
+                .create_binding(
+                    &prefix(),
+                    "192.0.2.16/29".parse().unwrap(),
+                    &ServiceId::new(SERVICE).unwrap(),
+                )
+                .await
+                .unwrap_err()
+        };
+        let delete = |canned: Canned| async move {
+            let (url, _) = serve(canned).await;
+            client(&url)
+                .delete_binding(&prefix(), &binding())
+                .await
+                .unwrap_err()
+        };
+        let bad_cidr = canned(
+            201,
+            json!({"success": true, "errors": [], "messages": [],
+                   "result": binding_json(BINDING, json!(5))}),
+        );
+        for err in [
+            create(html(201, vec![])).await,
+            create(bad_cidr).await,
+            create(canned(201, json!({"result": {}}))).await,
+            create(canned(201, json!({"success": true, "result": null}))).await,
+            delete(Canned {
+                status: 204,
+                headers: vec![],
+                body: String::new(),
+            })
+            .await,
+            delete(canned(200, json!({"success": "yes"}))).await,
+        ] {
+            let ApiErrorKind::Accepted { status, problem } = &err.kind else {
+                panic!("{err:?}")
+            };
+            assert!((200..300).contains(status), "{err}");
+            assert!(!problem.is_empty());
+            // Like a lost answer: maybe done, so read back before anything is sent again.
+            assert!(err.is_retryable() && !err.surely_not_processed(), "{err}");
+            assert_eq!(err.outcome(), crate::api::Outcome::Unknown);
+        }
+        assert_eq!(
+            create(html(201, vec![])).await.to_string(),
+            format!(
+                "POST /accounts/{ACCOUNT}/addressing/prefixes/{PREFIX}/bindings: HTTP 201: the API accepted the write, but its answer cannot be read: HTTP 201 with a body that is not JSON: \"<html><head><title>201</title></head><body>proxy</body></html>\""
+            )
+        );
+        // A refusal, or a read, is what it was.
+        let err = create(html(400, vec![])).await;
+        assert!(matches!(
+            err.kind,
+            ApiErrorKind::NotJson { status: 400, .. }
+        ));
+        let (url, _) = serve(html(200, vec![])).await;
+        let err = client(&url).list_bindings(&prefix()).await.unwrap_err();
+        assert!(matches!(
+            err.kind,
+            ApiErrorKind::NotJson { status: 200, .. }
+        ));
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn fields_svcbind_does_not_use_never_fail_a_list() {
+        let (url, _) = serve(ok(json!([{"id": PREFIX, "cidr": "192.0.2.0/24",
+            "asn": -1, "advertised": "true", "approved": false, "description": 7,
+            "created_at": {}, "on_demand_enabled": "yes", "loa_document_id": [1],
+            "rpki_validation_state": null}])))
+        .await;
+        let prefixes = client(&url).list_prefixes().await.unwrap();
+        assert_eq!(prefixes.len(), 1);
+        assert_eq!(prefixes[0].description, None);
+
+        // A service without a name is named by its id: usable by id only.
+        let (url, _) = serve(ok(json!([
+            {"id": SERVICE},
+            {"id": "s2", "name": null},
+            {"id": "s3", "name": 4},
+            {"id": "s4", "name": "CDN"}
+        ])))
+        .await;
+        let names: Vec<String> = client(&url)
+            .list_services()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, [SERVICE, "s2", "s3", "CDN"]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_with_many_errors_shows_the_first_few_and_counts_the_rest() {
+        let errors: Vec<serde_json::Value> = (0..200)
+            .map(|i| json!({"code": 1003, "message": format!("problem {i}")}))
+            .collect();
+        let (url, _) = serve(canned(
+            400,
+            json!({"success": false, "errors": errors, "messages": [], "result": null}),
+        ))
+        .await;
+        let err = client(&url).list_services().await.unwrap_err();
+        assert_eq!(err.codes().len(), 5);
+        assert_eq!(err.details.more_errors, 195);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET /accounts/{ACCOUNT}/addressing/services: HTTP 400: problem 0 (1003); problem 1 (1003); problem 2 (1003); problem 3 (1003); problem 4 (1003); and 195 more"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_prefix_of_another_account_is_never_managed() {
+        let (url, _) = serve(ok(json!([
+            {"id": PREFIX, "cidr": "192.0.2.0/24", "account_id": ACCOUNT},
+            {"id": "p2", "cidr": "198.51.100.0/24", "account_id": "ffffffffffffffffffffffffffffffff"},
+            {"id": "p3", "cidr": "203.0.113.0/24", "account_id": ACCOUNT.to_uppercase()},
+            {"id": "p4", "cidr": "2001:db8::/48"}
+        ])))
+        .await;
+        let c = client(&url);
+        let cidrs: Vec<String> = c
+            .list_prefixes()
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.cidr.to_string())
+            .collect();
+        assert_eq!(cidrs, ["192.0.2.0/24", "203.0.113.0/24", "2001:db8::/48"]);
+        let foreign = c.foreign_prefixes();
+        assert_eq!(foreign.len(), 1);
+        assert_eq!(foreign[0].prefix.id.as_str(), "p2");
+        assert_eq!(foreign[0].owner, "ffffffffffffffffffffffffffffffff");
+
+        let (url, _) = serve(ok(json!({"id": PREFIX, "cidr": "192.0.2.0/24",
+            "account_id": "ffffffffffffffffffffffffffffffff"})))
+        .await;
+        let err = client(&url).get_prefix(&prefix()).await.unwrap_err();
+        assert_eq!(
+            err.kind.to_string(),
+            "prefix 192.0.2.0/24 belongs to account ffffffffffffffffffffffffffffffff, another account than the one svcbind works on: a delegated prefix's bindings are managed in the account that owns it"
+        );
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn an_absurd_ratelimit_header_neither_panics_nor_stalls() {
+        for header in [
+            "\"default\";r=0;t=18446744073709551615",
+            "\"default\";r=0;t=86400",
+        ] {
+            let mut answer = ok(json!([]));
+            answer.headers.push(("ratelimit", header));
+            let (url, log) = serve(answer).await;
+            let c = client(&url);
+            c.list_services().await.unwrap();
+            c.list_services().await.unwrap();
+            assert_eq!(log.lock().unwrap().len(), 2, "{header}");
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_base_url_they_went_to() {
+        let (url, _) = serve(failure(404, 7000, "No route for that URI")).await;
+        let err = client(&format!("{url}/"))
+            .list_services()
+            .await
+            .unwrap_err();
+        assert_eq!(err.details.base_url.as_deref(), Some(url.as_str()));
+        assert!(!err.to_string().contains("http://"), "{err}");
     }
 }

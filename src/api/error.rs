@@ -113,8 +113,9 @@ pub enum ApiErrorKind {
     Timeout,
     /// The connection broke after the request was sent (the server may have processed it).
     Transport { message: String },
-    /// The API answered 429 and asked, in `Retry-After`, to wait longer than svcbind may wait
-    /// before trying again (`max_wait`, `--max-retry-wait`).
+    /// An answer that may pass when sent again (a 429, a 5xx) asked, in `Retry-After`, to wait
+    /// longer than svcbind may wait before trying again (`max_wait`, `--max-retry-wait`);
+    /// `errors` is empty when the answer was not the API's envelope.
     WaitTooLong {
         status: u16,
         errors: Vec<ApiMessage>,
@@ -125,6 +126,24 @@ pub enum ApiErrorKind {
     TooLarge { limit: u64 },
     /// A request was refused before it was sent (bad id, bad URL, missing credentials).
     Invalid { message: String },
+    /// A write (create, delete) was answered with a success status, but the answer could not
+    /// be read (`problem`: not JSON, not the envelope, or a field that does not decode). The
+    /// API accepted the write, so it most likely happened; only reading the prefix back tells
+    /// what it made. Treated like a lost answer.
+    Accepted { status: u16, problem: String },
+    /// A list came back with fewer items than its `result_info` says there are (`total`, or
+    /// `pages` as page N of M), and the API documents no way to ask for the rest. svcbind never
+    /// works from part of a list: it could delete bindings it did not see.
+    Incomplete {
+        /// What was listed: `prefixes`, `bindings`, `services`.
+        items: &'static str,
+        returned: u32,
+        total: Option<u32>,
+        pages: Option<(u32, u32)>,
+    },
+    /// The prefix belongs to another account (`owner`) than the one svcbind works on: a
+    /// delegated prefix, whose bindings are managed in the account that owns it.
+    Foreign { cidr: String, owner: String },
 }
 
 /// Whether the server may have carried out a call that failed, which decides whether a write
@@ -142,9 +161,18 @@ pub enum Outcome {
     Unknown,
 }
 
+/// How many entries of an error answer's `errors` (and of each nested `error_chain`) are
+/// kept and shown; the rest are counted ("and N more").
+pub const ERRORS_SHOWN: usize = 5;
+
 /// A failed API call: which call, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{kind}{}", call_prefix(.method, .path), attempts_note(*.attempts))]
+#[error(
+    "{}{}{}",
+    call_prefix(.method, .path),
+    KindWithMore(kind, .details.more_errors),
+    attempts_note(*.attempts)
+)]
 pub struct ApiError {
     /// HTTP method of the call (empty when no call was involved, e.g. a bad base URL).
     pub method: &'static str,
@@ -153,6 +181,32 @@ pub struct ApiError {
     pub kind: ApiErrorKind,
     /// How many times the call was sent (1 unless retried); `kind` is the last attempt's.
     pub attempts: u32,
+    /// What else is known of the call and its answer (boxed: errors travel in every
+    /// `Result`, so they stay small).
+    pub details: Box<Details>,
+}
+
+/// What an [`ApiError`] carries beside its kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    /// `Retry-After` of the answer, whatever its body: a 429 or 5xx from a proxy in front of
+    /// the API carries one as well as the API's own envelope does.
+    pub retry_after: Option<Duration>,
+    /// Entries of the answer's `errors` beyond the [`ERRORS_SHOWN`] kept in the kind: an
+    /// answer may hold any number, and a message or a report must stay readable.
+    pub more_errors: u64,
+    /// The base URL the call went to (the HTTP client's; `None` in process), so a hint can
+    /// name it when the server does not know the route.
+    pub base_url: Option<String>,
+}
+
+/// A kind, with "and N more" after the errors it shows.
+struct KindWithMore<'a>(&'a ApiErrorKind, u64);
+
+impl fmt::Display for KindWithMore<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, self.1)
+    }
 }
 
 /// `" (after N attempts)"` when the call was sent more than once.
@@ -175,15 +229,27 @@ fn call_prefix(method: &str, path: &str) -> String {
 
 impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, 0)
+    }
+}
+
+impl ApiErrorKind {
+    /// The kind as text; `more` errors beyond those it holds are counted after them.
+    fn write(&self, f: &mut fmt::Formatter<'_>, more: u64) -> fmt::Result {
         match self {
-            Self::Status { status, errors, .. } => write_status(f, *status, errors),
+            Self::Status { status, errors, .. } => write_status(f, *status, errors, more),
             Self::WaitTooLong {
                 status,
                 errors,
                 retry_after,
                 max_wait,
             } => {
-                write_status(f, *status, errors)?;
+                if errors.is_empty() && more == 0 {
+                    // Not the API's envelope (a proxy's page): there is nothing more to say.
+                    write!(f, "HTTP {status}")?;
+                } else {
+                    write_status(f, *status, errors, more)?;
+                }
                 write!(
                     f,
                     "; the API asks to wait {} before the next request, longer than --max-retry-wait ({}): try again later, or raise --max-retry-wait",
@@ -206,6 +272,33 @@ impl fmt::Display for ApiErrorKind {
             Self::Timeout => f.write_str("timed out"),
             Self::Transport { message } => write!(f, "connection failed: {message}"),
             Self::Invalid { message } => f.write_str(message),
+            Self::Accepted { status, problem } => write!(
+                f,
+                "HTTP {status}: the API accepted the write, but its answer cannot be read: {problem}"
+            ),
+            Self::Incomplete {
+                items,
+                returned,
+                total,
+                pages,
+            } => {
+                write!(f, "the API listed {returned}")?;
+                if let Some(total) = total {
+                    write!(f, " of {total}")?;
+                }
+                write!(f, " {items}")?;
+                if let Some((page, of)) = pages {
+                    write!(f, " (page {page} of {of})")?;
+                }
+                write!(
+                    f,
+                    ", and documents no way to ask for the rest: svcbind never works from part of a list, since it could delete what it did not see"
+                )
+            }
+            Self::Foreign { cidr, owner } => write!(
+                f,
+                "prefix {cidr} belongs to account {owner}, another account than the one svcbind works on: a delegated prefix's bindings are managed in the account that owns it"
+            ),
         }
     }
 }
@@ -220,10 +313,16 @@ pub(crate) fn size(bytes: u64) -> String {
     }
 }
 
-/// `HTTP 400: message (code); message (code)`.
-fn write_status(f: &mut fmt::Formatter<'_>, status: u16, errors: &[ApiMessage]) -> fmt::Result {
+/// `HTTP 400: message (code); message (code)`, then `; and N more` when `more` errors were
+/// not kept.
+fn write_status(
+    f: &mut fmt::Formatter<'_>,
+    status: u16,
+    errors: &[ApiMessage],
+    more: u64,
+) -> fmt::Result {
     write!(f, "HTTP {status}")?;
-    if errors.is_empty() {
+    if errors.is_empty() && more == 0 {
         return f.write_str(" (success: false, no error message)");
     }
     f.write_str(": ")?;
@@ -232,6 +331,10 @@ fn write_status(f: &mut fmt::Formatter<'_>, status: u16, errors: &[ApiMessage]) 
             f.write_str("; ")?;
         }
         write!(f, "{e}")?;
+    }
+    if more > 0 {
+        let sep = if errors.is_empty() { "" } else { "; " };
+        write!(f, "{sep}and {more} more")?;
     }
     Ok(())
 }
@@ -243,6 +346,7 @@ impl ApiError {
             path: path.into(),
             kind,
             attempts: 1,
+            details: Box::default(),
         }
     }
 
@@ -251,13 +355,16 @@ impl ApiError {
         match &self.kind {
             ApiErrorKind::Status { status, .. }
             | ApiErrorKind::NotJson { status, .. }
-            | ApiErrorKind::WaitTooLong { status, .. } => Some(*status),
+            | ApiErrorKind::WaitTooLong { status, .. }
+            | ApiErrorKind::Accepted { status, .. } => Some(*status),
             ApiErrorKind::Decode { .. }
             | ApiErrorKind::Connect { .. }
             | ApiErrorKind::Timeout
             | ApiErrorKind::Transport { .. }
             | ApiErrorKind::TooLarge { .. }
-            | ApiErrorKind::Invalid { .. } => None,
+            | ApiErrorKind::Invalid { .. }
+            | ApiErrorKind::Incomplete { .. }
+            | ApiErrorKind::Foreign { .. } => None,
         }
     }
 
@@ -314,19 +421,27 @@ impl ApiError {
         })
     }
 
-    /// Trying again may succeed: 429, 5xx, timeouts and connection errors.
+    /// Trying again may succeed: 408, 429, 5xx, timeouts and connection errors, as the
+    /// official SDKs retry them; 409 (a conflict with a change in progress) too, but only for a
+    /// read, since sending a write again blindly could do it twice. A write the API accepted
+    /// but whose answer cannot be read ([`ApiErrorKind::Accepted`]) counts too: like a lost
+    /// answer, it is settled by reading the prefix back before anything is sent again.
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             ApiErrorKind::Status { status, .. } | ApiErrorKind::NotJson { status, .. } => {
-                *status == 429 || *status >= 500
+                matches!(*status, 408 | 429 | 500..)
+                    || (*status == 409 && self.method == crate::api::Method::Get.as_str())
             }
             ApiErrorKind::Connect { .. }
             | ApiErrorKind::Timeout
-            | ApiErrorKind::Transport { .. } => true,
+            | ApiErrorKind::Transport { .. }
+            | ApiErrorKind::Accepted { .. } => true,
             ApiErrorKind::Decode { .. }
             | ApiErrorKind::Invalid { .. }
             | ApiErrorKind::TooLarge { .. }
-            | ApiErrorKind::WaitTooLong { .. } => false,
+            | ApiErrorKind::WaitTooLong { .. }
+            | ApiErrorKind::Incomplete { .. }
+            | ApiErrorKind::Foreign { .. } => false,
         }
     }
 
@@ -337,15 +452,23 @@ impl ApiError {
             | ApiErrorKind::NotJson { status: 429, .. }
             | ApiErrorKind::WaitTooLong { .. }
             | ApiErrorKind::Connect { .. }
-            | ApiErrorKind::Invalid { .. } => Outcome::NotProcessed,
+            | ApiErrorKind::Invalid { .. }
+            | ApiErrorKind::Foreign { .. } => Outcome::NotProcessed,
             // The API's own envelope with a client error: it looked at the call and said no.
-            ApiErrorKind::Status { status, .. } if (400..500).contains(status) => Outcome::Refused,
+            // Not a 408: the server gave up waiting, and may have gone on with the call.
+            ApiErrorKind::Status { status, .. }
+                if (400..500).contains(status) && *status != 408 =>
+            {
+                Outcome::Refused
+            }
             ApiErrorKind::Status { .. }
             | ApiErrorKind::NotJson { .. }
             | ApiErrorKind::Timeout
             | ApiErrorKind::Transport { .. }
             | ApiErrorKind::Decode { .. }
-            | ApiErrorKind::TooLarge { .. } => Outcome::Unknown,
+            | ApiErrorKind::TooLarge { .. }
+            | ApiErrorKind::Accepted { .. }
+            | ApiErrorKind::Incomplete { .. } => Outcome::Unknown,
         }
     }
 
@@ -354,11 +477,14 @@ impl ApiError {
         self.outcome() == Outcome::NotProcessed
     }
 
-    /// `Retry-After` of a 429, if sent.
+    /// `Retry-After` of the answer, if it sent one, whatever its body.
     pub fn retry_after(&self) -> Option<Duration> {
         match &self.kind {
-            ApiErrorKind::Status { retry_after, .. } => *retry_after,
-            _ => None,
+            ApiErrorKind::Status {
+                retry_after: Some(asked),
+                ..
+            } => Some(*asked),
+            _ => self.details.retry_after,
         }
     }
 }
@@ -444,5 +570,58 @@ mod tests {
         assert!(status(403, 10000).is_auth());
         let timeout = ApiError::new("POST", "/x", ApiErrorKind::Timeout);
         assert!(timeout.is_retryable() && !timeout.surely_not_processed());
+    }
+
+    #[test]
+    fn a_408_is_retried_like_a_lost_answer_and_a_409_only_when_reading() {
+        let on = |method: &'static str, status: u16| {
+            ApiError::new(
+                method,
+                "/x",
+                ApiErrorKind::Status {
+                    status,
+                    errors: vec![ApiMessage::new(0, "x")],
+                    retry_after: None,
+                },
+            )
+        };
+        for method in ["GET", "POST", "DELETE"] {
+            let timeout = on(method, 408);
+            assert!(timeout.is_retryable(), "{method}");
+            // The server gave up waiting and may have gone on: a write is read back.
+            assert_eq!(timeout.outcome(), Outcome::Unknown, "{method}");
+        }
+        assert!(on("GET", 409).is_retryable());
+        for method in ["POST", "DELETE"] {
+            assert!(!on(method, 409).is_retryable(), "{method}");
+            assert_eq!(on(method, 409).outcome(), Outcome::Refused);
+        }
+        assert!(!on("GET", 400).is_retryable() && !on("GET", 410).is_retryable());
+    }
+
+    #[test]
+    fn more_errors_than_shown_are_counted_after_them() {
+        let mut e = status(400, 1003);
+        e.details.more_errors = 12;
+        assert!(
+            e.to_string()
+                .ends_with(": HTTP 400: binding not found (1003); and 12 more")
+        );
+        let mut e = ApiError::new(
+            "GET",
+            "/x",
+            ApiErrorKind::WaitTooLong {
+                status: 429,
+                errors: Vec::new(),
+                retry_after: Duration::from_secs(600),
+                max_wait: Duration::from_secs(300),
+            },
+        );
+        assert_eq!(
+            e.to_string(),
+            "GET /x: HTTP 429; the API asks to wait 10m before the next request, longer than --max-retry-wait (5m): try again later, or raise --max-retry-wait"
+        );
+        e.details.retry_after = Some(Duration::from_secs(3));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
     }
 }

@@ -11,6 +11,7 @@
 //! module (resolution, apply) is generic over the trait, so ordering, stop-on-failure and
 //! resume are tested without HTTP. This module must not print.
 
+pub mod answer;
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
@@ -40,6 +41,14 @@ pub enum Confirmed {
     ReadBack,
 }
 
+/// A prefix that List Prefixes named but that belongs to another account, `owner` (a
+/// delegated prefix: its bindings are managed in the account that owns it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignPrefix {
+    pub prefix: Prefix,
+    pub owner: String,
+}
+
 /// A binding created by [`Api::create_binding`], and how svcbind knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Created {
@@ -56,8 +65,17 @@ pub trait Api: Send + Sync {
     /// List Services ([`Route::ListServices`]).
     fn list_services(&self) -> impl Future<Output = Result<Vec<Service>, ApiError>> + Send;
 
-    /// List Prefixes ([`Route::ListPrefixes`]).
+    /// List Prefixes ([`Route::ListPrefixes`]): the account's own prefixes. A prefix whose
+    /// `account_id` names another account is left out, and kept for
+    /// [`Api::foreign_prefixes`].
     fn list_prefixes(&self) -> impl Future<Output = Result<Vec<Prefix>, ApiError>> + Send;
+
+    /// The prefixes the last List Prefixes left out because they belong to another account,
+    /// so that a file naming one is told why it is not managed here. None unless the
+    /// implementation reads the owner of a prefix (the HTTP client does).
+    fn foreign_prefixes(&self) -> Vec<ForeignPrefix> {
+        Vec::new()
+    }
 
     /// Get a prefix ([`Route::GetPrefix`]).
     fn get_prefix(

@@ -9,11 +9,16 @@
 //!   to other clients of the same token);
 //! - **the API's word**: every answer carries `Ratelimit: "default";r=<remaining>;t=<seconds>`.
 //!   Once the requests svcbind may still send before the API's window resets (what remains,
-//!   less the requests already on their way) are spent, it waits for the reset.
+//!   less the requests already on their way) are spent, it waits for the reset. The API's
+//!   window is 5 minutes; a header whose reset lies further away than [`Pacer::max_wait`]
+//!   (`--max-retry-wait`, 300 s by default) is not followed, and said so once: a broken or
+//!   hostile header never stalls a run for a day. If the API really is blocking, its 429 says
+//!   how long in `Retry-After`, which the retry layer honours within the same limit.
 //!
 //! A request that must wait says so once per wait, through the [`Notice`] callback (by default
 //! a `tracing` warning, which the command line prints on stderr); this module never prints.
-//! Time is tokio's, so the tests run on a paused clock.
+//! Time is tokio's, so the tests run on a paused clock, and every sum of an instant and a
+//! duration is checked: no value of a header or a flag can overflow it.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,6 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::retry::DEFAULT_MAX_RETRY_WAIT;
 
 /// The default budget: half the account's 1,200 requests per 5 minutes.
 pub const DEFAULT_BUDGET: u32 = 600;
@@ -110,17 +117,69 @@ impl fmt::Display for Wait {
     }
 }
 
-/// Where a wait is announced.
-pub type Notice = Arc<dyn Fn(&Wait) + Send + Sync>;
+/// A `Ratelimit` header whose reset lies further away than the pacer waits for: not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfollowed {
+    /// When the header says its window resets, from now.
+    pub reset: Duration,
+    /// The longest the pacer waits for the header ([`Pacer::max_wait`]).
+    pub max_wait: Duration,
+}
+
+impl fmt::Display for Unfollowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the API's Ratelimit header says its window resets in {}, longer than --max-retry-wait ({}) and than the API's 5-minute window: svcbind does not wait for it (said once)",
+            humantime::format_duration(self.reset),
+            humantime::format_duration(self.max_wait)
+        )
+    }
+}
+
+/// What the pacer says: a wait (once per wait), or a header it does not follow (once per run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announcement {
+    Wait(Wait),
+    Unfollowed(Unfollowed),
+}
+
+impl fmt::Display for Announcement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Announcement::Wait(w) => w.fmt(f),
+            Announcement::Unfollowed(u) => u.fmt(f),
+        }
+    }
+}
+
+/// Where the pacer's announcements go.
+pub type Notice = Arc<dyn Fn(&Announcement) + Send + Sync>;
 
 /// The default [`Notice`]: a warning through `tracing`.
 pub fn warn_notice() -> Notice {
-    Arc::new(|wait: &Wait| tracing::warn!("{wait}"))
+    Arc::new(|said: &Announcement| tracing::warn!("{said}"))
+}
+
+/// `at + d`, or, past what an instant can hold, the furthest instant it can (a wait that long
+/// never ends within a run anyway).
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(|| {
+        // Halve until it fits: some instant a century or more away always does.
+        let mut d = d;
+        loop {
+            d /= 2;
+            if let Some(t) = at.checked_add(d) {
+                return t;
+            }
+        }
+    })
 }
 
 /// Paces the requests of one run (share it across every request of one token).
 pub struct Pacer {
     pacing: Pacing,
+    max_wait: Duration,
     notice: Notice,
     state: Mutex<State>,
 }
@@ -143,6 +202,8 @@ struct State {
     server: Option<Allowance>,
     /// The end of the last wait announced: waiters until then say nothing more.
     announced_until: Option<Instant>,
+    /// A header beyond `max_wait` was announced already.
+    unfollowed_said: bool,
 }
 
 /// Requests svcbind may still send before the API's window resets.
@@ -177,9 +238,17 @@ impl Pacer {
                 budget: pacing.budget.max(1),
                 window: pacing.window.max(Duration::from_millis(1)),
             },
+            max_wait: DEFAULT_MAX_RETRY_WAIT,
             notice,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// The longest wait the `Ratelimit` header may impose (`--max-retry-wait`; 300 s unless
+    /// set): a header whose window resets later is not followed.
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
     }
 
     pub fn pacing(&self) -> Pacing {
@@ -222,7 +291,7 @@ impl Pacer {
                 (until, announce.then_some(wait))
             };
             if let Some(wait) = announce {
-                (self.notice)(&wait);
+                (self.notice)(&Announcement::Wait(wait));
             }
             tokio::time::sleep_until(until).await;
         }
@@ -231,7 +300,7 @@ impl Pacer {
     /// `None` when a request may go now; else when it may go at the earliest, and why.
     fn ready_at(&self, state: &mut State, now: Instant) -> Option<(Instant, WaitReason)> {
         let window = self.pacing.window;
-        while state.sent.front().is_some_and(|&t| t + window <= now) {
+        while state.sent.front().is_some_and(|&t| later(t, window) <= now) {
             state.sent.pop_front();
         }
         if state.server.is_some_and(|s| s.reset_at <= now) {
@@ -239,7 +308,7 @@ impl Pacer {
             state.server = None;
         }
         let budget = (state.sent.len() >= self.pacing.budget as usize)
-            .then(|| state.sent.front().map(|&t| t + window))
+            .then(|| state.sent.front().map(|&t| later(t, window)))
             .flatten()
             .map(|at| (at, WaitReason::Budget(self.pacing)));
         let server = state
@@ -260,20 +329,34 @@ impl Pacer {
         let Some(header) = header else {
             return;
         };
+        if header.reset > self.max_wait {
+            // Not the API's 5-minute window: a broken header, not followed.
+            let first = !std::mem::replace(&mut state.unfollowed_said, true);
+            drop(state);
+            if first {
+                (self.notice)(&Announcement::Unfollowed(Unfollowed {
+                    reset: header.reset,
+                    max_wait: self.max_wait,
+                }));
+            }
+            return;
+        }
         // The API may not have counted the requests still on their way: they will use some of
         // what remains.
         let fresh = Allowance {
             left: header.remaining.saturating_sub(state.in_flight),
-            reset_at: now + header.reset,
+            reset_at: later(now, header.reset),
         };
         state.server = Some(match state.server {
             // The same window of the API (its reset, in whole seconds rounded up, agrees to
             // within a second): answers may arrive out of order, so the smaller allowance and
             // the earlier reset, both upper bounds, are the better guesses.
-            Some(old) if fresh.reset_at <= old.reset_at + Duration::from_secs(1) => Allowance {
-                left: old.left.min(fresh.left),
-                reset_at: old.reset_at.min(fresh.reset_at),
-            },
+            Some(old) if fresh.reset_at <= later(old.reset_at, Duration::from_secs(1)) => {
+                Allowance {
+                    left: old.left.min(fresh.left),
+                    reset_at: old.reset_at.min(fresh.reset_at),
+                }
+            }
             // A new window, or none known.
             _ => fresh,
         });
@@ -302,16 +385,32 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    /// A pacer of `budget` per `window` seconds whose notices are kept.
+    /// A pacer of `budget` per `window` seconds whose announced waits are kept.
     fn pacer(budget: u32, window: u64) -> (Pacer, Arc<Mutex<Vec<Wait>>>) {
         let waits = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&waits);
-        let notice: Notice = Arc::new(move |w: &Wait| kept.lock().unwrap().push(*w));
+        let notice: Notice = Arc::new(move |a: &Announcement| {
+            if let Announcement::Wait(w) = a {
+                kept.lock().unwrap().push(*w);
+            }
+        });
         let pacing = Pacing {
             budget,
             window: secs(window),
         };
         (Pacer::with_notice(pacing, notice), waits)
+    }
+
+    /// A pacer of `budget` per `window` seconds whose announcements are all kept.
+    fn pacer_saying(budget: u32, window: u64) -> (Pacer, Arc<Mutex<Vec<Announcement>>>) {
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&said);
+        let notice: Notice = Arc::new(move |a: &Announcement| kept.lock().unwrap().push(*a));
+        let pacing = Pacing {
+            budget,
+            window: secs(window),
+        };
+        (Pacer::with_notice(pacing, notice), said)
     }
 
     /// Sends one request answered at once with `header`; returns when it was sent.
@@ -469,5 +568,72 @@ mod tests {
             api.to_string(),
             "waiting 3.0 s before the next API request: the API's Ratelimit header says no request is left until its window resets"
         );
+    }
+
+    #[test]
+    fn absurd_resets_parse_without_overflow() {
+        assert_eq!(
+            RateLimit::parse(r#""default";r=0;t=18446744073709551615"#),
+            Some(RateLimit {
+                remaining: 0,
+                reset: Duration::from_secs(u64::MAX)
+            })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reset_beyond_the_longest_wait_is_not_followed_and_said_once() {
+        for reset in [u64::MAX, 86_400, 301] {
+            let (pacer, said) = pacer_saying(600, 300);
+            let t0 = Instant::now();
+            // Nothing left, says the header, for a day (or forever): not followed, no panic.
+            assert_eq!(send(&pacer, t0, header(0, reset)).await, Duration::ZERO);
+            assert_eq!(send(&pacer, t0, header(0, reset)).await, Duration::ZERO);
+            assert_eq!(send(&pacer, t0, None).await, Duration::ZERO);
+            let said = said.lock().unwrap();
+            assert_eq!(
+                *said,
+                [Announcement::Unfollowed(Unfollowed {
+                    reset: secs(reset),
+                    max_wait: DEFAULT_MAX_RETRY_WAIT
+                })],
+                "{reset}"
+            );
+        }
+        // Up to the longest wait (here lowered, as --max-retry-wait does), it is followed.
+        let (pacer, said) = pacer_saying(600, 300);
+        let pacer = pacer.max_wait(secs(30));
+        let t0 = Instant::now();
+        assert_eq!(send(&pacer, t0, header(0, 30)).await, Duration::ZERO);
+        assert_eq!(send(&pacer, t0, header(0, 31)).await, secs(30));
+        assert_eq!(
+            said.lock().unwrap().len(),
+            2,
+            "one wait, one header not followed"
+        );
+        assert_eq!(
+            Announcement::Unfollowed(Unfollowed {
+                reset: secs(86_400),
+                max_wait: secs(300)
+            })
+            .to_string(),
+            "the API's Ratelimit header says its window resets in 1day, longer than --max-retry-wait (5m) and than the API's 5-minute window: svcbind does not wait for it (said once)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_too_long_for_an_instant_never_panics() {
+        let pacer = Pacer::with_notice(
+            Pacing {
+                budget: 1,
+                window: Duration::MAX,
+            },
+            Arc::new(|_: &Announcement| {}),
+        );
+        let t0 = Instant::now();
+        assert_eq!(send(&pacer, t0, None).await, Duration::ZERO);
+        // The second would wait "forever": it is still waiting when the test gives up on it.
+        let second = tokio::time::timeout(secs(3600), send(&pacer, t0, None)).await;
+        assert!(second.is_err());
     }
 }

@@ -6,13 +6,16 @@
 //!
 //! - up to 4 tries, waiting between them with jittered exponential backoff from 0.5 s up to
 //!   8 s (the delays of the `backon` crate's exponential backoff);
-//! - a call that reads (GET) is sent again on 429, 5xx, timeouts and connection errors;
-//! - a 429 is answered after its `Retry-After` (or the backoff, if longer), unless the API asks
-//!   to wait longer than `max_retry_wait` (`--max-retry-wait`, 300 s by default): then the call
-//!   fails at once, with an error saying how long the API asked to wait;
+//! - a call that reads (GET) is sent again on 408, 409, 429, 5xx, timeouts and connection
+//!   errors (the official SDKs' set);
+//! - an answer with `Retry-After` (a 429, or a 5xx; the API's envelope or a proxy's page) is
+//!   sent again after that wait (or the backoff, if longer), unless it asks to wait longer
+//!   than `max_retry_wait` (`--max-retry-wait`, 300 s by default): then the call fails at
+//!   once, with an error saying how long the answer asked to wait;
 //! - a write (POST, DELETE) is sent again blindly only when it surely was not processed: a 429,
-//!   or no connection at all. When its outcome is unknown (a timeout, a broken connection, a
-//!   5xx), the prefix's bindings are read back after the
+//!   or no connection at all; a 409 on a write is final. When its outcome is unknown (a
+//!   timeout, a 408, a broken connection, a 5xx, or a success status whose answer cannot be
+//!   read), the prefix's bindings are read back after the
 //!   backoff's wait: a binding with the CIDR and service created is adopted as the create's
 //!   result, a binding deleted that is gone counts as deleted (both reported as
 //!   [`Confirmed::ReadBack`]); otherwise the write is sent again. A refusal by the API after
@@ -116,18 +119,19 @@ impl RetryPolicy {
         error: ApiError,
         next: Option<Duration>,
     ) -> Result<Duration, ApiError> {
-        if let ApiErrorKind::Status {
-            status,
-            errors,
-            retry_after: Some(asked),
-        } = &error.kind
-            && *asked > self.max_retry_wait
+        // `Retry-After` counts whatever the answer's body: a proxy's 429 page sends one too.
+        if let Some(asked) = error.retry_after()
+            && asked > self.max_retry_wait
         {
+            let errors = match &error.kind {
+                ApiErrorKind::Status { errors, .. } => errors.clone(),
+                _ => Vec::new(),
+            };
             return Err(ApiError {
                 kind: ApiErrorKind::WaitTooLong {
-                    status: *status,
-                    errors: errors.clone(),
-                    retry_after: *asked,
+                    status: error.status().unwrap_or(0),
+                    errors,
+                    retry_after: asked,
                     max_wait: self.max_retry_wait,
                 },
                 ..error
@@ -317,6 +321,10 @@ impl<A: Api> Api for Retrying<A> {
 
     async fn list_prefixes(&self) -> Result<Vec<Prefix>, ApiError> {
         self.policy.read(|| self.inner.list_prefixes()).await
+    }
+
+    fn foreign_prefixes(&self) -> Vec<super::ForeignPrefix> {
+        self.inner.foreign_prefixes()
     }
 
     async fn get_prefix(&self, prefix: &PrefixId) -> Result<Option<Prefix>, ApiError> {
@@ -693,6 +701,82 @@ mod tests {
         assert_eq!(err.kind, ApiErrorKind::Timeout);
     }
 
+    fn on(method: &'static str, kind: ApiErrorKind) -> ApiError {
+        ApiError::new(method, "/accounts/a/addressing/prefixes/p/bindings", kind)
+    }
+
+    fn status_on(method: &'static str, status: u16) -> ApiError {
+        on(
+            method,
+            ApiErrorKind::Status {
+                status,
+                errors: vec![ApiMessage::new(0, "injected")],
+                retry_after: None,
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_408_is_retried_and_a_write_answered_408_is_read_back_first() {
+        let script = Script::new(vec![Err(status_on("GET", 408)), Ok(1)]);
+        assert_eq!(policy().read(|| script.call()).await, Ok(1));
+        assert_eq!(script.calls(), 2);
+
+        for method in ["POST", "DELETE"] {
+            let script = Script::new(vec![Err(status_on(method, 408))]);
+            let looks = Script::new(vec![Ok(Some(6))]);
+            let got = policy()
+                .write(|| script.call(), || looks.call())
+                .await
+                .unwrap();
+            assert_eq!(got, (6, Confirmed::ReadBack), "{method}");
+            assert_eq!((script.calls(), looks.calls()), (1, 1), "{method}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_409_is_retried_on_a_read_and_final_on_a_write() {
+        let script = Script::new(vec![Err(status_on("GET", 409)), Ok(2)]);
+        assert_eq!(policy().read(|| script.call()).await, Ok(2));
+        assert_eq!(script.calls(), 2);
+
+        for method in ["POST", "DELETE"] {
+            let script: Script<u32> = Script::new(vec![Err(status_on(method, 409))]);
+            let looks: Script<Option<u32>> = Script::new(vec![]);
+            let err = policy()
+                .write(|| script.call(), || looks.call())
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), Some(409));
+            assert_eq!((script.calls(), looks.calls()), (1, 0), "{method}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_when_the_answer_is_not_the_envelope() {
+        let page = |seconds: u64| {
+            let mut e = error(ApiErrorKind::NotJson {
+                status: 429,
+                excerpt: "<html>Too Many Requests</html>".into(),
+            });
+            e.details.retry_after = Some(Duration::from_secs(seconds));
+            e
+        };
+        let script = Script::new(vec![Err(page(3)), Ok(())]);
+        let t0 = Instant::now();
+        policy().read(|| script.call()).await.unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_secs(3));
+
+        let script: Script<()> = Script::new(vec![Err(page(600))]);
+        let t0 = Instant::now();
+        let err = policy().read(|| script.call()).await.unwrap_err();
+        assert_eq!((script.calls(), t0.elapsed()), (1, Duration::ZERO));
+        assert_eq!(
+            err.to_string(),
+            "GET /accounts/a/addressing/services: HTTP 429; the API asks to wait 10m before the next request, longer than --max-retry-wait (5m): try again later, or raise --max-retry-wait"
+        );
+    }
+
     // Over the emulator, in process: its faults, counters and state.
 
     const PREFIX: &str = "p4";
@@ -758,6 +842,38 @@ mod tests {
             assert_eq!(counts.get(Route::ListBindings), 1, "{lost:?}");
             assert_eq!(cidrs(&em), ["192.0.2.0/24", "192.0.2.16/29"]);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_accepted_with_an_unreadable_answer_is_read_back_not_made_twice() {
+        let em = emulator();
+        em.add_fault(
+            FaultRule::new(FaultAction::MalformedAfterProcessing { status: None })
+                .method(FaultMethod::Post),
+        );
+        let cdn = ServiceId::new(CDN_ID).unwrap();
+        let p = PrefixId::new(PREFIX).unwrap();
+        let created = retrying(&em)
+            .create_binding(&p, "192.0.2.16/29".parse().unwrap(), &cdn)
+            .await
+            .unwrap();
+        assert_eq!(created.confirmed, Confirmed::ReadBack);
+        let counts = em.request_counts();
+        assert_eq!(counts.get(Route::CreateBinding), 1);
+        assert_eq!(counts.get(Route::ListBindings), 1);
+        assert_eq!(cidrs(&em), ["192.0.2.0/24", "192.0.2.16/29"]);
+
+        em.add_fault(
+            FaultRule::new(FaultAction::MalformedAfterProcessing { status: Some(204) })
+                .method(FaultMethod::Delete),
+        );
+        let confirmed = retrying(&em)
+            .delete_binding(&p, &created.binding.id)
+            .await
+            .unwrap();
+        assert_eq!(confirmed, Confirmed::ReadBack);
+        assert_eq!(em.request_counts().get(Route::DeleteBinding), 1);
+        assert_eq!(cidrs(&em), ["192.0.2.0/24"]);
     }
 
     #[tokio::test(start_paused = true)]

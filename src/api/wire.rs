@@ -243,7 +243,7 @@ impl WireBinding {
             state: self
                 .provisioning
                 .map(|p| ProvisioningState::from(p.state.as_str()))
-                .unwrap_or(ProvisioningState::Other(String::from("unknown"))),
+                .unwrap_or_else(ProvisioningState::unknown),
         })
     }
 

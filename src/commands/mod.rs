@@ -139,10 +139,10 @@ fn report_error(e: &anyhow::Error, edge: &Edge) -> ExitCode {
         }
     };
     out::stderr_line(format_args!("error: {message}"));
-    if let Some(hint) = hint {
+    if let Some(hint) = &hint {
         out::stderr_line(format_args!("  = hint: {hint}"));
     }
-    write_error_document(edge, code, &message, hint, diagnostics);
+    write_error_document(edge, code, &message, hint.as_deref(), diagnostics);
     code
 }
 
@@ -312,16 +312,31 @@ fn init_logging(output: &Output) {
 }
 
 /// What to do about an API error whose cause is predictable.
-fn api_hint(e: &crate::api::ApiError) -> Option<&'static str> {
+fn api_hint(e: &crate::api::ApiError) -> Option<String> {
+    use crate::api::ApiErrorKind;
     use crate::api::error::codes;
     let codes = e.codes();
+    // A route the server does not know ("No route for that URI", or a 404 page that is not
+    // the API's envelope): most often a base URL without its /client/v4.
+    let no_such_route = codes.contains(&codes::UNKNOWN_ROUTE)
+        || matches!(e.kind, ApiErrorKind::NotJson { status: 404, .. });
     if codes.contains(&codes::NO_ROUTE) {
         Some(
-            "the API does not know this account: check `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID",
+            "the API does not know this account: check `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID".to_owned(),
         )
+    } else if no_such_route {
+        let used = e
+            .details
+            .base_url
+            .as_deref()
+            .map(|url| format!(" (this run used {})", crate::sanitize::text(url)))
+            .unwrap_or_default();
+        Some(format!(
+            "the server knows no such route: check the base URL{used}; it usually ends in /client/v4, as https://api.cloudflare.com/client/v4 does (--api-url or CLOUDFLARE_BASE_URL)"
+        ))
     } else if e.is_auth() {
         Some(
-            "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\"",
+            "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\"".to_owned(),
         )
     } else {
         None

@@ -51,6 +51,14 @@ pub enum FaultAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
     },
+    /// Process the request (a POST really creates the binding), then answer an HTML page
+    /// instead of the API's JSON: with `status` when given, else with the status the call
+    /// itself answered (201 for a create, 200 for a delete). A write the API accepted whose
+    /// answer cannot be read.
+    MalformedAfterProcessing {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
     /// Wait, after counting and before processing, until released (`POST /__svcbind/release`),
     /// then go on as usual.
     Hold,
@@ -162,6 +170,9 @@ impl FaultRule {
                 ))
             }
             FaultAction::Malformed {
+                status: Some(status),
+            }
+            | FaultAction::MalformedAfterProcessing {
                 status: Some(status),
             } if !(200..=599).contains(&status) => Err(format!(
                 "`status` {status} cannot carry a page: use 200 to 599"
@@ -380,6 +391,14 @@ mod tests {
                 FaultAction::Malformed { status: None },
             ),
             (r#"{"type":"drop"}"#, FaultAction::Drop),
+            (
+                r#"{"type":"malformed_after_processing"}"#,
+                FaultAction::MalformedAfterProcessing { status: None },
+            ),
+            (
+                r#"{"type":"malformed_after_processing","status":204}"#,
+                FaultAction::MalformedAfterProcessing { status: Some(204) },
+            ),
             (r#"{"type":"hold"}"#, FaultAction::Hold),
             (
                 r#"{"type":"oversized","bytes":70000000}"#,

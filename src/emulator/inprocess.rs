@@ -63,12 +63,7 @@ impl InProcess {
                 return Err(fail(status_kind(r.status, r.errors, r.retry_after)));
             }
             Gate::Drop => return Err(fail(dropped())),
-            Gate::Malformed { status, body } => {
-                return Err(fail(ApiErrorKind::NotJson {
-                    status,
-                    excerpt: crate::api::client::excerpt(body.as_bytes()),
-                }));
-            }
+            Gate::Malformed { status, body } => return Err(unreadable(fail, status, &body)),
             Gate::Oversized { bytes } if bytes > crate::api::client::DEFAULT_MAX_BODY => {
                 return Err(fail(ApiErrorKind::TooLarge {
                     limit: crate::api::client::DEFAULT_MAX_BODY,
@@ -87,7 +82,31 @@ impl InProcess {
             None => result.map_err(|r| fail(status_kind(r.status, r.errors, None))),
             Some(After::Status(r)) => Err(fail(status_kind(r.status, r.errors, None))),
             Some(After::Drop) => Err(fail(dropped())),
+            Some(After::Malformed { status }) => {
+                let answered = match &result {
+                    Ok(_) if endpoint.method() == crate::api::Method::Post => 201,
+                    Ok(_) => 200,
+                    Err(r) => r.status,
+                };
+                let (status, body) =
+                    super::faults::malformed_answer(Some(status.unwrap_or(answered)));
+                Err(unreadable(fail, status, &body))
+            }
         }
+    }
+}
+
+/// An answer that is not JSON, as the HTTP client reports it: a write's with a success status
+/// was accepted, its answer unreadable.
+fn unreadable(fail: impl Fn(ApiErrorKind) -> ApiError, status: u16, body: &str) -> ApiError {
+    let error = fail(ApiErrorKind::NotJson {
+        status,
+        excerpt: crate::api::client::excerpt(body.as_bytes()),
+    });
+    if error.method == crate::api::Method::Get.as_str() {
+        error
+    } else {
+        crate::api::client::accepted(error, status)
     }
 }
 

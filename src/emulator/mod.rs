@@ -79,12 +79,13 @@
 //! `code`, `message`: process, then answer it), `delay` (`millis`: wait, then go on), `drop`
 //! (close the connection without an answer), `drop_after_processing` (process, then close),
 //! `malformed` (optional `status`: answer an HTML page instead of JSON, without processing;
-//! 200 with a 502 page by default), `hold` (wait until released by `POST /__svcbind/release`,
+//! 200 with a 502 page by default), `malformed_after_processing` (optional `status`: process,
+//! then answer an HTML page with that status, by default the call's own), `hold` (wait until released by `POST /__svcbind/release`,
 //! then go on; the request is counted before it waits), `oversized` (`bytes`: answer 200 with
 //! an envelope that never ends, `bytes` long, streamed without a length, without processing).
-//! In process, a drop is a transport error, a malformed answer a non-JSON error and an
-//! oversized one too large (beyond the client's 64 MiB) or not JSON, as the HTTP client would
-//! report them.
+//! In process, a drop is a transport error, a malformed answer a non-JSON error (a write's
+//! with a success status: accepted, its answer unreadable) and an oversized one too large
+//! (beyond the client's 8 MiB) or not JSON, as the HTTP client would report them.
 
 mod account;
 mod catalog;
@@ -376,6 +377,9 @@ impl Emulator {
                 let (status, body) = faults::malformed_answer(status);
                 Gate::Malformed { status, body }
             }
+            Some(FaultAction::MalformedAfterProcessing { status }) => {
+                Gate::Proceed(Some(After::Malformed { status }))
+            }
             Some(FaultAction::Hold) => {
                 self.shared.holds.wait().await;
                 Gate::Proceed(None)
@@ -423,6 +427,10 @@ pub(crate) enum Gate {
 pub(crate) enum After {
     Status(Refusal),
     Drop,
+    /// An HTML page with this status, or the one the call answered.
+    Malformed {
+        status: Option<u16>,
+    },
 }
 
 /// A failure answer that does not come from the rules core.

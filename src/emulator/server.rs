@@ -314,6 +314,14 @@ async fn api(
             conn.abort();
             Response::new(Body::empty())
         }
+        Some(After::Malformed { status }) => {
+            let answered = match &answer {
+                Ok((status, _)) => *status,
+                Err(r) => r.status,
+            };
+            let (status, body) = super::faults::malformed_answer(Some(status.unwrap_or(answered)));
+            malformed(em, status, body)
+        }
     }
 }
 

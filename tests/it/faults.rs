@@ -201,7 +201,7 @@ fn a_create_dropped_before_it_was_processed_is_sent_again_once() {
 }
 
 #[test]
-fn an_answer_larger_than_64_mib_is_not_read_whole() {
+fn an_answer_larger_than_8_mib_is_not_read_whole() {
     let (emu, env) = setup(REPLACE);
     fault(
         &emu,
@@ -212,7 +212,7 @@ fn an_answer_larger_than_64_mib_is_not_read_whole() {
     env.cmd(&["plan"])
         .status(1)
         .stdout("")
-        .stderr("error: cannot read the live state: GET /accounts/023e105f4ecef8ad9ca31a8372d0c353/addressing/services: the answer is larger than 64 MiB, more than svcbind reads; it was not read further\n")
+        .stderr("error: cannot read the live state: GET /accounts/023e105f4ecef8ad9ca31a8372d0c353/addressing/services: the answer is larger than 8 MiB, more than svcbind reads; it was not read further\n")
         .run();
     assert_eq!(count(&emu, SERVICES), 1);
 }

@@ -4,6 +4,7 @@
 //! port (read from its first output line, never by sleeping) and talks to its admin endpoints.
 //! Every run starts from an empty environment, so nothing on the machine leaks in.
 
+mod answers;
 mod apply;
 mod changed_since;
 mod ci;
