@@ -19,6 +19,9 @@ use crate::resolve::Resolved;
 use crate::settings::{Output, PlanSettings};
 
 pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &settings.out {
+        saved::check_out(path, &settings.config)?;
+    }
     let file = steps::load(output, &settings.config)?;
     let since = settings
         .changed_since

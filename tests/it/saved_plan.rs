@@ -430,6 +430,12 @@ fn a_corrupt_truncated_or_edited_plan_is_a_clear_error() {
         "{}",
         out.stderr
     );
+    assert_eq!(
+        out.stderr.matches("EOF while parsing").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     // Written by another version of the format.
     let mut other = saved.clone();
     other["format_version"] = 2.into();
@@ -437,11 +443,15 @@ fn a_corrupt_truncated_or_edited_plan_is_a_clear_error() {
         &other.to_string(),
         "`format_version` is 2, but this svcbind reads version 1; use the svcbind that wrote it, or write the document again with this one",
     );
-    // Not a plan at all.
-    refused(
+    // Not a plan at all: no advice to overwrite it.
+    env.write(
+        "plan.json",
         r#"{"format_version": 1, "kind": "apply_report"}"#,
-        "`kind` is \"apply_report\", not \"plan\": this is not a plan document",
     );
+    env.cmd(&["apply", "plan.json", "--yes"])
+        .status(1)
+        .stderr("error: `plan.json` is not a saved plan (`kind` is \"apply_report\", not \"plan\": this is not a plan document); make one with `svcbind plan --out PLAN.json`, then run `svcbind apply PLAN.json`\n")
+        .run();
     // A step taken out by hand: well-formed, but not what was reviewed.
     let mut edited = saved.clone();
     edited["prefixes"][0]["steps"].as_array_mut().unwrap().pop();
@@ -508,7 +518,7 @@ fn a_plan_that_needed_force_still_needs_it() {
     // `--max-deletes` cannot loosen a saved plan.
     env.cmd(&["apply", "wide.json", "--yes", "--max-deletes", "9"])
         .status(1)
-        .stderr_has("cannot be used with '--max-deletes <N>'")
+        .stderr_has("error: --max-deletes cannot be used with a saved plan: apply carries out the plan with the safety limits it was made and checked with")
         .run();
 }
 
