@@ -87,7 +87,35 @@ async fn run_saved(
     let mut connection = settings.connection.clone();
     connection.account_id = Some(account_id);
     let connected = steps::connect(&connection, output, &settings.config, None)?;
-    let stale = steps::recheck(&connected, &saved, settings.scope.concurrency).await?;
+    let rechecked = steps::recheck(&connected, &saved, settings.scope.concurrency).await?;
+    if rechecked.applied {
+        // A re-run of an apply that went through: nothing is stale, nothing is left to do.
+        let ctx = Context {
+            services: &saved.services,
+            limits: saved.limits.clone(),
+        };
+        let message = format!(
+            "{}: this plan has already been applied; nothing to do",
+            path.display()
+        );
+        if output.format == Format::Text {
+            let mut out = super::out::stdout();
+            writeln!(out, "{message}.")?;
+            out.flush()?;
+        } else if !output.quiet {
+            stderr_line(format_args!("{message}."));
+        }
+        report(
+            output,
+            settings,
+            &saved.plan,
+            &ApplyReport::empty(),
+            &ctx,
+            &Refusal::default(),
+        )?;
+        return Ok(ExitCode::Success);
+    }
+    let stale = rechecked.stale;
     if !stale.is_empty() {
         let services = saved::names(&saved, &stale);
         let ctx = Context {
@@ -96,7 +124,7 @@ async fn run_saved(
         };
         stderr_line(format_args!(
             "error: {}",
-            saved::stale_text(&stale, &ctx, path)
+            saved::stale_text(&stale, &ctx, path, &settings.config_given)
         ));
         let reason = saved::stale_reason(&stale, &ctx);
         let refusal = Refusal {

@@ -37,9 +37,14 @@ pub async fn run(output: &Output, settings: &DriftSettings) -> anyhow::Result<Ex
         unmanaged,
     };
     let file_name = file.file();
+    let plan = format!(
+        "svcbind plan{}",
+        super::config_flags(&settings.config_given)
+    );
     let ctx = DriftContext {
         services: &resolved.services,
         file: &file_name,
+        plan: &plan,
     };
     if let Some(path) = &settings.report {
         let mut report = Vec::new();

@@ -311,6 +311,27 @@ fn init_logging(output: &Output) {
         .try_init();
 }
 
+/// The `-c` flags of a suggested command, each path as the shell takes it: ` -c a.yaml -c
+/// 'my dir'`, or nothing when none were given (the command then reads what this one read).
+pub(crate) fn config_flags(given: &[std::path::PathBuf]) -> String {
+    given
+        .iter()
+        .map(|p| format!(" -c {}", shell_word(&p.display().to_string())))
+        .collect()
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters, else
+/// in single quotes.
+pub(crate) fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    let word = crate::sanitize::text(word);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.into_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// What to do about an API error whose cause is predictable.
 fn api_hint(e: &crate::api::ApiError) -> Option<&'static str> {
     use crate::api::error::codes;

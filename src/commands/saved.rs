@@ -185,7 +185,12 @@ pub(crate) fn stale_reason(stale: &[StalePrefix], ctx: &Context<'_>) -> String {
 }
 
 /// The refusal of a stale plan for stderr: each prefix, then what changed in it, one line each.
-pub(crate) fn stale_text(stale: &[StalePrefix], ctx: &Context<'_>, plan_path: &Path) -> String {
+pub(crate) fn stale_text(
+    stale: &[StalePrefix],
+    ctx: &Context<'_>,
+    plan_path: &Path,
+    config: &[std::path::PathBuf],
+) -> String {
     let mut text = String::from(
         "apply refused: the account changed since the plan was made, so its steps are not the ones that were reviewed:\n",
     );
@@ -196,8 +201,9 @@ pub(crate) fn stale_text(stale: &[StalePrefix], ctx: &Context<'_>, plan_path: &P
         }
     }
     text.push_str(&format!(
-        "  = hint: nothing was changed; make a new plan with `svcbind plan --out {}`, review it, and apply that one",
-        plan_path.display()
+        "  = hint: nothing was changed; make a new plan with `svcbind plan{} --out {}`, review it, and apply that one",
+        super::config_flags(config),
+        super::shell_word(&plan_path.display().to_string())
     ));
     text
 }

@@ -443,16 +443,26 @@ pub(crate) fn changed_prefixes(old: &StateFile, new: &StateFile, revision: &str)
     Since::Changed { changed, skipped }
 }
 
+/// What a saved plan's changed prefixes look like now.
+#[derive(Debug)]
+pub(crate) struct Rechecked {
+    /// The prefixes that changed since the plan was made, in plan order.
+    pub stale: Vec<StalePrefix>,
+    /// Every prefix the plan changes is at the plan's end state: it was applied already.
+    pub applied: bool,
+}
+
 /// Reads the live bindings of the prefixes a saved plan changes, and of no other (one list
 /// call each, up to `concurrency` at a time: no service or prefix listing, since the plan holds
-/// every id), and says which changed since the plan was made, in plan order. A prefix that no
-/// longer exists counts as changed.
+/// every id), and says which changed since the plan was made, in plan order, and whether all
+/// of them are as the plan leaves them. A prefix that no longer exists counts as changed.
 pub(crate) async fn recheck(
     connected: &Connected,
     saved: &SavedPlan,
     concurrency: usize,
-) -> anyhow::Result<Vec<StalePrefix>> {
-    let checked: Vec<anyhow::Result<Option<StalePrefix>>> = futures::stream::iter(saved.changed())
+) -> anyhow::Result<Rechecked> {
+    type Checked = anyhow::Result<Option<(StalePrefix, bool)>>;
+    let checked: Vec<Checked> = futures::stream::iter(saved.changed())
         .map(|(prefix, before)| async move {
             let now = match connected.backend.list_bindings(&prefix.id).await {
                 Ok(now) => Some(now),
@@ -464,16 +474,26 @@ pub(crate) async fn recheck(
                     )));
                 }
             };
-            Ok(crate::contract::saved::staleness(
-                prefix,
-                before,
-                now.as_deref(),
-            ))
+            let applied = now
+                .as_deref()
+                .is_some_and(|now| crate::contract::saved::is_applied(prefix, before, now));
+            Ok(
+                crate::contract::saved::staleness(prefix, before, now.as_deref())
+                    .map(|stale| (stale, applied)),
+            )
         })
         .buffered(concurrency.max(1))
         .collect()
         .await;
-    checked.into_iter().filter_map(Result::transpose).collect()
+    let changed = checked.len();
+    let checked: Vec<(StalePrefix, bool)> = checked
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Rechecked {
+        applied: changed > 0 && checked.len() == changed && checked.iter().all(|(_, a)| *a),
+        stale: checked.into_iter().map(|(stale, _)| stale).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -89,3 +89,65 @@ fn a_parse_error_is_said_once() {
         out.stderr
     );
 }
+
+/// Re-running an apply of a saved plan that went through is no refusal; a plan applied only
+/// in part still is, and the command it suggests carries the `-c` the user gave.
+#[test]
+fn a_saved_plan_applied_already_is_nothing_to_do() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let desired = std::fs::read_to_string(crate::root().join("examples/bindings.yaml")).unwrap();
+    env.write("d.yaml", &desired);
+    env.cmd(&["plan", "-c", "d.yaml", "--out", "p.json", "-q"])
+        .run();
+    env.cmd(&["plan", "-c", "d.yaml", "--out", "p2.json", "-q"])
+        .run();
+    env.cmd(&["apply", "p.json", "--yes", "-c", "d.yaml", "-q"])
+        .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+        .run();
+    env.cmd(&["apply", "p.json", "--yes", "-c", "d.yaml"])
+        .stdout("p.json: this plan has already been applied; nothing to do.\n")
+        .run();
+    // Another plan of the same change, made before: applied too, by the first one.
+    let out = env
+        .cmd(&[
+            "apply", "p2.json", "--yes", "--format", "json", "--report", "r.json",
+        ])
+        .stderr("p2.json: this plan has already been applied; nothing to do.\n")
+        .run();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["kind"], "apply_report");
+    assert!(env.dir.path().join("r.json").exists());
+}
+
+#[test]
+fn a_saved_plan_applied_in_part_is_stale_and_the_hint_keeps_the_config() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu);
+    let desired = std::fs::read_to_string(crate::root().join("examples/bindings.yaml")).unwrap();
+    env.write("d.yaml", &desired);
+    env.cmd(&["plan", "-c", "d.yaml", "--out", "p.json", "-q"])
+        .run();
+    // One of its two prefixes is applied by another run.
+    env.cmd(&[
+        "apply",
+        "-c",
+        "d.yaml",
+        "--prefix",
+        "192.0.2.0/24",
+        "--yes",
+        "-q",
+    ])
+    .run();
+    env.cmd(&["apply", "p.json", "--yes", "-c", "d.yaml"])
+        .status(3)
+        .stdout_has("")
+        .stderr_has("error: apply refused: the account changed since the plan was made")
+        .stderr_has("= hint: nothing was changed; make a new plan with `svcbind plan -c d.yaml --out p.json`, review it, and apply that one")
+        .run();
+    // drift's hint too.
+    env.cmd(&["drift", "-c", "d.yaml"])
+        .status(2)
+        .stdout_has("Run `svcbind plan -c d.yaml` to see how apply would restore the file")
+        .run();
+}
