@@ -314,7 +314,8 @@ pub struct ApplyArgs {
     pub wait: Option<Duration>,
 
     /// Also write the JSON apply report to this file, whatever --format is (also when apply
-    /// refuses, so a pipeline always has the report to keep).
+    /// refuses; when it fails before it has a report, the JSON error document: a pipeline
+    /// always has a file to keep).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -350,7 +351,8 @@ pub struct ServicesArgs {
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Also write the JSON drift report to this file, whatever --format is.
+    /// Also write the JSON drift report to this file, whatever --format is (when drift fails
+    /// before it has a report, the JSON error document).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 

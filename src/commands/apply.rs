@@ -394,11 +394,12 @@ fn report(
     if let Some(path) = &settings.report {
         let mut json = Vec::new();
         render::json::write_apply_report(&mut json, plan, outcome, ctx, refused)?;
-        if let Err(e) = std::fs::write(path, json) {
-            stderr_line(format_args!(
+        match std::fs::write(path, json) {
+            Ok(()) => super::report_written(),
+            Err(e) => stderr_line(format_args!(
                 "warning: cannot write the apply report to {}: {e}; the exit code still says how the apply went",
                 path.display()
-            ));
+            )),
         }
     }
     Ok(())

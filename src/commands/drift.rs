@@ -51,6 +51,7 @@ pub async fn run(output: &Output, settings: &DriftSettings) -> anyhow::Result<Ex
         render::json(&mut report, &drift, &ctx)?;
         std::fs::write(path, report)
             .with_context(|| format!("cannot write the drift report to {}", path.display()))?;
+        super::report_written();
     }
     let mut out = super::out::stdout();
     match output.format {

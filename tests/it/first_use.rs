@@ -151,3 +151,97 @@ fn a_saved_plan_applied_in_part_is_stale_and_the_hint_keeps_the_config() {
         .stdout_has("Run `svcbind plan -c d.yaml` to see how apply would restore the file")
         .run();
 }
+
+/// `--report FILE` always leaves a file: the error document when the command fails before it
+/// has a report (an auth failure, a bad file, a refused command line).
+#[test]
+fn the_report_file_holds_the_error_when_the_command_fails_early() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::against(&emu).env("CLOUDFLARE_API_TOKEN", "wrong-token");
+    let desired = std::fs::read_to_string(crate::root().join("examples/bindings.yaml")).unwrap();
+    env.write("svcbind.yaml", &desired);
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(env.dir.path().join(name))
+            .unwrap_or_else(|e| panic!("no {name}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    };
+    let out = env
+        .cmd(&[
+            "apply",
+            "--format",
+            "json",
+            "--yes",
+            "--report",
+            "apply.json",
+        ])
+        .status(1)
+        .stderr_any()
+        .run();
+    let report = read("apply.json");
+    assert_eq!(report["kind"], "error");
+    assert_eq!(report["command"], "apply");
+    // The same document as on stdout.
+    assert_eq!(
+        report,
+        serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()
+    );
+    env.cmd(&["drift", "--format", "markdown", "--report", "drift.json"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert_eq!(read("drift.json")["kind"], "error");
+    assert_eq!(read("drift.json")["command"], "drift");
+    // A file that is not valid, and a command line clap refused.
+    env.write("bad.yaml", "version: 1\nprefixes: nope\n");
+    env.cmd(&["drift", "-c", "bad.yaml", "--report", "bad.json"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert_eq!(read("bad.json")["kind"], "error");
+    env.cmd(&["apply", "--nope", "--report=usage.json"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert_eq!(read("usage.json")["kind"], "error");
+}
+
+/// Limits set for the whole pipeline do not stop a saved plan, which keeps the limits it was
+/// checked with; given on the command line, both are refused alike.
+#[test]
+fn limit_variables_do_not_stop_a_saved_plan() {
+    let env = with_examples()
+        .env("SVCBIND_MAX_DELETES", "0")
+        .env("SVCBIND_MAX_DELETE_PERCENT", "1");
+    // The flags win over the variables: the plan is made and checked with these.
+    env.cmd(&[
+        "plan",
+        "-c",
+        "examples/bindings.yaml",
+        "--emulate",
+        "examples/live.yaml",
+        "--max-deletes",
+        "10",
+        "--max-delete-percent",
+        "100",
+        "-o",
+        "p.json",
+        "-q",
+    ])
+    .run();
+    env.cmd(&[
+        "apply",
+        "p.json",
+        "--yes",
+        "--emulate",
+        "examples/live.yaml",
+        "-q",
+    ])
+    .stdout_has("Apply: 6 done, 0 failed, 0 not run.")
+    .run();
+    for flag in ["--max-deletes", "--max-delete-percent"] {
+        env.cmd(&["apply", "p.json", "--yes", "--emulate", "examples/live.yaml", flag, "5"])
+            .status(1)
+            .stderr(&format!("error: {flag} cannot be used with a saved plan: apply carries out the plan with the safety limits it was made and checked with; to change them, make the plan again with `svcbind plan {flag} … --out PLAN.json`\n"))
+            .run();
+    }
+}
