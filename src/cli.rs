@@ -20,7 +20,9 @@ use clap::{Args, CommandFactory, FromArgMatches as _, Parser, Subcommand, ValueE
 
 const AFTER_HELP: &str = "\
 Credentials: the API token is read from CLOUDFLARE_API_TOKEN or from --api-token-file, never \
-from a flag. The legacy CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL pair is accepted too.
+from a flag. The legacy CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL pair is accepted too. When several \
+are set, the first of --api-token-file, CLOUDFLARE_API_TOKEN, the legacy pair is used (a note on \
+stderr says which).
 
 Environment (each stands for the flag of the commands that take it; a flag wins):
   CLOUDFLARE_API_TOKEN         the API token (no flag, so it never lands in shell history)

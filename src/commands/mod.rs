@@ -435,9 +435,7 @@ fn api_hint(e: &crate::api::ApiError) -> Option<&'static str> {
             "the API does not know this account: check `account_id`, --account-id or CLOUDFLARE_ACCOUNT_ID",
         )
     } else if e.is_auth() {
-        Some(
-            "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\"",
-        )
+        Some(steps::auth_hint())
     } else {
         None
     }

@@ -193,10 +193,24 @@ pub(crate) fn connect(
             config.display()
         );
     };
-    let credentials = credentials::from_sources(
-        |name| std::env::var(name).ok(),
-        connection.api_token_file.as_deref(),
-    )?;
+    let env = |name: &str| std::env::var(name).ok();
+    let credentials = credentials::from_sources(env, connection.api_token_file.as_deref())?;
+    let (used, ignored) = credential_sources(&env, connection.api_token_file.is_some());
+    if let Some(used) = used {
+        let _ = CREDENTIAL.set(used);
+        if !ignored.is_empty() && !output.quiet {
+            super::out::stderr_line(format_args!(
+                "note: using {}; {} set too and ignored (svcbind uses --api-token-file, else CLOUDFLARE_API_TOKEN, else CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL)",
+                used.name(),
+                ignored
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+                    + if ignored.len() == 1 { " is" } else { " are" }
+            ));
+        }
+    }
     let mut config = ClientConfig::new(connection.api_url.clone(), account_id.clone(), credentials);
     config.timeout = connection.timeout;
     config.pacing = connection.pacing;
@@ -207,6 +221,66 @@ pub(crate) fn connect(
         account_id,
         backend,
     })
+}
+
+/// A place credentials come from, in the order svcbind takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// `--api-token-file` (or `SVCBIND_API_TOKEN_FILE`).
+    TokenFile,
+    /// `CLOUDFLARE_API_TOKEN`.
+    Token,
+    /// `CLOUDFLARE_API_KEY` + `CLOUDFLARE_EMAIL`.
+    Legacy,
+}
+
+impl Credential {
+    fn name(self) -> &'static str {
+        match self {
+            Credential::TokenFile => "the token of --api-token-file",
+            Credential::Token => "CLOUDFLARE_API_TOKEN",
+            Credential::Legacy => "CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL",
+        }
+    }
+}
+
+/// The credentials this run sends, once connected: what an auth failure's hint names.
+static CREDENTIAL: std::sync::OnceLock<Credential> = std::sync::OnceLock::new();
+
+/// Which credential is used and which others are set too (non-empty), in the order of
+/// [`credentials::from_sources`]: the token file, `CLOUDFLARE_API_TOKEN`, the legacy pair.
+fn credential_sources(
+    env: &dyn Fn(&str) -> Option<String>,
+    token_file: bool,
+) -> (Option<Credential>, Vec<Credential>) {
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    let mut present = Vec::new();
+    if token_file {
+        present.push(Credential::TokenFile);
+    }
+    if set(credentials::ENV_API_TOKEN) {
+        present.push(Credential::Token);
+    }
+    if set(credentials::ENV_API_KEY) && set(credentials::ENV_EMAIL) {
+        present.push(Credential::Legacy);
+    }
+    let mut present = present.into_iter();
+    (present.next(), present.collect())
+}
+
+/// What to check when the API refuses the credentials: the ones this run sent.
+pub(crate) fn auth_hint() -> &'static str {
+    match CREDENTIAL.get() {
+        Some(Credential::TokenFile) => {
+            "the API refused the credentials: check the token in --api-token-file (it is used before CLOUDFLARE_API_TOKEN); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
+        }
+        Some(Credential::Legacy) => {
+            "the API refused the credentials: check CLOUDFLARE_API_KEY and CLOUDFLARE_EMAIL (the legacy key and its account's e-mail), or set CLOUDFLARE_API_TOKEN to an API token with \"IP Prefixes: Read\" (plan) or \"IP Prefixes: Edit\" (apply)"
+        }
+        Some(Credential::Token) | None => {
+            "the API refused the credentials: check CLOUDFLARE_API_TOKEN; plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
+        }
+    }
 }
 
 /// Resolves the file against the live account: service names and prefix CIDRs to ids, and the
@@ -499,6 +573,42 @@ pub(crate) async fn recheck(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_credential_used_is_the_first_set_in_the_documented_order() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let all = env(&[
+            ("CLOUDFLARE_API_TOKEN", "t"),
+            ("CLOUDFLARE_API_KEY", "k"),
+            ("CLOUDFLARE_EMAIL", "e@example.com"),
+        ]);
+        assert_eq!(
+            credential_sources(&all, true),
+            (
+                Some(Credential::TokenFile),
+                vec![Credential::Token, Credential::Legacy]
+            )
+        );
+        assert_eq!(
+            credential_sources(&all, false),
+            (Some(Credential::Token), vec![Credential::Legacy])
+        );
+        let legacy = env(&[
+            ("CLOUDFLARE_API_TOKEN", ""),
+            ("CLOUDFLARE_API_KEY", "k"),
+            ("CLOUDFLARE_EMAIL", "e@example.com"),
+        ]);
+        assert_eq!(
+            credential_sources(&legacy, false),
+            (Some(Credential::Legacy), vec![])
+        );
+    }
 
     fn state(yaml: &str) -> StateFile {
         config::parse(yaml, "svcbind.yaml", Mode::Desired)

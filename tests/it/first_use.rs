@@ -245,3 +245,54 @@ fn limit_variables_do_not_stop_a_saved_plan() {
             .run();
     }
 }
+
+/// An auth failure names the credential that was sent; several set: a note says which one is
+/// used.
+#[test]
+fn an_auth_failure_names_the_credential_used() {
+    let emu = Emu::example("live.yaml");
+    let env = TestEnv::new()
+        .env("CLOUDFLARE_BASE_URL", &emu.base_url())
+        .env("CLOUDFLARE_API_KEY", "wrongKey99")
+        .env("CLOUDFLARE_EMAIL", "me@example.com");
+    let desired = std::fs::read_to_string(crate::root().join("examples/bindings.yaml")).unwrap();
+    env.write("svcbind.yaml", &desired);
+    let out = env.cmd(&["services"]).status(1).stderr_any().run();
+    assert!(
+        out.stderr.contains(
+            "= hint: the API refused the credentials: check CLOUDFLARE_API_KEY and CLOUDFLARE_EMAIL"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("note: using"), "{}", out.stderr);
+    // A wrong token besides a key: the token is used, and a note says the key is not.
+    let env = env.env("CLOUDFLARE_API_TOKEN", "wrong-token");
+    let out = env.cmd(&["services"]).status(1).stderr_any().run();
+    assert!(
+        out.stderr.starts_with("note: using CLOUDFLARE_API_TOKEN; CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL is set too and ignored (svcbind uses --api-token-file, else CLOUDFLARE_API_TOKEN, else CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL)\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("= hint: the API refused the credentials: check CLOUDFLARE_API_TOKEN;"),
+        "{}",
+        out.stderr
+    );
+    // The token file comes first.
+    env.write("token", "wrong-file-token\n");
+    let out = env
+        .cmd(&["services", "--api-token-file", "token", "-q"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert!(
+        out.stderr.contains(
+            "= hint: the API refused the credentials: check the token in --api-token-file"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("note:"), "-q: {}", out.stderr);
+}
