@@ -196,7 +196,8 @@ pub struct GlobalArgs {
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Only errors on stderr.
+    /// Only errors on stderr: no warnings (those of validation included), notes or progress;
+    /// a report that cannot be written is still said.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }

@@ -115,6 +115,19 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
 /// Prints diagnostics on stderr (and as workflow commands under GitHub Actions). A failed
 /// write is dropped: stderr never decides a command's outcome.
 pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
+    // `-q`: only errors on stderr, so the warnings are left out (a document on stdout still
+    // carries them).
+    let errors_only;
+    let d = if output.quiet {
+        let mut errors = Diagnostics::new();
+        for diagnostic in d.iter().filter(|d| d.is_error()) {
+            errors.push(diagnostic.clone());
+        }
+        errors_only = errors;
+        &errors_only
+    } else {
+        d
+    };
     if d.is_empty() {
         return Ok(());
     }

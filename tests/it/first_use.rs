@@ -296,3 +296,52 @@ fn an_auth_failure_names_the_credential_used() {
     );
     assert!(!out.stderr.contains("note:"), "-q: {}", out.stderr);
 }
+
+const REDUNDANT: &str = "version: 1
+account_id: 023e105f4ecef8ad9ca31a8372d0c353
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: Magic Transit }
+      - { cidr: 192.0.2.16/29, service: CDN }
+      - { cidr: 192.0.2.16/30, service: CDN }
+";
+
+/// `-q` leaves only errors on stderr, for every command: the warnings of validation too (a
+/// document on stdout still carries them).
+#[test]
+fn quiet_leaves_only_errors_on_stderr() {
+    let env = with_examples();
+    env.write("pw.yaml", REDUNDANT);
+    env.cmd(&[
+        "plan",
+        "-q",
+        "-c",
+        "pw.yaml",
+        "--emulate",
+        "examples/live.yaml",
+        "--out",
+        "pq.json",
+    ])
+    .run();
+    env.cmd(&["validate", "-q", "-c", "pw.yaml"])
+        .stdout("ok: 1 prefix, 3 bindings (1 warning)\n")
+        .run();
+    let out = env
+        .cmd(&["validate", "-q", "-c", "pw.yaml", "--format", "json"])
+        .run();
+    assert!(out.stdout.contains("is redundant"), "{}", out.stdout);
+    // Without -q the warning is there; errors stay with -q.
+    env.cmd(&["validate", "-c", "pw.yaml"])
+        .stdout_has("ok:")
+        .stderr_has("warning: binding `192.0.2.16/30` is redundant")
+        .run();
+    env.write(
+        "bad.yaml",
+        &REDUNDANT.replace("192.0.2.16/29", "192.0.2.17/29"),
+    );
+    env.cmd(&["validate", "-q", "-c", "bad.yaml"])
+        .status(1)
+        .stderr_has("error:")
+        .run();
+}
