@@ -345,3 +345,106 @@ fn quiet_leaves_only_errors_on_stderr() {
         .stderr_has("error:")
         .run();
 }
+
+/// A directory with only `*.yml` files: the error names them and the rename that reads them.
+#[test]
+fn a_directory_of_yml_files_says_to_rename_them() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.dir.path().join("ymldir")).unwrap();
+    env.write("ymldir/a.yml", REDUNDANT);
+    env.cmd(&["validate", "-c", "ymldir"])
+        .status(1)
+        .stderr("error: no `*.yaml` file in the directory `ymldir`; found a.yml (of a directory, only `*.yaml` files are read): rename a.yml to a.yaml\n")
+        .run();
+    std::fs::create_dir(env.dir.path().join("empty")).unwrap();
+    env.cmd(&["validate", "-c", "empty"])
+        .status(1)
+        .stderr("error: no `*.yaml` file in the directory `empty`; put the desired state there, or name a file with `-c FILE`\n")
+        .run();
+}
+
+/// `apply --wait 10m`: the duration is not taken for a plan file.
+#[test]
+fn a_wait_value_after_a_space_gets_the_spelling_that_works() {
+    let env = with_examples();
+    for args in [
+        &[
+            "apply",
+            "-c",
+            "examples/bindings.yaml",
+            "--emulate",
+            "examples/live.yaml",
+            "--wait",
+            "10m",
+            "--yes",
+        ][..],
+        &["apply", "--wait", "6h", "p0.json"],
+    ] {
+        let out = env.cmd(args).status(1).stderr_any().run();
+        assert!(
+            out.stderr
+                .starts_with("error: --wait takes its value after `=`: --wait="),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// A bad value from the environment names its variable; boolean variables take the usual
+/// spellings, and empty is unset.
+#[test]
+fn environment_values_name_their_variable() {
+    let env = with_examples().env("SVCBIND_FORMAT", "JSON");
+    let out = env
+        .cmd(&[
+            "plan",
+            "-c",
+            "examples/bindings.yaml",
+            "--emulate",
+            "examples/live.yaml",
+        ])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert!(
+        out.stderr
+            .starts_with("error: invalid value 'JSON' for SVCBIND_FORMAT (--format)"),
+        "{}",
+        out.stderr
+    );
+    // The flag given: clap's own message, no variable.
+    let out = TestEnv::new()
+        .cmd(&["plan", "--format", "JSON"])
+        .status(1)
+        .stderr_any()
+        .run();
+    assert!(
+        out.stderr
+            .starts_with("error: invalid value 'JSON' for '--format <FORMAT>'"),
+        "{}",
+        out.stderr
+    );
+    for (value, ok) in [
+        ("1", true),
+        ("0", true),
+        ("no", true),
+        ("", true),
+        ("maybe", false),
+    ] {
+        let env = with_examples().env("SVCBIND_ALLOW_INSECURE_HTTP", value);
+        let test = env.cmd(&[
+            "services",
+            "-c",
+            "examples/bindings.yaml",
+            "--emulate",
+            "examples/live.yaml",
+        ]);
+        if ok {
+            test.stdout_has("Magic Transit").run();
+        } else {
+            test.status(1)
+                .stderr("error: invalid value 'maybe' for SVCBIND_ALLOW_INSECURE_HTTP (--allow-insecure-http): use 1, true, yes, on or 0, false, no, off\n")
+                .run();
+        }
+    }
+}
