@@ -338,7 +338,28 @@ pub(crate) async fn resolve(
         Err(ResolveError::Api(e)) => {
             Err(anyhow::Error::new(e).context("cannot read the live state"))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(in_file(e, &file.file(), &file.state)),
+    }
+}
+
+/// A resolution error, with a `--prefix` that matches no prefix of the file listing the
+/// file's prefixes (as `show` and `export` list the account's).
+pub(crate) fn in_file(e: ResolveError, name: &str, state: &StateFile) -> anyhow::Error {
+    match e {
+        ResolveError::UnknownFilter { value } => {
+            let known = if state.prefixes.is_empty() {
+                format!("{name} lists no prefix")
+            } else {
+                let cidrs: Vec<String> =
+                    state.prefixes.iter().map(|p| p.cidr.to_string()).collect();
+                format!(
+                    "use the CIDR or the id of one of its prefixes: {}",
+                    cidrs.join(", ")
+                )
+            };
+            anyhow::anyhow!("--prefix {value} matches no prefix in {name}; {known}")
+        }
+        e => e.into(),
     }
 }
 

@@ -448,3 +448,14 @@ fn environment_values_name_their_variable() {
         }
     }
 }
+
+/// `plan --prefix` that matches nothing lists the file's prefixes, as show and export list
+/// the account's.
+#[test]
+fn a_prefix_that_matches_nothing_lists_the_candidates() {
+    let env = with_examples();
+    env.cmd(&["plan", "-c", "examples/bindings.yaml", "--emulate", "examples/live.yaml", "--prefix", "10.0.0.0/8"])
+        .status(1)
+        .stderr("error: --prefix 10.0.0.0/8 matches no prefix in examples/bindings.yaml; use the CIDR or the id of one of its prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24\n")
+        .run();
+}
