@@ -145,6 +145,23 @@ async fn run_saved(
         services: &saved.services,
         limits: saved.limits.clone(),
     };
+    // Said first, so the plan below is not taken for one made now.
+    let saved_at = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|t| format!(", saved {}", humantime::format_rfc3339_seconds(t)))
+        .unwrap_or_default();
+    let header = format!(
+        "Carrying out the saved plan {} (made by svcbind {}{saved_at}), as it was reviewed:",
+        path.display(),
+        crate::sanitize::text(&saved.svcbind_version)
+    );
+    if output.format == Format::Text {
+        let mut out = Lossy::new(std::io::stdout().lock());
+        let _ = writeln!(out, "{header}\n");
+        let _ = out.flush();
+    } else if !output.quiet {
+        stderr_line(format_args!("{header}"));
+    }
     carry_out(output, settings, &connected, &saved.plan, &ctx).await
 }
 

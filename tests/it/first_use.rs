@@ -459,3 +459,35 @@ fn a_prefix_that_matches_nothing_lists_the_candidates() {
         .stderr("error: --prefix 10.0.0.0/8 matches no prefix in examples/bindings.yaml; use the CIDR or the id of one of its prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24\n")
         .run();
 }
+
+/// A saved plan without changes does not offer "these steps"; `export --out` and
+/// `plan --output` are the other commands' spellings, taken alike.
+#[test]
+fn a_plan_without_steps_says_so_and_both_output_spellings_work() {
+    let env = with_examples();
+    env.write(
+        "live-as-desired.yaml",
+        "version: 1\naccount_id: 023e105f4ecef8ad9ca31a8372d0c353\nprefixes: []\n",
+    );
+    env.cmd(&[
+        "plan",
+        "-c",
+        "live-as-desired.yaml",
+        "--emulate",
+        "examples/live.yaml",
+        "--output",
+        "pn.json",
+    ])
+    .stderr("Saved the plan to pn.json. It has no steps: applying it changes nothing.\n")
+    .run();
+    env.cmd(&[
+        "export",
+        "--emulate",
+        "examples/live.yaml",
+        "--out",
+        "x.yaml",
+        "-q",
+    ])
+    .run();
+    assert!(env.dir.path().join("x.yaml").exists());
+}

@@ -181,12 +181,23 @@ fn with_nothing_changed_apply_runs_exactly_the_saved_steps() {
     let saved = read_json(&env, "plan.json");
     assert_eq!(saved["kind"], "plan");
     assert_eq!(saved["summary"]["steps"], 6);
-    // Before anything runs, apply shows the saved plan as it was reviewed.
-    env.cmd(&["apply", "plan.json"])
+    // Before anything runs, apply shows the saved plan as it was reviewed, saying it is the
+    // saved one.
+    let out = env
+        .cmd(&["apply", "plan.json"])
         .status(3)
-        .stdout(&plan.stdout)
+        .stdout_has(&plan.stdout)
         .stderr("error: apply refused: no terminal to confirm on; review the plan, then run again with --yes\n")
         .run();
+    let (header, rest) = out.stdout.split_once("\n\n").unwrap();
+    assert!(
+        header.starts_with(&format!(
+            "Carrying out the saved plan plan.json (made by svcbind {}, saved ",
+            env!("CARGO_PKG_VERSION")
+        )) && header.ends_with("), as it was reviewed:"),
+        "{header}"
+    );
+    assert_eq!(rest, plan.stdout);
     emu.reset_counts();
 
     // Without the file around (a CI job that only has the plan): the plan decides everything.
