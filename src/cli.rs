@@ -291,7 +291,10 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `svcbind plan --out`: re-read the prefixes it changes, refuse if any of
-    /// them changed since, else carry out exactly its steps (without it: plan now, then apply).
+    /// them changed since (nothing to do if it was applied already), else carry out exactly its
+    /// steps with the safety limits it was checked with: --max-deletes and
+    /// --max-delete-percent are refused, their variables ignored (without it: plan now, then
+    /// apply).
     #[arg(value_name = "PLAN.json", conflicts_with = "prefixes")]
     pub plan: Option<PathBuf>,
 
@@ -305,7 +308,8 @@ pub struct ApplyArgs {
     pub force: bool,
 
     /// After the steps, read the changed prefixes back until every binding the apply created
-    /// is active, for at most DURATION (6h when no value is given); exit 1 if time runs out.
+    /// is active, for at most DURATION (6h when no value is given, at most 24h; the value
+    /// only after `=`: --wait=10m); exit 1 if time runs out.
     #[arg(
         long,
         value_name = "DURATION",
@@ -481,7 +485,7 @@ pub struct ConnectArgs {
     #[arg(long, env = "SVCBIND_EMULATE", value_name = "SEED.yaml")]
     pub emulate: Option<PathBuf>,
 
-    /// Timeout of one API request (more than 0s).
+    /// Timeout of one API request (more than 0s, at most 24h).
     #[arg(
         long,
         env = "SVCBIND_TIMEOUT",
@@ -514,7 +518,7 @@ pub struct ConnectArgs {
     )]
     pub request_budget: u32,
 
-    /// The window of --request-budget.
+    /// The window of --request-budget (at most 1h).
     #[arg(
         long,
         env = "SVCBIND_REQUEST_WINDOW",
