@@ -780,6 +780,12 @@ pub fn parse_rate_limit(s: &str) -> Result<(u32, Duration), String> {
     if n == 0 || secs == 0 {
         return Err("both N and SECS must be at least 1".into());
     }
+    if secs > MAX_WINDOW.as_secs() {
+        return Err(format!(
+            "SECS must be at most {} (an hour)",
+            MAX_WINDOW.as_secs()
+        ));
+    }
     Ok((n, Duration::from_secs(secs)))
 }
 
@@ -1141,6 +1147,7 @@ mod tests {
         );
         assert!(parse_rate_limit("1200").is_err());
         assert!(parse_rate_limit("0/5").is_err());
+        assert!(parse_rate_limit("10/99999999999").is_err());
     }
 
     #[test]
