@@ -830,7 +830,20 @@ fn explain_misplaced_flag(mut err: clap::Error, args: &[OsString]) -> clap::Erro
     let tip = match (subcommand, at) {
         (Some(sub), Some(at)) if sub < at => {
             let name = args[sub + 1].to_string_lossy();
-            format!("`svcbind {name}` does not take `{flag}`; it is a flag of {takers}")
+            let tip = format!("`svcbind {name}` does not take `{flag}`; it is a flag of {takers}");
+            // This tip alone: clap's own would point at a flag of this command with a similar
+            // name (`--force` for `--format`) or at `--` (for a command with a positional).
+            let mut fresh = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&cli);
+            for kind in [ContextKind::InvalidArg, ContextKind::Usage] {
+                if let Some(value) = err.get(kind) {
+                    fresh.insert(kind, value.clone());
+                }
+            }
+            fresh.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![StyledStr::from(tip)]),
+            );
+            return fresh;
         }
         // Before the command: clap may already have said where it exists.
         _ if err.get(ContextKind::Suggested).is_some() => return err,
@@ -1043,6 +1056,17 @@ mod tests {
         let text = err.render().to_string();
         assert!(text.contains("tip: 'plan --format' exists"), "{text}");
         assert!(!text.contains("does not take"), "{text}");
+        // Only the tip that helps: not clap's similar flag of this command, nor `--`.
+        for args in [
+            &["svcbind", "export", "--format", "json"][..],
+            &["svcbind", "apply", "p.json", "--changed-since", "main"],
+        ] {
+            let text = Cli::parse_args(args).unwrap_err().render().to_string();
+            assert_eq!(text.matches("tip:").count(), 1, "{text}");
+            assert!(text.contains("does not take"), "{text}");
+            assert!(text.starts_with("error: unexpected argument '--"), "{text}");
+            assert!(text.contains("Usage: svcbind "), "{text}");
+        }
         // A flag no command takes keeps clap's own message.
         let err = Cli::parse_args(["svcbind", "plan", "--nope"]).unwrap_err();
         assert!(!err.render().to_string().contains("is a flag of"));
