@@ -15,11 +15,14 @@ use std::time::Duration;
 
 use clap::builder::StyledStr;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Credentials: the API token is read from CLOUDFLARE_API_TOKEN or from --api-token-file, never \
-from a flag. The legacy CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL pair is accepted too.
+from a flag. The legacy CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL pair is accepted too. When several \
+are set, the first of --api-token-file, CLOUDFLARE_API_TOKEN, the legacy pair is used (a note on \
+stderr says which).
 
 Environment (each stands for the flag of the commands that take it; a flag wins):
   CLOUDFLARE_API_TOKEN         the API token (no flag, so it never lands in shell history)
@@ -146,7 +149,42 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        Self::try_parse_from(&args).map_err(|e| explain_misplaced_flag(e, &args))
+        if let Some(e) = wait_value_apart(&args) {
+            return Err(e);
+        }
+        let matches = Self::command()
+            .try_get_matches_from(&args)
+            .map_err(|e| name_env_source(explain_misplaced_flag(e, &args), &args))?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let Some((_, sub)) = matches.subcommand() {
+            let from_command_line = |id: &str| {
+                sub.try_get_raw(id).is_ok()
+                    && sub.value_source(id) == Some(ValueSource::CommandLine)
+            };
+            if from_command_line("account_id")
+                && sub
+                    .try_get_one::<String>("account_id")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|id| id.trim().is_empty())
+            {
+                return Err(clap::Error::raw(
+                    ErrorKind::InvalidValue,
+                    "--account-id is empty; give the account id, or leave the flag out to use CLOUDFLARE_ACCOUNT_ID or `account_id` in the file\n",
+                ));
+            }
+            if let Command::Apply(apply) = &mut cli.command {
+                apply.limits.given = [
+                    ("max_deletes", "--max-deletes"),
+                    ("max_delete_percent", "--max-delete-percent"),
+                ]
+                .into_iter()
+                .filter(|(id, _)| from_command_line(id))
+                .map(|(_, flag)| flag)
+                .collect();
+            }
+        }
+        Ok(cli)
     }
 }
 
@@ -158,7 +196,8 @@ pub struct GlobalArgs {
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Only errors on stderr.
+    /// Only errors on stderr: no warnings (those of validation included), notes or progress;
+    /// a report that cannot be written is still said.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -223,7 +262,7 @@ pub struct PlanArgs {
 
     /// Also save the plan (its JSON document) to this file, for `svcbind apply PLAN.json` to
     /// carry out exactly as shown.
-    #[arg(short = 'o', long, value_name = "PLAN.json")]
+    #[arg(short = 'o', long, visible_alias = "output", value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
 
     /// Plan only the prefixes whose entry in the file (bindings, `ignore`, pinned id) differs
@@ -252,8 +291,11 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `svcbind plan --out`: re-read the prefixes it changes, refuse if any of
-    /// them changed since, else carry out exactly its steps (without it: plan now, then apply).
-    #[arg(value_name = "PLAN.json", conflicts_with_all = ["prefixes", "max_deletes"])]
+    /// them changed since (nothing to do if it was applied already), else carry out exactly its
+    /// steps with the safety limits it was checked with: --max-deletes and
+    /// --max-delete-percent are refused, their variables ignored (without it: plan now, then
+    /// apply).
+    #[arg(value_name = "PLAN.json", conflicts_with = "prefixes")]
     pub plan: Option<PathBuf>,
 
     /// Apply without asking for confirmation.
@@ -266,7 +308,8 @@ pub struct ApplyArgs {
     pub force: bool,
 
     /// After the steps, read the changed prefixes back until every binding the apply created
-    /// is active, for at most DURATION (6h when no value is given); exit 1 if time runs out.
+    /// is active, for at most DURATION (6h when no value is given, at most 24h; the value
+    /// only after `=`: --wait=10m); exit 1 if time runs out.
     #[arg(
         long,
         value_name = "DURATION",
@@ -278,7 +321,8 @@ pub struct ApplyArgs {
     pub wait: Option<Duration>,
 
     /// Also write the JSON apply report to this file, whatever --format is (also when apply
-    /// refuses, so a pipeline always has the report to keep).
+    /// refuses; when it fails before it has a report, the JSON error document: a pipeline
+    /// always has a file to keep).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -314,7 +358,8 @@ pub struct ServicesArgs {
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Also write the JSON drift report to this file, whatever --format is.
+    /// Also write the JSON drift report to this file, whatever --format is (when drift fails
+    /// before it has a report, the JSON error document).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -334,7 +379,12 @@ pub struct DriftArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Write the file here instead of to stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "FILE"
+    )]
     pub output: Option<PathBuf>,
 
     /// Overwrite the -o file if it exists.
@@ -435,7 +485,7 @@ pub struct ConnectArgs {
     #[arg(long, env = "SVCBIND_EMULATE", value_name = "SEED.yaml")]
     pub emulate: Option<PathBuf>,
 
-    /// Timeout of one API request (more than 0s).
+    /// Timeout of one API request (more than 0s, at most 24h).
     #[arg(
         long,
         env = "SVCBIND_TIMEOUT",
@@ -468,19 +518,20 @@ pub struct ConnectArgs {
     )]
     pub request_budget: u32,
 
-    /// The window of --request-budget.
+    /// The window of --request-budget (at most 1h).
     #[arg(
         long,
         env = "SVCBIND_REQUEST_WINDOW",
         value_name = "DURATION",
         default_value = "300s",
-        value_parser = parse_positive_duration
+        value_parser = parse_window
     )]
     pub request_window: Duration,
 
     /// Send the API token over plain http:// to a host that is not this machine, where anyone
-    /// on the way can read it (refused otherwise; http:// to loopback is always allowed).
-    #[arg(long, env = "SVCBIND_ALLOW_INSECURE_HTTP")]
+    /// on the way can read it (refused otherwise; http:// to loopback is always allowed)
+    /// [env: SVCBIND_ALLOW_INSECURE_HTTP=1|0, true|false, yes|no, on|off; empty is unset].
+    #[arg(long)]
     pub allow_insecure_http: bool,
 }
 
@@ -560,12 +611,17 @@ pub struct Limits {
         value_parser = clap::value_parser!(u8).range(0..=100)
     )]
     pub max_delete_percent: Option<u8>,
+
+    /// The limit flags given on the command line (not from the environment), by name: filled
+    /// for `apply`, which refuses them with a saved plan and ignores their variables.
+    #[arg(skip)]
+    pub given: Vec<&'static str>,
 }
 
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on (loopback by default; port 0 picks a free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
 
     /// Seed the account from this file (the desired-state format, with optional ids).
@@ -594,10 +650,110 @@ pub struct EmulatorArgs {
     pub rate_limit: Option<(u32, Duration)>,
 }
 
-/// Parses `250ms`, `10s`, `6h`, `1h30m`.
+/// The longest duration a flag takes (timeouts, waits, delays): a day.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest `--request-window`: an hour (the API's own window is 5 minutes).
+pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Parses `250ms`, `10s`, `6h`, `1h30m`, up to [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s, 6h)"))
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (expected a duration such as 500ms, 10s, 6h)"))?;
+    if d > MAX_DURATION {
+        return Err(String::from("must be at most 24h"));
+    }
+    Ok(d)
+}
+
+/// Parses `--request-window`: more than zero, at most [`MAX_WINDOW`].
+pub fn parse_window(s: &str) -> Result<Duration, String> {
+    match parse_positive_duration(s)? {
+        d if d > MAX_WINDOW => Err(String::from(
+            "must be at most 1h (the API's own window is 5m)",
+        )),
+        d => Ok(d),
+    }
+}
+
+/// Parses the emulator's `--listen`: `IP:PORT`, or `localhost:PORT` (the IPv4 loopback).
+/// Other host names are refused rather than looked up.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
+            .parse::<u16>()
+            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .map_err(|_| format!("`{port}` is not a port (0 to 65535)")),
+        _ => Err(String::from(
+            "expected IP:PORT, e.g. 127.0.0.1:8787, [::1]:8787 or localhost:8787",
+        )),
+    }
+}
+
+/// `apply --wait 10m`: `--wait` takes its value only after `=`, so `10m` would be read as the
+/// plan file. Refused with the spelling that works when the word after a bare `--wait` of
+/// `apply` is a duration.
+fn wait_value_apart(args: &[OsString]) -> Option<clap::Error> {
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let apply = words.iter().position(|w| *w == "apply")?;
+    let rest = &words[apply + 1..];
+    let rest = &rest[..rest.iter().position(|w| *w == "--").unwrap_or(rest.len())];
+    rest.windows(2)
+        .find(|pair| pair[0] == "--wait" && humantime::parse_duration(pair[1]).is_ok())
+        .map(|pair| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!(
+                    "--wait takes its value after `=`: --wait={} (`{}` was read as the plan file)\n",
+                    pair[1], pair[1]
+                ),
+            )
+        })
+}
+
+/// Names the environment variable in an invalid-value error when the value came from it (the
+/// flag is not on the command line and its variable is set): `invalid value 'JSON' for
+/// SVCBIND_FORMAT (--format)`.
+fn name_env_source(err: clap::Error, args: &[OsString]) -> clap::Error {
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return err;
+    }
+    let Some(ContextValue::String(invalid)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let flag = invalid.split([' ', '=']).next().unwrap_or_default();
+    let Some(long) = flag.strip_prefix("--") else {
+        return err;
+    };
+    let cli = Cli::command();
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let Some(sub) = words.iter().find_map(|w| cli.find_subcommand(w)) else {
+        return err;
+    };
+    let Some(env) = sub
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(clap::Arg::get_env)
+        .map(|e| e.to_string_lossy().into_owned())
+    else {
+        return err;
+    };
+    let on_command_line = words
+        .iter()
+        .any(|w| *w == flag || w.strip_prefix(flag).is_some_and(|r| r.starts_with('=')));
+    if on_command_line || std::env::var_os(&env).is_none() {
+        return err;
+    }
+    let text = err.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = text.replacen(&format!("'{invalid}'"), &format!("{env} ({flag})"), 1);
+    clap::Error::raw(err.kind(), text)
 }
 
 /// Parses a duration like [`parse_duration`] that must be more than zero.
@@ -623,6 +779,12 @@ pub fn parse_rate_limit(s: &str) -> Result<(u32, Duration), String> {
         .map_err(|_| format!("`{secs}` is not a number of seconds"))?;
     if n == 0 || secs == 0 {
         return Err("both N and SECS must be at least 1".into());
+    }
+    if secs > MAX_WINDOW.as_secs() {
+        return Err(format!(
+            "SECS must be at most {} (an hour)",
+            MAX_WINDOW.as_secs()
+        ));
     }
     Ok((n, Duration::from_secs(secs)))
 }
@@ -668,7 +830,20 @@ fn explain_misplaced_flag(mut err: clap::Error, args: &[OsString]) -> clap::Erro
     let tip = match (subcommand, at) {
         (Some(sub), Some(at)) if sub < at => {
             let name = args[sub + 1].to_string_lossy();
-            format!("`svcbind {name}` does not take `{flag}`; it is a flag of {takers}")
+            let tip = format!("`svcbind {name}` does not take `{flag}`; it is a flag of {takers}");
+            // This tip alone: clap's own would point at a flag of this command with a similar
+            // name (`--force` for `--format`) or at `--` (for a command with a positional).
+            let mut fresh = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&cli);
+            for kind in [ContextKind::InvalidArg, ContextKind::Usage] {
+                if let Some(value) = err.get(kind) {
+                    fresh.insert(kind, value.clone());
+                }
+            }
+            fresh.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![StyledStr::from(tip)]),
+            );
+            return fresh;
         }
         // Before the command: clap may already have said where it exists.
         _ if err.get(ContextKind::Suggested).is_some() => return err,
@@ -881,6 +1056,17 @@ mod tests {
         let text = err.render().to_string();
         assert!(text.contains("tip: 'plan --format' exists"), "{text}");
         assert!(!text.contains("does not take"), "{text}");
+        // Only the tip that helps: not clap's similar flag of this command, nor `--`.
+        for args in [
+            &["svcbind", "export", "--format", "json"][..],
+            &["svcbind", "apply", "p.json", "--changed-since", "main"],
+        ] {
+            let text = Cli::parse_args(args).unwrap_err().render().to_string();
+            assert_eq!(text.matches("tip:").count(), 1, "{text}");
+            assert!(text.contains("does not take"), "{text}");
+            assert!(text.starts_with("error: unexpected argument '--"), "{text}");
+            assert!(text.contains("Usage: svcbind "), "{text}");
+        }
         // A flag no command takes keeps clap's own message.
         let err = Cli::parse_args(["svcbind", "plan", "--nope"]).unwrap_err();
         assert!(!err.render().to_string().contains("is a flag of"));
@@ -902,10 +1088,78 @@ mod tests {
     fn a_saved_plan_takes_no_scope_or_limit() {
         assert!(Cli::parse_args(["svcbind", "apply", "plan.json", "--yes", "--force"]).is_ok());
         assert!(Cli::parse_args(["svcbind", "plan", "-o", "plan.json"]).is_ok());
-        for flag in [["--prefix", "192.0.2.0/24"], ["--max-deletes", "3"]] {
-            let err =
-                Cli::parse_args(["svcbind", "apply", "plan.json", flag[0], flag[1]]).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{flag:?}");
+        let err = Cli::parse_args(["svcbind", "apply", "plan.json", "--prefix", "192.0.2.0/24"])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+        // The limits are refused by `settings` when given on the command line, and only then
+        // (their variables may be set for a whole pipeline): both are told apart alike.
+        let given = |args: &[&str]| match Cli::parse_args(args).unwrap().command {
+            Command::Apply(apply) => apply.limits.given,
+            other => panic!("not apply: {other:?}"),
+        };
+        assert_eq!(
+            given(&["svcbind", "apply", "p.json", "--max-deletes", "3"]),
+            ["--max-deletes"]
+        );
+        assert_eq!(
+            given(&[
+                "svcbind",
+                "apply",
+                "p.json",
+                "--max-delete-percent=5",
+                "--max-deletes=1"
+            ]),
+            ["--max-deletes", "--max-delete-percent"]
+        );
+        assert!(given(&["svcbind", "apply", "p.json"]).is_empty());
+    }
+
+    #[test]
+    fn a_duration_after_a_bare_wait_is_refused_with_the_spelling_that_works() {
+        for args in [
+            &["svcbind", "apply", "--wait", "10m", "--yes"][..],
+            &["svcbind", "apply", "--wait", "6h", "p0.json"],
+        ] {
+            let err = Cli::parse_args(args).unwrap_err();
+            let text = err.render().to_string();
+            assert!(
+                text.starts_with("error: --wait takes its value after `=`: --wait="),
+                "{text}"
+            );
+        }
+        assert!(Cli::parse_args(["svcbind", "apply", "--wait=10m", "p.json"]).is_ok());
+        assert!(Cli::parse_args(["svcbind", "apply", "p.json", "--wait"]).is_ok());
+    }
+
+    #[test]
+    fn durations_have_an_upper_bound_and_listen_takes_localhost() {
+        assert_eq!(parse_duration("25h"), Err("must be at most 24h".to_owned()));
+        assert!(parse_duration("500000000000y").is_err());
+        assert!(parse_window("2h").is_err());
+        assert_eq!(parse_window("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(
+            parse_listen("localhost:8787"),
+            Ok("127.0.0.1:8787".parse().unwrap())
+        );
+        assert_eq!(parse_listen("[::1]:0"), Ok("[::1]:0".parse().unwrap()));
+        assert!(parse_listen("example.com:80").is_err());
+    }
+
+    #[test]
+    fn an_empty_account_id_flag_is_refused() {
+        let err = Cli::parse_args(["svcbind", "services", "--account-id", ""]).unwrap_err();
+        assert!(err.to_string().contains("--account-id is empty"), "{err}");
+    }
+
+    #[test]
+    fn plan_and_export_take_both_spellings_of_the_output_file() {
+        for args in [
+            &["svcbind", "plan", "--output", "p.json"][..],
+            &["svcbind", "plan", "--out", "p.json"],
+            &["svcbind", "export", "--out", "x.yaml"],
+            &["svcbind", "export", "--output", "x.yaml"],
+        ] {
+            assert!(Cli::parse_args(args).is_ok(), "{args:?}");
         }
     }
 
@@ -917,6 +1171,7 @@ mod tests {
         );
         assert!(parse_rate_limit("1200").is_err());
         assert!(parse_rate_limit("0/5").is_err());
+        assert!(parse_rate_limit("10/99999999999").is_err());
     }
 
     #[test]

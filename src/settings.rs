@@ -104,6 +104,8 @@ pub struct ApplySettings {
     pub wait: Option<Duration>,
     /// `--report FILE`: the JSON apply report, whatever the format on stdout.
     pub report: Option<PathBuf>,
+    /// The `-c` paths given on the command line, for the commands a message suggests.
+    pub config_given: Vec<PathBuf>,
 }
 
 /// `svcbind services`.
@@ -122,6 +124,8 @@ pub struct DriftSettings {
     pub scope: Scope,
     /// `--report FILE`: the JSON report, whatever the format on stdout.
     pub report: Option<PathBuf>,
+    /// The `-c` paths given on the command line, for the commands a message suggests.
+    pub config_given: Vec<PathBuf>,
 }
 
 /// `svcbind export`.
@@ -309,7 +313,7 @@ impl Settings {
             }),
             cli::Command::Plan(args) => Command::Plan(PlanSettings {
                 config: config(args.file.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 scope: scope(args.prefixes)?,
                 limits: limits(&args.limits),
                 detailed_exitcode: args.detailed_exitcode,
@@ -317,10 +321,19 @@ impl Settings {
                 changed_since: args.changed_since.map(revision).transpose()?,
             }),
             cli::Command::Apply(args) => Command::Apply(ApplySettings {
+                limits: match (&args.plan, args.limits.given.first()) {
+                    (Some(_), Some(flag)) => bail!(
+                        "{flag} cannot be used with a saved plan: apply carries out the plan with the safety limits it was made and checked with; to change them, make the plan again with `svcbind plan {flag} … --out PLAN.json`"
+                    ),
+                    // SVCBIND_MAX_DELETES and SVCBIND_MAX_DELETE_PERCENT, set for a whole
+                    // pipeline, do not apply to a saved plan, which keeps its own limits.
+                    (Some(_), None) => Limits::default(),
+                    (None, _) => limits(&args.limits),
+                },
+                config_given: args.file.config.clone(),
                 config: config(args.file.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 scope: scope(args.prefixes)?,
-                limits: limits(&args.limits),
                 yes: args.yes,
                 force: args.force,
                 plan_file: args.plan,
@@ -329,30 +342,31 @@ impl Settings {
             }),
             cli::Command::Services(args) => Command::Services(ServicesSettings {
                 config: config(args.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
             }),
             cli::Command::Drift(args) => Command::Drift(DriftSettings {
+                config_given: args.file.config.clone(),
                 config: config(args.file.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 scope: scope(args.prefixes)?,
                 report: args.report,
             }),
             cli::Command::Export(args) => Command::Export(ExportSettings {
                 config: config(args.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 scope: scope(args.prefixes)?,
                 output: args.output,
                 force: args.force,
             }),
             cli::Command::Show(args) => Command::Show(ShowSettings {
                 config: config(args.file.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 scope: scope(args.prefixes)?,
                 desired: args.desired,
             }),
             cli::Command::Route(args) => Command::Route(RouteSettings {
                 config: config(args.file.config),
-                connection: connection(args.connect)?,
+                connection: connection(args.connect, env)?,
                 addresses: args.addresses,
                 desired: args.desired,
                 concurrency: ROUTE_CONCURRENCY,
@@ -373,7 +387,32 @@ pub(crate) fn format(f: cli::Format) -> Format {
     }
 }
 
-fn connection(args: cli::ConnectArgs) -> anyhow::Result<Connection> {
+/// A boolean environment variable: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any
+/// case); unset or empty is `None`; anything else is an error naming the variable and `flag`.
+fn env_bool(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    flag: &str,
+) -> anyhow::Result<Option<bool>> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => bail!(
+            "invalid value '{}' for {name} ({flag}): use 1, true, yes, on or 0, false, no, off",
+            crate::sanitize::text(&value)
+        ),
+    }
+}
+
+fn connection(
+    args: cli::ConnectArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Connection> {
+    let allow_insecure_http = args.allow_insecure_http
+        || env_bool(env, "SVCBIND_ALLOW_INSECURE_HTTP", "--allow-insecure-http")?.unwrap_or(false);
     let account_id = args
         .account_id
         .filter(|s| !s.is_empty())
@@ -392,7 +431,7 @@ fn connection(args: cli::ConnectArgs) -> anyhow::Result<Connection> {
             budget: args.request_budget,
             window: args.request_window,
         },
-        allow_insecure_http: args.allow_insecure_http,
+        allow_insecure_http,
     })
 }
 
@@ -545,8 +584,9 @@ mod tests {
         let from_file = plan(&[]).connection.account_id(Some((&"f", &file)));
         assert_eq!(from_file.unwrap(), file.account_id);
         assert_eq!(plan(&[]).connection.account_id(None).unwrap(), None);
-        // Empty is unset; anything else must be an id.
-        assert_eq!(plan(&["--account-id", ""]).connection.account_id, None);
+        // An empty flag is refused (an empty CLOUDFLARE_ACCOUNT_ID is unset); anything else
+        // must be an id.
+        assert!(settings(&["plan", "--account-id", ""], &[]).is_err());
         let err = settings(&["services", "--account-id", "acc/1"], &[]).unwrap_err();
         assert_eq!(
             format!("{err:#}"),
@@ -681,6 +721,57 @@ mod tests {
         assert!(!s.output.color && s.output.format == Format::Json);
         let s = settings(&["validate"], &[("GITHUB_ACTIONS", "true")]).unwrap();
         assert!(s.output.github_actions && s.output.format == Format::Text);
+    }
+
+    #[test]
+    fn boolean_variables_take_the_usual_spellings_and_empty_is_unset() {
+        let insecure = |value: &str| {
+            settings(&["services"], &[("SVCBIND_ALLOW_INSECURE_HTTP", value)]).map(|s| {
+                let Command::Services(s) = s.command else {
+                    panic!("not services")
+                };
+                s.connection.allow_insecure_http
+            })
+        };
+        for yes in ["1", "true", "yes", "on", "TRUE", "Yes"] {
+            assert!(insecure(yes).unwrap(), "{yes}");
+        }
+        for no in ["0", "false", "no", "off", "", " "] {
+            assert!(!insecure(no).unwrap(), "{no:?}");
+        }
+        let err = insecure("maybe").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value 'maybe' for SVCBIND_ALLOW_INSECURE_HTTP (--allow-insecure-http): use 1, true, yes, on or 0, false, no, off"
+        );
+        // The flag wins.
+        let s = settings(
+            &["services", "--allow-insecure-http"],
+            &[("SVCBIND_ALLOW_INSECURE_HTTP", "0")],
+        )
+        .unwrap();
+        let Command::Services(s) = s.command else {
+            panic!("not services")
+        };
+        assert!(s.connection.allow_insecure_http);
+    }
+
+    #[test]
+    fn a_saved_plan_refuses_limit_flags_alike() {
+        for flag in ["--max-deletes", "--max-delete-percent"] {
+            let err = settings(&["apply", "p.json", flag, "3"], &[]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "{flag} cannot be used with a saved plan: apply carries out the plan with the safety limits it was made and checked with"
+                )),
+                "{err}"
+            );
+        }
+        let s = settings(&["apply", "--max-deletes", "3"], &[]).unwrap();
+        let Command::Apply(a) = s.command else {
+            panic!("not apply")
+        };
+        assert_eq!(a.limits.max_deletes, Some(3));
     }
 
     #[test]

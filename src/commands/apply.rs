@@ -87,7 +87,35 @@ async fn run_saved(
     let mut connection = settings.connection.clone();
     connection.account_id = Some(account_id);
     let connected = steps::connect(&connection, output, &settings.config, None)?;
-    let stale = steps::recheck(&connected, &saved, settings.scope.concurrency).await?;
+    let rechecked = steps::recheck(&connected, &saved, settings.scope.concurrency).await?;
+    if rechecked.applied {
+        // A re-run of an apply that went through: nothing is stale, nothing is left to do.
+        let ctx = Context {
+            services: &saved.services,
+            limits: saved.limits.clone(),
+        };
+        let message = format!(
+            "{}: this plan has already been applied; nothing to do",
+            path.display()
+        );
+        if output.format == Format::Text {
+            let mut out = super::out::stdout();
+            writeln!(out, "{message}.")?;
+            out.flush()?;
+        } else if !output.quiet {
+            stderr_line(format_args!("{message}."));
+        }
+        report(
+            output,
+            settings,
+            &saved.plan,
+            &ApplyReport::empty(),
+            &ctx,
+            &Refusal::default(),
+        )?;
+        return Ok(ExitCode::Success);
+    }
+    let stale = rechecked.stale;
     if !stale.is_empty() {
         let services = saved::names(&saved, &stale);
         let ctx = Context {
@@ -96,7 +124,7 @@ async fn run_saved(
         };
         stderr_line(format_args!(
             "error: {}",
-            saved::stale_text(&stale, &ctx, path)
+            saved::stale_text(&stale, &ctx, path, &settings.config_given)
         ));
         let reason = saved::stale_reason(&stale, &ctx);
         let refusal = Refusal {
@@ -117,6 +145,23 @@ async fn run_saved(
         services: &saved.services,
         limits: saved.limits.clone(),
     };
+    // Said first, so the plan below is not taken for one made now.
+    let saved_at = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|t| format!(", saved {}", humantime::format_rfc3339_seconds(t)))
+        .unwrap_or_default();
+    let header = format!(
+        "Carrying out the saved plan {} (made by svcbind {}{saved_at}), as it was reviewed:",
+        path.display(),
+        crate::sanitize::text(&saved.svcbind_version)
+    );
+    if output.format == Format::Text {
+        let mut out = Lossy::new(std::io::stdout().lock());
+        let _ = writeln!(out, "{header}\n");
+        let _ = out.flush();
+    } else if !output.quiet {
+        stderr_line(format_args!("{header}"));
+    }
     carry_out(output, settings, &connected, &saved.plan, &ctx).await
 }
 
@@ -366,11 +411,12 @@ fn report(
     if let Some(path) = &settings.report {
         let mut json = Vec::new();
         render::json::write_apply_report(&mut json, plan, outcome, ctx, refused)?;
-        if let Err(e) = std::fs::write(path, json) {
-            stderr_line(format_args!(
+        match std::fs::write(path, json) {
+            Ok(()) => super::report_written(),
+            Err(e) => stderr_line(format_args!(
                 "warning: cannot write the apply report to {}: {e}; the exit code still says how the apply went",
                 path.display()
-            ));
+            )),
         }
     }
     Ok(())

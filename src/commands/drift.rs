@@ -37,15 +37,21 @@ pub async fn run(output: &Output, settings: &DriftSettings) -> anyhow::Result<Ex
         unmanaged,
     };
     let file_name = file.file();
+    let plan = format!(
+        "svcbind plan{}",
+        super::config_flags(&settings.config_given)
+    );
     let ctx = DriftContext {
         services: &resolved.services,
         file: &file_name,
+        plan: &plan,
     };
     if let Some(path) = &settings.report {
         let mut report = Vec::new();
         render::json(&mut report, &drift, &ctx)?;
         std::fs::write(path, report)
             .with_context(|| format!("cannot write the drift report to {}", path.display()))?;
+        super::report_written();
     }
     let mut out = super::out::stdout();
     match output.format {

@@ -63,6 +63,17 @@ pub struct Refused(pub String);
 struct Edge {
     command: String,
     format: Format,
+    /// `--report FILE` of `apply` and `drift`: where the error document goes too when the
+    /// command fails before it wrote its report.
+    report: Option<std::path::PathBuf>,
+}
+
+/// Set once a command wrote its `--report` file: an error after that leaves the file alone.
+static REPORT_WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that the `--report` file holds the command's report.
+pub(crate) fn report_written() {
+    REPORT_WRITTEN.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 impl Edge {
@@ -79,9 +90,15 @@ impl Edge {
             cli::Command::Emulator(_) => ("emulator", None),
             cli::Command::Completions(_) => ("completions", None),
         };
+        let report = match &cli.command {
+            cli::Command::Apply(args) => args.report.clone(),
+            cli::Command::Drift(args) => args.report.clone(),
+            _ => None,
+        };
         Self {
             command: command.to_owned(),
             format: output.map_or(Format::Text, |o| crate::settings::format(o.format)),
+            report,
         }
     }
 }
@@ -143,7 +160,36 @@ fn report_error(e: &anyhow::Error, edge: &Edge) -> ExitCode {
         out::stderr_line(format_args!("  = hint: {hint}"));
     }
     write_error_document(edge, code, &message, hint.as_deref(), diagnostics);
+    if !REPORT_WRITTEN.load(std::sync::atomic::Ordering::SeqCst) {
+        write_error_report(edge, code, &message, hint.as_deref(), diagnostics);
+    }
     code
+}
+
+/// Writes the JSON error document to the `--report` file, if the command has one, so that a
+/// pipeline has a file to keep whenever the command ran. A failure to write it is a warning.
+fn write_error_report(
+    edge: &Edge,
+    code: ExitCode,
+    message: &str,
+    hint: Option<&str>,
+    diagnostics: &Diagnostics,
+) {
+    let Some(path) = &edge.report else {
+        return;
+    };
+    let mut json = Vec::new();
+    let doc =
+        crate::render::json::error_document(&edge.command, code.code(), message, hint, diagnostics);
+    let written = crate::render::json::write_document(&mut json, &doc)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::write(path, json).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        out::stderr_line(format_args!(
+            "warning: cannot write the error document to --report {}: {e}",
+            path.display()
+        ));
+    }
 }
 
 /// A command line clap refused (or `--help`, `--version`): prints clap's message and, when the
@@ -164,7 +210,26 @@ pub fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
         };
     }
     let env = std::env::var("SVCBIND_FORMAT").ok();
-    if let Some(edge) = requested_edge(args, env.as_deref()) {
+    let requested = requested_edge(args, env.as_deref());
+    if let Some((command, report)) = requested_report(args) {
+        let text = e.render().to_string();
+        let message = text.lines().next().unwrap_or_default();
+        let message = message.strip_prefix("error: ").unwrap_or(message);
+        let hint = format!("see `svcbind {command} --help`");
+        let edge = Edge {
+            command,
+            format: Format::Json,
+            report: Some(report),
+        };
+        write_error_report(
+            &edge,
+            ExitCode::Failure,
+            message,
+            Some(&hint),
+            &Diagnostics::new(),
+        );
+    }
+    if let Some(edge) = requested {
         let text = e.render().to_string();
         let mut lines = text.lines();
         let message = lines
@@ -227,8 +292,37 @@ fn requested_edge(args: &[OsString], env: Option<&str>) -> Option<Edge> {
     let edge = Edge {
         command: command.get_name().to_owned(),
         format: crate::settings::format(format),
+        report: None,
     };
     (edge.format != Format::Text).then_some(edge)
+}
+
+/// The command and its `--report FILE` (or `--report=FILE`) in a command line clap refused,
+/// for `apply` and `drift`.
+fn requested_report(args: &[OsString]) -> Option<(String, std::path::PathBuf)> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    let at = words.iter().position(|w| ["apply", "drift"].contains(w))?;
+    let mut report = None;
+    let mut rest = words[at + 1..].iter();
+    while let Some(word) = rest.next() {
+        match *word {
+            "--" => break,
+            "--report" => report = rest.next().copied(),
+            _ => {
+                if let Some(v) = word.strip_prefix("--report=") {
+                    report = Some(v);
+                }
+            }
+        }
+    }
+    Some((
+        words[at].to_owned(),
+        std::path::PathBuf::from(report.filter(|r| !r.is_empty())?),
+    ))
 }
 
 /// Writes the error document on stdout in the edge's format (nothing for text). A failure to
@@ -311,6 +405,27 @@ fn init_logging(output: &Output) {
         .try_init();
 }
 
+/// The `-c` flags of a suggested command, each path as the shell takes it: ` -c a.yaml -c
+/// 'my dir'`, or nothing when none were given (the command then reads what this one read).
+pub(crate) fn config_flags(given: &[std::path::PathBuf]) -> String {
+    given
+        .iter()
+        .map(|p| format!(" -c {}", shell_word(&p.display().to_string())))
+        .collect()
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters, else
+/// in single quotes.
+pub(crate) fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    let word = crate::sanitize::text(word);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.into_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// What to do about an API error whose cause is predictable.
 fn api_hint(e: &crate::api::ApiError) -> Option<String> {
     use crate::api::ApiErrorKind;
@@ -335,9 +450,7 @@ fn api_hint(e: &crate::api::ApiError) -> Option<String> {
             "the server knows no such route: check the base URL{used}; it usually ends in /client/v4, as https://api.cloudflare.com/client/v4 does (--api-url or CLOUDFLARE_BASE_URL)"
         ))
     } else if e.is_auth() {
-        Some(
-            "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\"".to_owned(),
-        )
+        Some(steps::auth_hint().to_owned())
     } else {
         None
     }

@@ -19,6 +19,9 @@ use crate::resolve::Resolved;
 use crate::settings::{Output, PlanSettings};
 
 pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &settings.out {
+        saved::check_out(path, &settings.config)?;
+    }
     let file = steps::load(output, &settings.config)?;
     let since = settings
         .changed_since
@@ -98,13 +101,20 @@ pub async fn run(output: &Output, settings: &PlanSettings) -> anyhow::Result<Exi
         )?,
     }
     out.flush()?;
-    if let (Some(path), false) = (&settings.out, output.quiet) {
-        super::out::stderr_line(format_args!(
-            "Saved the plan to {0}. To carry out exactly these steps: svcbind apply {0}",
-            path.display()
-        ));
-    }
     let changes = planned.plan.summary().has_changes();
+    if let (Some(path), false) = (&settings.out, output.quiet) {
+        if changes {
+            super::out::stderr_line(format_args!(
+                "Saved the plan to {0}. To carry out exactly these steps: svcbind apply {0}",
+                path.display()
+            ));
+        } else {
+            super::out::stderr_line(format_args!(
+                "Saved the plan to {}. It has no steps: applying it changes nothing.",
+                path.display()
+            ));
+        }
+    }
     Ok(if settings.detailed_exitcode && changes {
         ExitCode::Changes
     } else {

@@ -58,10 +58,61 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<SavedPlan> {
         anyhow::anyhow!("`{shown}` is not a plan svcbind wrote: it is not UTF-8 text")
     })?;
     contract::read_plan(&text).map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "`{shown}` is not a plan this svcbind can apply; make it again with `svcbind plan --out {shown}`"
-        ))
+        if contract::looks_like_plan(&text) {
+            anyhow::Error::new(e).context(format!(
+                "`{shown}` is not a plan this svcbind can apply; make it again with `svcbind plan --out {shown}`"
+            ))
+        } else if looks_like_desired_state(path, &text) {
+            anyhow::anyhow!(
+                "`{shown}` looks like a desired-state file, not a saved plan; did you mean `svcbind apply -c {shown}`?"
+            )
+        } else {
+            anyhow::anyhow!(
+                "`{shown}` is not a saved plan ({e}); make one with `svcbind plan --out PLAN.json`, then run `svcbind apply PLAN.json`"
+            )
+        }
     })
+}
+
+/// Whether a file that is not a plan looks like a desired-state file: named `*.yaml` or
+/// `*.yml`, or a line opening with one of its top-level keys.
+fn looks_like_desired_state(path: &Path, text: &str) -> bool {
+    let yaml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    yaml || text
+        .lines()
+        .any(|l| l.starts_with("prefixes:") || l.starts_with("version:"))
+}
+
+/// Refuses a `plan --out` path that must not be overwritten: one of the desired-state files
+/// (`-c`, or a file of a `-c` directory), or an existing file that is not a plan svcbind saved.
+/// Checked before anything is read from the account.
+pub(crate) fn check_out(path: &Path, config: &ConfigPaths) -> anyhow::Result<()> {
+    let shown = path.display();
+    if !path.exists() {
+        return Ok(());
+    }
+    let resolved = std::fs::canonicalize(path).ok();
+    let parent = resolved.as_deref().and_then(Path::parent);
+    let yaml = path.extension().is_some_and(|e| e == "yaml");
+    let is_config = config.paths().iter().any(|c| {
+        let c = std::fs::canonicalize(c).ok();
+        c.is_some() && (c == resolved || (yaml && c.as_deref() == parent))
+    });
+    if is_config {
+        anyhow::bail!(
+            "--out `{shown}` is a desired-state file (-c); the plan would overwrite it: save the plan to another file, e.g. --out plan.json"
+        );
+    }
+    let is_plan = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_PLAN_BYTES)
+        && std::fs::read_to_string(path).is_ok_and(|text| contract::looks_like_plan(&text));
+    if !is_plan {
+        anyhow::bail!(
+            "--out `{shown}` exists and is not a plan svcbind saved; plan --out overwrites only an earlier plan: name another file, or move this one away first"
+        );
+    }
+    Ok(())
 }
 
 /// The account a saved plan is carried out on: the plan's. When `--account-id` (or
@@ -134,7 +185,12 @@ pub(crate) fn stale_reason(stale: &[StalePrefix], ctx: &Context<'_>) -> String {
 }
 
 /// The refusal of a stale plan for stderr: each prefix, then what changed in it, one line each.
-pub(crate) fn stale_text(stale: &[StalePrefix], ctx: &Context<'_>, plan_path: &Path) -> String {
+pub(crate) fn stale_text(
+    stale: &[StalePrefix],
+    ctx: &Context<'_>,
+    plan_path: &Path,
+    config: &[std::path::PathBuf],
+) -> String {
     let mut text = String::from(
         "apply refused: the account changed since the plan was made, so its steps are not the ones that were reviewed:\n",
     );
@@ -145,8 +201,9 @@ pub(crate) fn stale_text(stale: &[StalePrefix], ctx: &Context<'_>, plan_path: &P
         }
     }
     text.push_str(&format!(
-        "  = hint: nothing was changed; make a new plan with `svcbind plan --out {}`, review it, and apply that one",
-        plan_path.display()
+        "  = hint: nothing was changed; make a new plan with `svcbind plan{} --out {}`, review it, and apply that one",
+        super::config_flags(config),
+        super::shell_word(&plan_path.display().to_string())
     ));
     text
 }

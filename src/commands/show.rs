@@ -16,7 +16,8 @@ pub async fn run(output: &Output, settings: &ShowSettings) -> anyhow::Result<Exi
     let config = settings.config.display().to_string();
     let (prefixes, account_id) = if settings.desired {
         let file = steps::load(output, &settings.config)?;
-        let chosen = resolve::select_in_file(&file.state, &settings.scope.prefixes)?;
+        let chosen = resolve::select_in_file(&file.state, &settings.scope.prefixes)
+            .map_err(|e| steps::in_file(e, &file.file(), &file.state))?;
         let prefixes: Vec<PrefixRouting> = chosen
             .into_iter()
             .map(|i| PrefixRouting::desired(&file.state.prefixes[i]))

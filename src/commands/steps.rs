@@ -115,6 +115,19 @@ pub(crate) fn problem_count(d: &Diagnostics) -> String {
 /// Prints diagnostics on stderr (and as workflow commands under GitHub Actions). A failed
 /// write is dropped: stderr never decides a command's outcome.
 pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Result<()> {
+    // `-q`: only errors on stderr, so the warnings are left out (a document on stdout still
+    // carries them).
+    let errors_only;
+    let d = if output.quiet {
+        let mut errors = Diagnostics::new();
+        for diagnostic in d.iter().filter(|d| d.is_error()) {
+            errors.push(diagnostic.clone());
+        }
+        errors_only = errors;
+        &errors_only
+    } else {
+        d
+    };
     if d.is_empty() {
         return Ok(());
     }
@@ -193,10 +206,24 @@ pub(crate) fn connect(
             config.display()
         );
     };
-    let credentials = credentials::from_sources(
-        |name| std::env::var(name).ok(),
-        connection.api_token_file.as_deref(),
-    )?;
+    let env = |name: &str| std::env::var(name).ok();
+    let credentials = credentials::from_sources(env, connection.api_token_file.as_deref())?;
+    let (used, ignored) = credential_sources(&env, connection.api_token_file.is_some());
+    if let Some(used) = used {
+        let _ = CREDENTIAL.set(used);
+        if !ignored.is_empty() && !output.quiet {
+            super::out::stderr_line(format_args!(
+                "note: using {}; {} set too and ignored (svcbind uses --api-token-file, else CLOUDFLARE_API_TOKEN, else CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL)",
+                used.name(),
+                ignored
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+                    + if ignored.len() == 1 { " is" } else { " are" }
+            ));
+        }
+    }
     let mut config = ClientConfig::new(connection.api_url.clone(), account_id.clone(), credentials);
     config.timeout = connection.timeout;
     config.pacing = connection.pacing;
@@ -207,6 +234,66 @@ pub(crate) fn connect(
         account_id,
         backend,
     })
+}
+
+/// A place credentials come from, in the order svcbind takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// `--api-token-file` (or `SVCBIND_API_TOKEN_FILE`).
+    TokenFile,
+    /// `CLOUDFLARE_API_TOKEN`.
+    Token,
+    /// `CLOUDFLARE_API_KEY` + `CLOUDFLARE_EMAIL`.
+    Legacy,
+}
+
+impl Credential {
+    fn name(self) -> &'static str {
+        match self {
+            Credential::TokenFile => "the token of --api-token-file",
+            Credential::Token => "CLOUDFLARE_API_TOKEN",
+            Credential::Legacy => "CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL",
+        }
+    }
+}
+
+/// The credentials this run sends, once connected: what an auth failure's hint names.
+static CREDENTIAL: std::sync::OnceLock<Credential> = std::sync::OnceLock::new();
+
+/// Which credential is used and which others are set too (non-empty), in the order of
+/// [`credentials::from_sources`]: the token file, `CLOUDFLARE_API_TOKEN`, the legacy pair.
+fn credential_sources(
+    env: &dyn Fn(&str) -> Option<String>,
+    token_file: bool,
+) -> (Option<Credential>, Vec<Credential>) {
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    let mut present = Vec::new();
+    if token_file {
+        present.push(Credential::TokenFile);
+    }
+    if set(credentials::ENV_API_TOKEN) {
+        present.push(Credential::Token);
+    }
+    if set(credentials::ENV_API_KEY) && set(credentials::ENV_EMAIL) {
+        present.push(Credential::Legacy);
+    }
+    let mut present = present.into_iter();
+    (present.next(), present.collect())
+}
+
+/// What to check when the API refuses the credentials: the ones this run sent.
+pub(crate) fn auth_hint() -> &'static str {
+    match CREDENTIAL.get() {
+        Some(Credential::TokenFile) => {
+            "the API refused the credentials: check the token in --api-token-file (it is used before CLOUDFLARE_API_TOKEN); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
+        }
+        Some(Credential::Legacy) => {
+            "the API refused the credentials: check CLOUDFLARE_API_KEY and CLOUDFLARE_EMAIL (the legacy key and its account's e-mail), or set CLOUDFLARE_API_TOKEN to an API token with \"IP Prefixes: Read\" (plan) or \"IP Prefixes: Edit\" (apply)"
+        }
+        Some(Credential::Token) | None => {
+            "the API refused the credentials: check CLOUDFLARE_API_TOKEN; plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
+        }
+    }
 }
 
 /// Resolves the file against the live account: service names and prefix CIDRs to ids, and the
@@ -251,7 +338,28 @@ pub(crate) async fn resolve(
         Err(ResolveError::Api(e)) => {
             Err(anyhow::Error::new(e).context("cannot read the live state"))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(in_file(e, &file.file(), &file.state)),
+    }
+}
+
+/// A resolution error, with a `--prefix` that matches no prefix of the file listing the
+/// file's prefixes (as `show` and `export` list the account's).
+pub(crate) fn in_file(e: ResolveError, name: &str, state: &StateFile) -> anyhow::Error {
+    match e {
+        ResolveError::UnknownFilter { value } => {
+            let known = if state.prefixes.is_empty() {
+                format!("{name} lists no prefix")
+            } else {
+                let cidrs: Vec<String> =
+                    state.prefixes.iter().map(|p| p.cidr.to_string()).collect();
+                format!(
+                    "use the CIDR or the id of one of its prefixes: {}",
+                    cidrs.join(", ")
+                )
+            };
+            anyhow::anyhow!("--prefix {value} matches no prefix in {name}; {known}")
+        }
+        e => e.into(),
     }
 }
 
@@ -443,16 +551,26 @@ pub(crate) fn changed_prefixes(old: &StateFile, new: &StateFile, revision: &str)
     Since::Changed { changed, skipped }
 }
 
+/// What a saved plan's changed prefixes look like now.
+#[derive(Debug)]
+pub(crate) struct Rechecked {
+    /// The prefixes that changed since the plan was made, in plan order.
+    pub stale: Vec<StalePrefix>,
+    /// Every prefix the plan changes is at the plan's end state: it was applied already.
+    pub applied: bool,
+}
+
 /// Reads the live bindings of the prefixes a saved plan changes, and of no other (one list
 /// call each, up to `concurrency` at a time: no service or prefix listing, since the plan holds
-/// every id), and says which changed since the plan was made, in plan order. A prefix that no
-/// longer exists counts as changed.
+/// every id), and says which changed since the plan was made, in plan order, and whether all
+/// of them are as the plan leaves them. A prefix that no longer exists counts as changed.
 pub(crate) async fn recheck(
     connected: &Connected,
     saved: &SavedPlan,
     concurrency: usize,
-) -> anyhow::Result<Vec<StalePrefix>> {
-    let checked: Vec<anyhow::Result<Option<StalePrefix>>> = futures::stream::iter(saved.changed())
+) -> anyhow::Result<Rechecked> {
+    type Checked = anyhow::Result<Option<(StalePrefix, bool)>>;
+    let checked: Vec<Checked> = futures::stream::iter(saved.changed())
         .map(|(prefix, before)| async move {
             let now = match connected.backend.list_bindings(&prefix.id).await {
                 Ok(now) => Some(now),
@@ -464,21 +582,67 @@ pub(crate) async fn recheck(
                     )));
                 }
             };
-            Ok(crate::contract::saved::staleness(
-                prefix,
-                before,
-                now.as_deref(),
-            ))
+            let applied = now
+                .as_deref()
+                .is_some_and(|now| crate::contract::saved::is_applied(prefix, before, now));
+            Ok(
+                crate::contract::saved::staleness(prefix, before, now.as_deref())
+                    .map(|stale| (stale, applied)),
+            )
         })
         .buffered(concurrency.max(1))
         .collect()
         .await;
-    checked.into_iter().filter_map(Result::transpose).collect()
+    let changed = checked.len();
+    let checked: Vec<(StalePrefix, bool)> = checked
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Rechecked {
+        applied: changed > 0 && checked.len() == changed && checked.iter().all(|(_, a)| *a),
+        stale: checked.into_iter().map(|(stale, _)| stale).collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_credential_used_is_the_first_set_in_the_documented_order() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let all = env(&[
+            ("CLOUDFLARE_API_TOKEN", "t"),
+            ("CLOUDFLARE_API_KEY", "k"),
+            ("CLOUDFLARE_EMAIL", "e@example.com"),
+        ]);
+        assert_eq!(
+            credential_sources(&all, true),
+            (
+                Some(Credential::TokenFile),
+                vec![Credential::Token, Credential::Legacy]
+            )
+        );
+        assert_eq!(
+            credential_sources(&all, false),
+            (Some(Credential::Token), vec![Credential::Legacy])
+        );
+        let legacy = env(&[
+            ("CLOUDFLARE_API_TOKEN", ""),
+            ("CLOUDFLARE_API_KEY", "k"),
+            ("CLOUDFLARE_EMAIL", "e@example.com"),
+        ]);
+        assert_eq!(
+            credential_sources(&legacy, false),
+            (Some(Credential::Legacy), vec![])
+        );
+    }
 
     fn state(yaml: &str) -> StateFile {
         config::parse(yaml, "svcbind.yaml", Mode::Desired)

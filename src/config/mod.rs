@@ -221,13 +221,43 @@ pub enum LoadError {
         source: io::Error,
     },
     #[error(
-        "no `*.yaml` file in the directory `{}`; put the desired state there, or name a file with `-c FILE`",
-        crate::sanitize::text(&path.display().to_string())
+        "no `*.yaml` file in the directory `{}`{}",
+        crate::sanitize::text(&path.display().to_string()),
+        no_files_hint(yml)
     )]
-    NoFiles { path: PathBuf },
+    NoFiles {
+        path: PathBuf,
+        /// The `*.yml` files found there instead (names), which are not read.
+        yml: Vec<String>,
+    },
     /// The files have errors (all of them, with any warnings, file by file).
     #[error("{}", invalid_summary(.0))]
     Invalid(Diagnostics),
+}
+
+/// What to do about a directory without a `*.yaml` file: rename its `*.yml` files, if any.
+fn no_files_hint(yml: &[String]) -> String {
+    if yml.is_empty() {
+        return "; put the desired state there, or name a file with `-c FILE`".to_owned();
+    }
+    let renames: Vec<String> = yml
+        .iter()
+        .map(|name| {
+            format!(
+                "{} to {}.yaml",
+                crate::sanitize::text(name),
+                crate::sanitize::text(name.trim_end_matches(".yml"))
+            )
+        })
+        .collect();
+    format!(
+        "; found {} (of a directory, only `*.yaml` files are read): rename {}",
+        yml.iter()
+            .map(|n| crate::sanitize::text(n).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        renames.join(", ")
+    )
 }
 
 fn invalid_summary(diagnostics: &Diagnostics) -> String {
@@ -276,6 +306,7 @@ fn expand(given: &[&Path]) -> Result<(Vec<PathBuf>, Diagnostics), LoadError> {
             source,
         };
         let mut yaml = Vec::new();
+        let mut yml = Vec::new();
         for entry in std::fs::read_dir(path).map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
             let file = path.join(entry.file_name());
@@ -287,6 +318,7 @@ fn expand(given: &[&Path]) -> Result<(Vec<PathBuf>, Diagnostics), LoadError> {
             if extension == Some("yaml") {
                 yaml.push(file);
             } else if extension == Some("yml") {
+                yml.push(name.clone());
                 unread.push(SourceMap::new(&file.display().to_string(), "").diagnostic(
                     Severity::Warning,
                     Location::default(),
@@ -299,8 +331,10 @@ fn expand(given: &[&Path]) -> Result<(Vec<PathBuf>, Diagnostics), LoadError> {
             }
         }
         if yaml.is_empty() {
+            yml.sort();
             return Err(LoadError::NoFiles {
                 path: path.to_owned(),
+                yml,
             });
         }
         yaml.sort();

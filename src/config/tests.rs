@@ -252,7 +252,7 @@ fn a_directory_is_its_yaml_files_in_name_order() {
     assert_eq!(
         err.to_string(),
         format!(
-            "no `*.yaml` file in the directory `{}`; put the desired state there, or name a file with `-c FILE`",
+            "no `*.yaml` file in the directory `{}`; found x.yml (of a directory, only `*.yaml` files are read): rename x.yml to x.yaml",
             empty.path().display()
         )
     );

@@ -194,9 +194,13 @@ pub enum StepDoc {
 /// Why a document could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
-    /// Not JSON at all (a truncated or corrupt file).
+    /// Not JSON at all (a truncated or corrupt file). The message is said once: the JSON
+    /// error is part of it, not its source.
     #[error("not a JSON document: {0}")]
-    Syntax(#[source] serde_json::Error),
+    Syntax(serde_json::Error),
+    /// JSON, but neither `format_version` nor `kind`: no document svcbind writes.
+    #[error("it has neither `format_version` nor `kind`, so svcbind did not write it")]
+    NotADocument,
     /// Another `format_version`.
     #[error(
         "`format_version` is {found}, but this svcbind reads version {FORMAT_VERSION}; use the svcbind that wrote it, or write the document again with this one"
@@ -248,6 +252,9 @@ fn read_value(text: &str, kind: Kind) -> Result<serde_json::Value, ContractError
             |v| crate::sanitize::text(&v.to_string()).into_owned(),
         )
     };
+    if value.get("format_version").is_none() && value.get("kind").is_none() {
+        return Err(ContractError::NotADocument);
+    }
     let version = value.get("format_version");
     if version.and_then(serde_json::Value::as_u64) != Some(u64::from(FORMAT_VERSION)) {
         return Err(ContractError::Version {
@@ -262,6 +269,26 @@ fn read_value(text: &str, kind: Kind) -> Result<serde_json::Value, ContractError
         });
     }
     Ok(value)
+}
+
+/// Whether `text` is a plan svcbind wrote, whatever its version or state: a JSON object whose
+/// `kind` is "plan" with a numeric `format_version`, or the start of one cut short (a
+/// truncated plan). What `plan --out` may overwrite, and what `apply` offers to make again.
+pub fn looks_like_plan(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => {
+            value.get("kind").and_then(serde_json::Value::as_str) == Some(Kind::Plan.as_str())
+                && value
+                    .get("format_version")
+                    .is_some_and(serde_json::Value::is_u64)
+        }
+        Err(e) if e.is_eof() => {
+            text.trim_start().starts_with('{')
+                && text.contains("\"format_version\"")
+                && text.contains("\"kind\": \"plan\"")
+        }
+        Err(_) => false,
+    }
 }
 
 /// The typed document of a JSON value; a field that does not fit names its path.
@@ -372,6 +399,12 @@ mod tests {
         );
         let err = read::<PlanDocument>(r#"{"kind": "plan"}"#, Kind::Plan).unwrap_err();
         assert!(err.to_string().starts_with("`format_version` is missing"));
+        // Not a document of svcbind at all: no advice about versions.
+        let err = read::<PlanDocument>("{}", Kind::Plan).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has neither `format_version` nor `kind`, so svcbind did not write it"
+        );
         let err = read::<PlanDocument>(
             r#"{"format_version": 1, "kind": "apply_report"}"#,
             Kind::Plan,
@@ -384,5 +417,25 @@ mod tests {
         let err = read::<PlanDocument>(r#"{"format_version": 1, "kind": "plan""#, Kind::Plan)
             .unwrap_err();
         assert!(matches!(err, ContractError::Syntax(_)), "{err}");
+        // Said once: the JSON error is in the message, not repeated as its source.
+        assert!(std::error::Error::source(&err).is_none());
+    }
+
+    #[test]
+    fn a_plan_is_told_from_other_files() {
+        let plan = r#"{"format_version": 1, "kind": "plan", "prefixes": []}"#;
+        assert!(looks_like_plan(plan));
+        assert!(looks_like_plan(r#"{"format_version": 2, "kind": "plan"}"#));
+        // Cut short: still the start of a plan.
+        assert!(looks_like_plan(&plan[..plan.len() - 5]));
+        for other in [
+            "{}",
+            r#"{"format_version": 1, "kind": "apply_report"}"#,
+            "version: 1\nprefixes: []\n",
+            "",
+            "[1, 2",
+        ] {
+            assert!(!looks_like_plan(other), "{other}");
+        }
     }
 }

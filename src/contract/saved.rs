@@ -483,6 +483,45 @@ pub fn staleness(
     }
 }
 
+/// Whether a changed prefix is at the end state of its plan: every binding the plan keeps is
+/// there with its id, none it deletes is, and the bindings that are new since are exactly the
+/// ones it creates (CIDR and service; their ids are the API's). A plan whose every changed
+/// prefix is so was applied already.
+pub fn is_applied(prefix: &PrefixPlan, before: &[Binding], now: &[Binding]) -> bool {
+    let deleted: Vec<&BindingId> = prefix
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Delete { binding, .. } => Some(binding),
+            Step::Create { .. } => None,
+        })
+        .collect();
+    let mut created: Vec<(IpNet, &ServiceId)> = prefix
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Create { cidr, service } => Some((*cidr, service)),
+            Step::Delete { .. } => None,
+        })
+        .collect();
+    let kept: Vec<&Binding> = before
+        .iter()
+        .filter(|b| !deleted.contains(&&b.id))
+        .collect();
+    let all_kept = kept.iter().all(|b| {
+        now.iter()
+            .any(|n| n.id == b.id && n.cidr == b.cidr && n.service_id == b.service_id)
+    });
+    let mut new: Vec<(IpNet, &ServiceId)> = now
+        .iter()
+        .filter(|n| !before.iter().any(|b| b.id == n.id))
+        .map(|n| (n.cidr, &n.service_id))
+        .collect();
+    created.sort();
+    new.sort();
+    all_kept && new == created && now.len() == kept.len() + created.len()
+}
+
 /// The binding changes from `before` to `now`, by CIDR then kind. Per CIDR, bindings with the
 /// same id and service are unchanged; of the rest, pairs in id order are moves (another
 /// service) or re-creations (same service, another id); what is left was added or removed.
@@ -819,6 +858,40 @@ mod tests {
         let text = value.to_string();
         let err = read_plan(&text[..text.len() / 2]).unwrap_err();
         assert!(matches!(err, ContractError::Syntax(_)), "{err}");
+    }
+
+    #[test]
+    fn a_prefix_at_the_end_state_of_its_plan_is_applied() {
+        let (plan, states) = sample();
+        let prefix = &plan.prefixes[0];
+        let before = &states[0].live;
+        assert!(!prefix.steps.is_empty());
+        // The steps carried out, the API giving the created bindings new ids.
+        let mut after: Vec<Binding> = before
+            .iter()
+            .filter(|b| {
+                !prefix
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s, Step::Delete { binding, .. } if *binding == b.id))
+            })
+            .cloned()
+            .collect();
+        for (i, step) in prefix.steps.iter().enumerate() {
+            if let Step::Create { cidr, service } = step {
+                after.push(live(&format!("n{i}"), &cidr.to_string(), service.as_str()));
+            }
+        }
+        assert!(is_applied(prefix, before, &after));
+        // Not applied, or only partly: not at the end state.
+        assert!(!is_applied(prefix, before, before));
+        let mut partly = after.clone();
+        partly.pop();
+        assert!(!is_applied(prefix, before, &partly));
+        // A binding added by hand besides the plan's: not the end state either.
+        let mut more = after.clone();
+        more.push(live("x1", "192.0.2.240/28", "cdn"));
+        assert!(!is_applied(prefix, before, &more));
     }
 
     #[test]

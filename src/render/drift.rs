@@ -33,6 +33,8 @@ pub struct DriftContext<'a> {
     pub services: &'a Services,
     /// The desired-state file, as named on the command line.
     pub file: &'a str,
+    /// The plan command to suggest: `svcbind plan`, with the `-c` flags the user gave.
+    pub plan: &'a str,
 }
 
 impl DriftContext<'_> {
@@ -215,7 +217,8 @@ pub fn text(
         )?;
         writeln!(
             out,
-            "Run `svcbind plan` to see how apply would restore the file, or edit the file to accept the live state."
+            "Run `{}` to see how apply would restore the file, or edit the file to accept the live state.",
+            ctx.plan
         )?;
         writeln!(out)?;
         writeln!(out, "{warn}{PROPAGATION_NOTICE}{warn:#}")?;
@@ -357,7 +360,8 @@ pub fn markdown(out: &mut impl Write, drift: &Drift, ctx: &DriftContext<'_>) -> 
     if s.has_drift() {
         let _ = writeln!(
             md,
-            "**What to do.** To restore the file, run `svcbind plan` and review how apply would change the account (the `-` lines come back, the `+` lines go). To keep the live state, copy the `+` lines into `{file}` and drop the `-` lines.\n"
+            "**What to do.** To restore the file, run `{}` and review how apply would change the account (the `-` lines come back, the `+` lines go). To keep the live state, copy the `+` lines into `{file}` and drop the `-` lines.\n",
+            ctx.plan
         );
         let _ = writeln!(md, "> [!WARNING]\n> {PROPAGATION_NOTICE}");
     }
@@ -504,6 +508,7 @@ mod tests {
         let ctx = DriftContext {
             services: &services,
             file: "svcbind.yaml",
+            plan: "svcbind plan",
         };
         let diff = yaml_diff(&sample().prefixes[0], &ctx);
         assert_eq!(
@@ -528,6 +533,7 @@ mod tests {
         let ctx = DriftContext {
             services: &services,
             file: "svcbind.yaml",
+            plan: "svcbind plan",
         };
         let mut out = Vec::new();
         json(&mut out, &sample(), &ctx).unwrap();

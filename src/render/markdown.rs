@@ -501,8 +501,16 @@ fn diagnostics_table(md: &mut String, diagnostics: &crate::config::Diagnostics) 
 }
 
 /// Writes the service catalog as a table.
-pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io::Result<()> {
-    let mut md = String::from("| Service | Id |\n|---|---|\n");
+pub fn services(
+    out: &mut impl Write,
+    account_id: &crate::model::AccountId,
+    services: &[crate::model::Service],
+) -> io::Result<()> {
+    let mut md = format!(
+        "{}\n### svcbind services: account `{account_id}`, {}\n\n| Service | Id |\n|---|---|\n",
+        marker("services"),
+        count(services.len(), "service", "services")
+    );
     for s in services {
         let _ = writeln!(md, "| {} | `{}` |", escape(&s.name), s.id);
     }

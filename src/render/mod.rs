@@ -145,8 +145,8 @@ pub fn services(
     services: &[Service],
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::services(out, services),
-        Format::Markdown => markdown::services(out, services),
+        Format::Text => text::services(out, account_id, services),
+        Format::Markdown => markdown::services(out, account_id, services),
         Format::Json => json::write_services(out, account_id, services),
     }
 }

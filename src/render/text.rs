@@ -777,7 +777,12 @@ pub fn cascade_lines(prefix: &PrefixReport) -> Vec<String> {
 }
 
 /// Writes the service catalog: one service a line, the names aligned, then the id.
-pub fn services(out: &mut impl Write, services: &[crate::model::Service]) -> io::Result<()> {
+pub fn services(
+    out: &mut impl Write,
+    account_id: &crate::model::AccountId,
+    services: &[crate::model::Service],
+) -> io::Result<()> {
+    writeln!(out, "Account {account_id}\n")?;
     let names: Vec<_> = services
         .iter()
         .map(|s| crate::sanitize::text(&s.name))

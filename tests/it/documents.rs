@@ -100,7 +100,7 @@ fn an_api_failure_is_an_error_document_with_its_hint() {
     );
     assert_eq!(
         doc["hint"],
-        "the API refused the credentials: check CLOUDFLARE_API_TOKEN (or --api-token-file); plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
+        "the API refused the credentials: check CLOUDFLARE_API_TOKEN; plan needs the \"IP Prefixes: Read\" permission, apply \"IP Prefixes: Edit\""
     );
     assert!(!out.stdout.contains("wrong-token-value"));
 

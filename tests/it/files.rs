@@ -177,7 +177,7 @@ fn a_directory_without_yaml_files_says_so() {
     env.cmd(&["validate", "-c", "teams"])
         .status(1)
         .stdout("")
-        .stderr("error: no `*.yaml` file in the directory `teams`; put the desired state there, or name a file with `-c FILE`\n")
+        .stderr("error: no `*.yaml` file in the directory `teams`; found a.yml (of a directory, only `*.yaml` files are read): rename a.yml to a.yaml\n")
         .run();
 }
 

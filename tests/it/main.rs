@@ -15,6 +15,7 @@ mod emulator;
 mod export;
 mod faults;
 mod files;
+mod first_use;
 mod impact;
 mod layering;
 mod not_found;

@@ -264,7 +264,8 @@ fn services_lists_the_catalog() {
     let env = TestEnv::against(&emu).env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT);
     env.cmd(&["services"])
         .stdout(
-            "CDN            a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\n\
+            "Account 023e105f4ecef8ad9ca31a8372d0c353\n\n\
+             CDN            a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3\n\
              Magic Transit  f2f0ba6cd8a14c3e9ee9d6bd8b4b5f2a\n\
              Spectrum       5c3d1e2f4a6b4c8d9e0f1a2b3c4d5e6f\n",
         )

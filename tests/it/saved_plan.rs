@@ -181,12 +181,23 @@ fn with_nothing_changed_apply_runs_exactly_the_saved_steps() {
     let saved = read_json(&env, "plan.json");
     assert_eq!(saved["kind"], "plan");
     assert_eq!(saved["summary"]["steps"], 6);
-    // Before anything runs, apply shows the saved plan as it was reviewed.
-    env.cmd(&["apply", "plan.json"])
+    // Before anything runs, apply shows the saved plan as it was reviewed, saying it is the
+    // saved one.
+    let out = env
+        .cmd(&["apply", "plan.json"])
         .status(3)
-        .stdout(&plan.stdout)
+        .stdout_has(&plan.stdout)
         .stderr("error: apply refused: no terminal to confirm on; review the plan, then run again with --yes\n")
         .run();
+    let (header, rest) = out.stdout.split_once("\n\n").unwrap();
+    assert!(
+        header.starts_with(&format!(
+            "Carrying out the saved plan plan.json (made by svcbind {}, saved ",
+            env!("CARGO_PKG_VERSION")
+        )) && header.ends_with("), as it was reviewed:"),
+        "{header}"
+    );
+    assert_eq!(rest, plan.stdout);
     emu.reset_counts();
 
     // Without the file around (a CI job that only has the plan): the plan decides everything.
@@ -430,6 +441,12 @@ fn a_corrupt_truncated_or_edited_plan_is_a_clear_error() {
         "{}",
         out.stderr
     );
+    assert_eq!(
+        out.stderr.matches("EOF while parsing").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     // Written by another version of the format.
     let mut other = saved.clone();
     other["format_version"] = 2.into();
@@ -437,11 +454,15 @@ fn a_corrupt_truncated_or_edited_plan_is_a_clear_error() {
         &other.to_string(),
         "`format_version` is 2, but this svcbind reads version 1; use the svcbind that wrote it, or write the document again with this one",
     );
-    // Not a plan at all.
-    refused(
+    // Not a plan at all: no advice to overwrite it.
+    env.write(
+        "plan.json",
         r#"{"format_version": 1, "kind": "apply_report"}"#,
-        "`kind` is \"apply_report\", not \"plan\": this is not a plan document",
     );
+    env.cmd(&["apply", "plan.json", "--yes"])
+        .status(1)
+        .stderr("error: `plan.json` is not a saved plan (`kind` is \"apply_report\", not \"plan\": this is not a plan document); make one with `svcbind plan --out PLAN.json`, then run `svcbind apply PLAN.json`\n")
+        .run();
     // A step taken out by hand: well-formed, but not what was reviewed.
     let mut edited = saved.clone();
     edited["prefixes"][0]["steps"].as_array_mut().unwrap().pop();
@@ -508,7 +529,7 @@ fn a_plan_that_needed_force_still_needs_it() {
     // `--max-deletes` cannot loosen a saved plan.
     env.cmd(&["apply", "wide.json", "--yes", "--max-deletes", "9"])
         .status(1)
-        .stderr_has("cannot be used with '--max-deletes <N>'")
+        .stderr_has("error: --max-deletes cannot be used with a saved plan: apply carries out the plan with the safety limits it was made and checked with")
         .run();
 }
 

@@ -129,7 +129,8 @@ fn the_file_offline_with_desired() {
     ])
     .status(1)
     .stdout("")
-    .stderr_has("error: --prefix 10.0.0.0/8 matches no prefix in the file")
+    .stderr_has("error: --prefix 10.0.0.0/8 matches no prefix in ")
+    .stderr_has("bindings.yaml; use the CIDR or the id of one of its prefixes: 192.0.2.0/24, 2001:db8:1000::/48, 198.51.100.0/24")
     .run();
 }
 
