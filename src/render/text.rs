@@ -507,7 +507,7 @@ pub fn done_detail(status: &StepStatus) -> Option<&'static str> {
         } => Some("already gone"),
         StepStatus::Done {
             read_back: true, ..
-        } => Some("answer lost; confirmed by reading the prefix back"),
+        } => Some("answer lost or unreadable; confirmed by reading the prefix back"),
         StepStatus::Done { .. } | StepStatus::Failed { .. } | StepStatus::NotRun => None,
     }
 }

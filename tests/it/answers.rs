@@ -83,7 +83,7 @@ fn a_create_accepted_with_an_unreadable_answer_is_read_back_and_adopted() {
         .stdout_has("\"read_back\": true")
         .stderr_has("/bindings: HTTP 201: the API accepted the write, but its answer cannot be read: HTTP 201 with a body that is not JSON: ")
         .stderr_has("whether it happened is unknown: the prefix's bindings are read back in ")
-        .stderr_has("[1/1] 192.0.2.0/24: created 192.0.2.32/28 → CDN (answer lost; confirmed by reading the prefix back)")
+        .stderr_has("[1/1] 192.0.2.0/24: created 192.0.2.32/28 → CDN (answer lost or unreadable; confirmed by reading the prefix back)")
         .run();
     let report: Value = serde_json::from_str(&out.stdout).expect("the JSON report");
     assert_eq!(report["summary"]["done"], 1);
@@ -114,7 +114,7 @@ fn a_delete_accepted_with_an_unreadable_answer_counts_as_done_and_its_replace_fi
     env.cmd(&["apply", "--yes"])
         .stdout_has("Apply: 2 done, 0 failed, 0 not run.")
         .stderr_has("HTTP 204: the API accepted the write, but its answer cannot be read")
-        .stderr_has("[1/2] 192.0.2.0/24: deleted 192.0.2.16/29 (CDN, answer lost; confirmed by reading the prefix back)")
+        .stderr_has("[1/2] 192.0.2.0/24: deleted 192.0.2.16/29 (CDN, answer lost or unreadable; confirmed by reading the prefix back)")
         .stderr_has("[2/2] 192.0.2.0/24: created 192.0.2.16/29 → Spectrum (")
         .run();
     assert_eq!(count(&emu, DELETE_BINDING), 1);

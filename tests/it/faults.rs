@@ -133,9 +133,9 @@ fn a_delete_whose_answer_is_lost_counts_as_done_and_its_replace_finishes() {
         .stdout_has("Apply: 2 done, 0 failed, 0 not run.")
         .stderr_has("whether it happened is unknown: the prefix's bindings are read back in ")
         .stderr_has(" WARN binding 924041a85939189348b16d6171cdd9ed: the answer to its delete was lost, but the binding is gone: deleted\n")
-        .stderr_has("[1/2] 192.0.2.0/24: deleted 192.0.2.16/29 (CDN, answer lost; confirmed by reading the prefix back)")
+        .stderr_has("[1/2] 192.0.2.0/24: deleted 192.0.2.16/29 (CDN, answer lost or unreadable; confirmed by reading the prefix back)")
         .stderr_has("[2/2] 192.0.2.0/24: created 192.0.2.16/29 → Spectrum (")
-        .stdout_has("  done      1. delete 192.0.2.16/29 (CDN) (answer lost; confirmed by reading the prefix back)\n")
+        .stdout_has("  done      1. delete 192.0.2.16/29 (CDN) (answer lost or unreadable; confirmed by reading the prefix back)\n")
         .run();
     // One delete (the write happened, its answer never came), one read-back, one create.
     assert_eq!(count(&emu, DELETE_BINDING), 1);
@@ -163,7 +163,7 @@ fn a_create_whose_answer_is_lost_is_adopted_never_made_twice() {
             .cmd(&["apply", "--yes", "--format", "json"])
             .stdout_has("\"read_back\": true")
             .stderr_has(" WARN 192.0.2.32/28: the answer to its create was lost, but the binding is there (id ")
-            .stderr_has("[1/1] 192.0.2.0/24: created 192.0.2.32/28 → CDN (answer lost; confirmed by reading the prefix back)")
+            .stderr_has("[1/1] 192.0.2.0/24: created 192.0.2.32/28 → CDN (answer lost or unreadable; confirmed by reading the prefix back)")
             .run();
         let report: Value = serde_json::from_str(&out.stdout).expect("the JSON report");
         assert_eq!(report["summary"]["done"], 1, "{lost}");
