@@ -25,13 +25,7 @@ pub async fn run(output: &Output, settings: &ExportSettings) -> anyhow::Result<E
             path.display()
         );
     }
-    let file = steps::account_file(output, &settings.connection, &settings.config)?;
-    let connected = steps::connect(
-        &settings.connection,
-        output,
-        &settings.config,
-        file.as_ref(),
-    )?;
+    let connected = steps::connect_for_account(output, &settings.connection, &settings.config)?;
     let account = steps::read_account(
         &connected,
         |listed| Ok(resolve::select_listed(listed, &settings.scope.prefixes)?),

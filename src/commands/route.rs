@@ -30,13 +30,7 @@ pub async fn run(output: &Output, settings: &RouteSettings) -> anyhow::Result<Ex
             .collect();
         (prefixes, file.state.account_id.clone())
     } else {
-        let file = steps::account_file(output, &settings.connection, &settings.config)?;
-        let connected = steps::connect(
-            &settings.connection,
-            output,
-            &settings.config,
-            file.as_ref(),
-        )?;
+        let connected = steps::connect_for_account(output, &settings.connection, &settings.config)?;
         let account_id = connected.account_id.clone();
         // Only the prefixes that hold an address asked are read.
         let account = steps::read_account(

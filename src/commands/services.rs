@@ -12,8 +12,7 @@ use crate::settings::{Output, ServicesSettings};
 pub async fn run(output: &Output, settings: &ServicesSettings) -> anyhow::Result<ExitCode> {
     let connection = &settings.connection;
     // The file is read only for the account id, and only when nothing else gives it.
-    let file = steps::account_file(output, connection, &settings.config)?;
-    let connected = steps::connect(connection, output, &settings.config, file.as_ref())?;
+    let connected = steps::connect_for_account(output, connection, &settings.config)?;
     let mut services = connected
         .backend
         .list_services()

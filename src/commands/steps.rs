@@ -142,19 +142,21 @@ pub(crate) fn print_diagnostics(output: &Output, d: &Diagnostics) -> anyhow::Res
     Ok(())
 }
 
-/// The desired-state file of a command that does not work on it, read only for its
-/// `account_id`: when neither the flag nor the environment names the account, no emulated
-/// account is used, and the file exists.
-pub(crate) fn account_file(
+/// [`connect`] for a command that does not work on the desired state (services, export,
+/// show, route): the file is read only for its `account_id`, and only when neither the flag
+/// nor the environment names the account, no emulated account is used, and the file exists.
+pub(crate) fn connect_for_account(
     output: &Output,
     connection: &Connection,
     config: &ConfigPaths,
-) -> anyhow::Result<Option<StateFile>> {
-    if connection.account_id.is_none() && connection.emulate.is_none() && config.exists() {
-        Ok(Some(load(output, config)?.state))
+) -> anyhow::Result<Connected> {
+    let file = if connection.account_id.is_none() && connection.emulate.is_none() && config.exists()
+    {
+        Some(load(output, config)?.state)
     } else {
-        Ok(None)
-    }
+        None
+    };
+    connect(connection, output, config, file.as_ref())
 }
 
 /// The account a run works on, and where its API calls go.
