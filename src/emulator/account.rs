@@ -177,7 +177,8 @@ impl Account {
     ///
     /// Refused with 400 / 1003: a `cidr` or `service_id` that is missing, or is not a CIDR or
     /// an id; then whatever the rules core refuses ([`rules::PrefixBindings::check_create`]),
-    /// with the CIDR's own rules before the service's.
+    /// with the CIDR's own rules before the service's (a more-specific binding of its cover's
+    /// service included).
     pub fn create_binding(
         &mut self,
         account: &str,
@@ -556,10 +557,21 @@ mod tests {
     }
 
     #[test]
-    fn redundant_more_specific_binding_is_allowed() {
+    fn a_more_specific_binding_of_its_covers_service_is_refused() {
         let mut a = account();
         create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
-        create(&mut a, "192.0.2.128/25", CDN_ID).unwrap();
+        assert_unsupported(
+            create(&mut a, "192.0.2.128/25", CDN_ID),
+            "192.0.2.128/25 cannot be bound to",
+            Some("/service_id"),
+        );
+        create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
+        assert_unsupported(
+            create(&mut a, "192.0.2.128/26", SPECTRUM_ID),
+            "192.0.2.128/25, the binding that covers it, has that service already",
+            Some("/service_id"),
+        );
+        // CDN under Spectrum under CDN: only the nearest cover counts.
         create(&mut a, "192.0.2.128/26", CDN_ID).unwrap();
         assert_eq!(cidrs(&mut a, "p4").len(), 3);
     }
@@ -768,13 +780,13 @@ mod tests {
     fn listings_keep_creation_order_across_deletes() {
         let mut a = account();
         let mut ids = Vec::new();
-        for cidr in [
-            "192.0.2.0/24",
-            "192.0.2.128/25",
-            "192.0.2.0/25",
-            "192.0.2.64/26",
+        for (cidr, service) in [
+            ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+            ("192.0.2.128/25", CDN_ID),
+            ("192.0.2.0/25", CDN_ID),
+            ("192.0.2.64/26", SPECTRUM_ID),
         ] {
-            ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+            ids.push(create(&mut a, cidr, service).unwrap().id);
         }
         a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();
         let again = create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
@@ -854,8 +866,12 @@ mod tests {
         let run = || {
             let mut a = account();
             let mut ids = Vec::new();
-            for cidr in ["192.0.2.0/24", "192.0.2.16/29", "192.0.2.32/29"] {
-                ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+            for (cidr, service) in [
+                ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+                ("192.0.2.16/29", CDN_ID),
+                ("192.0.2.32/29", CDN_ID),
+            ] {
+                ids.push(create(&mut a, cidr, service).unwrap().id);
             }
             // Delete and recreate the same CIDR: a new id.
             a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();

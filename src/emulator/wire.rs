@@ -107,9 +107,9 @@ impl From<Violation> for Rejection {
             | Violation::OutsidePrefix { .. }
             | Violation::NoPrefixWide { .. }
             | Violation::DuplicateCidr { .. } => Some(CIDR),
-            Violation::UnknownService { .. } | Violation::MagicTransitNotPrefixWide { .. } => {
-                Some(SERVICE_ID)
-            }
+            Violation::UnknownService { .. }
+            | Violation::MagicTransitNotPrefixWide { .. }
+            | Violation::SameServiceAsCover { .. } => Some(SERVICE_ID),
             Violation::PrefixWideNotLast { .. } => None,
         };
         Self::unsupported(violation.to_string(), pointer)
@@ -305,6 +305,14 @@ mod tests {
             ),
             (
                 Violation::MagicTransitNotPrefixWide { cidr, prefix },
+                Some(SERVICE_ID),
+            ),
+            (
+                Violation::SameServiceAsCover {
+                    cidr,
+                    cover: prefix,
+                    service: ServiceId::new("cdn").unwrap(),
+                },
                 Some(SERVICE_ID),
             ),
             (

@@ -1063,7 +1063,7 @@ pub(crate) mod tests {
     fn bindings_that_break_the_rules_go_before_a_prefix_wide_delete_or_replace() {
         for desired in [
             &[][..],
-            &[("192.0.2.0/24", "cdn"), ("192.0.2.16/29", "cdn")][..],
+            &[("192.0.2.0/24", "cdn"), ("192.0.2.16/29", "spectrum")][..],
         ] {
             let mut live_bindings = vec![
                 live("b1", "192.0.2.0/24", "mt"),
