@@ -98,11 +98,7 @@ pub enum Violation {
     PrefixWideNotLast { prefix: IpNet, specific: usize },
     /// A more-specific binding with the service of `cover`, the binding that most specifically
     /// covers it: it would route exactly like its cover.
-    SameServiceAsCover {
-        cidr: IpNet,
-        cover: IpNet,
-        service: ServiceId,
-    },
+    SameServiceAsCover { cidr: IpNet, cover: IpNet },
 }
 
 /// `IPv4` or `IPv6`.
@@ -159,13 +155,9 @@ impl fmt::Display for Violation {
                     if one { "it" } else { "them" },
                 )
             }
-            Violation::SameServiceAsCover {
-                cidr,
-                cover,
-                service,
-            } => write!(
+            Violation::SameServiceAsCover { cidr, cover } => write!(
                 f,
-                "{cidr} cannot be bound to `{service}`: {cover}, the binding that covers it, has that service already; a more-specific binding must send its addresses to another service than its cover"
+                "{cidr} cannot have the service of {cover}, the binding that covers it: a more-specific binding must send its addresses to another service than its cover"
             ),
         }
     }
@@ -260,11 +252,9 @@ pub fn check_cover_service(
     cover: Option<(IpNet, &ServiceId)>,
 ) -> Result<(), Violation> {
     match cover {
-        Some((cover, theirs)) if theirs == service => Err(Violation::SameServiceAsCover {
-            cidr,
-            cover,
-            service: service.clone(),
-        }),
+        Some((cover, theirs)) if theirs == service => {
+            Err(Violation::SameServiceAsCover { cidr, cover })
+        }
         _ => Ok(()),
     }
 }
@@ -742,12 +732,11 @@ mod tests {
             Violation::SameServiceAsCover {
                 cidr: net("192.0.2.16/29"),
                 cover: net("192.0.2.0/24"),
-                service: svc("cdn"),
             }
         );
         assert_eq!(
             v.to_string(),
-            "192.0.2.16/29 cannot be bound to `cdn`: 192.0.2.0/24, the binding that covers it, has that service already; a more-specific binding must send its addresses to another service than its cover"
+            "192.0.2.16/29 cannot have the service of 192.0.2.0/24, the binding that covers it: a more-specific binding must send its addresses to another service than its cover"
         );
         // Only the nearest cover counts: CDN under Spectrum under CDN is allowed, Spectrum
         // under Spectrum is not, and a binding beside another of its service is no cover.

@@ -562,13 +562,13 @@ mod tests {
         create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
         assert_unsupported(
             create(&mut a, "192.0.2.128/25", CDN_ID),
-            "192.0.2.128/25 cannot be bound to",
+            "192.0.2.128/25 cannot have the service of 192.0.2.0/24",
             Some("/service_id"),
         );
         create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
         assert_unsupported(
             create(&mut a, "192.0.2.128/26", SPECTRUM_ID),
-            "192.0.2.128/25, the binding that covers it, has that service already",
+            "cannot have the service of 192.0.2.128/25, the binding that covers it",
             Some("/service_id"),
         );
         // CDN under Spectrum under CDN: only the nearest cover counts.

@@ -311,7 +311,6 @@ mod tests {
                 Violation::SameServiceAsCover {
                     cidr,
                     cover: prefix,
-                    service: ServiceId::new("cdn").unwrap(),
                 },
                 Some(SERVICE_ID),
             ),
