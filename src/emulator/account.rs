@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::endpoint::{Endpoint, RawEndpoint};
-use crate::api::wire::{WireBinding, WirePrefix, WireService};
+use crate::api::wire::{WireBinding, WireService};
 use crate::model::{
     AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Location, Prefix, PrefixId,
     ProvisioningState, Service, ServiceId, Services, StateFile,
@@ -22,7 +22,7 @@ use crate::model::{
 use crate::rules;
 
 use super::store::{BindingRecord, PrefixRecord, SeedError, Slot, StateRecord, Store};
-use super::wire::{self, Rejection};
+use super::wire::{self, EmulatedPrefix, Rejection};
 
 /// One emulated account: its catalog, prefixes and bindings, and the API's rules.
 ///
@@ -125,7 +125,7 @@ impl Account {
     }
 
     /// List prefixes.
-    pub fn list_prefixes(&self, account: &str) -> Result<Vec<WirePrefix>, Rejection> {
+    pub fn list_prefixes(&self, account: &str) -> Result<Vec<EmulatedPrefix>, Rejection> {
         self.check_account(account, Endpoint::ListPrefixes)?;
         Ok(self
             .store
@@ -135,7 +135,7 @@ impl Account {
     }
 
     /// Get a prefix.
-    pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<WirePrefix, Rejection> {
+    pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<EmulatedPrefix, Rejection> {
         self.check_account(account, Endpoint::GetPrefix(prefix))?;
         let record = self.prefix(prefix)?;
         Ok(wire::wire_prefix(&self.id, &record.prefix))
@@ -424,6 +424,37 @@ mod tests {
         assert_eq!(p.account_id.as_deref(), Some(ACCOUNT));
         assert_eq!(p.description.as_deref(), Some("p4 prefix"));
         assert_eq!(p.approved.as_deref(), Some("V"));
+        // The current contract's newer fields, on the wire too.
+        assert!(!p.delegate_loa_creation);
+        for state in [
+            &p.irr_validation_state,
+            &p.ownership_validation_state,
+            &p.rpki_validation_state,
+        ] {
+            assert_eq!(state, "verified");
+        }
+        let token = &p.ownership_validation_token;
+        assert_eq!(token.len(), 36, "{token}");
+        assert_ne!(
+            token,
+            &a.get_prefix(ACCOUNT, "p6")
+                .unwrap()
+                .ownership_validation_token
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        for field in [
+            "id",
+            "cidr",
+            "approved",
+            "delegate_loa_creation",
+            "irr_validation_state",
+            "ownership_validation_state",
+            "rpki_validation_state",
+            "ownership_validation_token",
+        ] {
+            assert!(json.get(field).is_some(), "{field}: {json}");
+        }
+        assert_eq!(json["delegate_loa_creation"], false);
         let all = a.list_prefixes(ACCOUNT).unwrap();
         assert_eq!(
             all.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),

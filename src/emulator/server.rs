@@ -498,6 +498,7 @@ fn state_view(a: &mut Account, now: Duration) -> StateView {
         services: a.list_services(&account).unwrap_or_default(),
         prefixes: prefixes
             .into_iter()
+            .map(|p| p.prefix)
             .map(|p| PrefixView {
                 bindings: a.list_bindings(&account, &p.id, now).unwrap_or_default(),
                 id: p.id,

@@ -1015,6 +1015,12 @@ async fn answers_have_the_contract_shape() {
         "loa_document_id",
         "on_demand_enabled",
         "on_demand_locked",
+        // The current contract's newer fields.
+        "delegate_loa_creation",
+        "irr_validation_state",
+        "ownership_validation_state",
+        "rpki_validation_state",
+        "ownership_validation_token",
     ]);
     let (_, body) = json_of(s.get("prefixes").await).await;
     assert_eq!(

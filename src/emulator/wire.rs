@@ -153,7 +153,58 @@ pub(super) fn wire_service(service: &Service) -> WireService {
     }
 }
 
-pub(super) fn wire_prefix(account: &AccountId, prefix: &Prefix) -> WirePrefix {
+/// A prefix as the emulator answers it: the fields svcbind reads ([`WirePrefix`]) and the
+/// newer ones of the current contract (`addressing_ipam-prefixes`, SDK 5.9.0 / 7.3.0), so
+/// that a client of that contract sees the shape it expects. An onboarded prefix of the
+/// emulator is approved (`approved: "V"`), so its validations are `verified`; Cloudflare does
+/// not document the states, only that they are strings (example `pending`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EmulatedPrefix {
+    #[serde(flatten)]
+    pub prefix: WirePrefix,
+    /// Whether Cloudflare may generate the LOA document for the owner.
+    pub delegate_loa_creation: bool,
+    pub irr_validation_state: String,
+    pub ownership_validation_state: String,
+    pub rpki_validation_state: String,
+    /// The token that demonstrated ownership: made up from the prefix id, so a run repeats.
+    pub ownership_validation_token: String,
+}
+
+impl std::ops::Deref for EmulatedPrefix {
+    type Target = WirePrefix;
+
+    fn deref(&self) -> &WirePrefix {
+        &self.prefix
+    }
+}
+
+/// The state of every validation of an emulated prefix.
+const VALIDATED: &str = "verified";
+
+pub(super) fn wire_prefix(account: &AccountId, prefix: &Prefix) -> EmulatedPrefix {
+    let digest = Sha256::digest(format!("ownership/{}", prefix.id).as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    // Shaped as a UUID, as such tokens commonly are.
+    let token = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    EmulatedPrefix {
+        prefix: wire_prefix_fields(account, prefix),
+        delegate_loa_creation: false,
+        irr_validation_state: VALIDATED.to_owned(),
+        ownership_validation_state: VALIDATED.to_owned(),
+        rpki_validation_state: VALIDATED.to_owned(),
+        ownership_validation_token: token,
+    }
+}
+
+fn wire_prefix_fields(account: &AccountId, prefix: &Prefix) -> WirePrefix {
     WirePrefix {
         id: prefix.id.to_string(),
         cidr: prefix.cidr.to_string(),
