@@ -172,6 +172,14 @@ impl Account {
         Ok(wire::wire_binding(&self.catalog, b, b.state_at(now)))
     }
 
+    /// Whether a create may be asked of `prefix` at all: the account is this one (else 400 /
+    /// 7003), and the prefix is one of its (else 404 / 1000). Checked before the request's
+    /// body is read, as the API routes a request before it decodes it.
+    pub fn check_create_target(&self, account: &str, prefix: &str) -> Result<(), Rejection> {
+        self.check_account(account, Endpoint::CreateBinding(prefix))?;
+        self.prefix_index(prefix).map(|_| ())
+    }
+
     /// Create a binding from `{"cidr", "service_id"}` (the API answers
     /// 201). The new binding is `provisioning`.
     ///

@@ -68,6 +68,30 @@ impl Rejection {
         }
     }
 
+    /// A create sent with a `Content-Type` other than JSON (or none): 400 / 6003 "Invalid
+    /// request headers" with 6105 in its `error_chain`, as Cloudflare answers such a request
+    /// elsewhere in its API (it does not document this endpoint's answer).
+    pub(super) fn invalid_content_type() -> Self {
+        Self {
+            status: 400,
+            errors: vec![
+                Message::new(codes::INVALID_HEADERS, "Invalid request headers").caused_by(
+                    Message::new(
+                        INVALID_CONTENT_TYPE,
+                        "Invalid Content-Type header, valid values are application/json,multipart/form-data",
+                    ),
+                ),
+            ],
+        }
+    }
+
+    /// A create whose body does not decode as JSON: 400 / 6007 "Malformed JSON in request
+    /// body", as Cloudflare answers such a request elsewhere in its API. Distinct from 1003,
+    /// which refuses a binding configuration.
+    pub(super) fn malformed_json() -> Self {
+        Self::new(400, MALFORMED_JSON, "Malformed JSON in request body")
+    }
+
     pub(super) fn prefix_not_found() -> Self {
         Self::new(404, codes::PREFIX_NOT_FOUND, "prefix not found")
     }
@@ -92,6 +116,11 @@ impl fmt::Display for Rejection {
         Ok(())
     }
 }
+
+/// The `error_chain` code of a request whose `Content-Type` the API does not take.
+pub const INVALID_CONTENT_TYPE: u32 = 6105;
+/// A request body that is not JSON.
+pub const MALFORMED_JSON: u32 = 6007;
 
 /// The request field a create's violation is blamed on.
 const CIDR: &str = "/cidr";
