@@ -16,7 +16,7 @@ prefixes:
       - { cidr: 192.0.2.0/24, service: Magic Transit, id: 0268691a34343f5f7404ff8abe0b5785, state: active }
 ";
 
-/// A file with two errors (a typo in a key, host bits) and a warning (redundancy).
+/// A file with two errors (a typo in a key, host bits) and a warning (an undocumented service).
 const INVALID: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
