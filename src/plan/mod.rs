@@ -1245,6 +1245,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_broken_rule_is_read_back_only_where_it_can_hold() {
+        let prefix = net("192.0.2.0/24");
+        for rule in [
+            BrokenRule::HostBits,
+            BrokenRule::OtherFamily,
+            BrokenRule::OutsidePrefix,
+            BrokenRule::SameServiceAsCover,
+        ] {
+            let cidr = match rule {
+                BrokenRule::HostBits => net("192.0.2.33/28"),
+                BrokenRule::OtherFamily => net("2001:db8::/64"),
+                BrokenRule::OutsidePrefix => net("198.51.100.0/29"),
+                BrokenRule::SameServiceAsCover => net("192.0.2.32/28"),
+            };
+            assert_eq!(BrokenRule::read(prefix, cidr, rule.as_str()), Some(rule));
+            assert_eq!(rule.unroutable(), rule != BrokenRule::SameServiceAsCover);
+        }
+        // A CIDR that breaks a rule for CIDRs breaks only that one; the prefix-wide binding
+        // has no cover.
+        assert_eq!(
+            BrokenRule::read(prefix, net("192.0.2.33/28"), "same_service_as_cover"),
+            None
+        );
+        assert_eq!(
+            BrokenRule::read(prefix, prefix, "same_service_as_cover"),
+            None
+        );
+        assert_eq!(
+            BrokenRule::read(prefix, net("192.0.2.32/28"), "host_bits"),
+            None
+        );
+    }
+
+    #[test]
     fn not_active_bindings_are_noted() {
         let mut b = live("b1", "192.0.2.0/24", "mt");
         b.state = ProvisioningState::Provisioning;

@@ -216,24 +216,52 @@ pub(crate) fn order_steps_with(
 /// [`PlanError::SameServiceAsCover`]. Steps that need no move keep their order.
 fn settle_covers(state: &PrefixState, steps: Vec<Step>) -> Result<Vec<Step>, PlanError> {
     let wide = state.cidr;
-    // What is bound as the steps run: live bindings by id, created ones without. Steps are
-    // moved by index, so what `present` borrows from them stays put.
-    let mut present: BTreeMap<IpNet, Slot<'_>> = BTreeMap::new();
+    // Every CIDR bound at some point, sorted, with what is bound to it as the steps run: live
+    // bindings by id, created ones without. Steps are moved by index, so what the slots
+    // borrow from them stays put.
+    let mut cidrs: Vec<IpNet> = state
+        .live
+        .iter()
+        .map(|b| b.cidr)
+        .filter(|c| BrokenRule::of(wide, *c).is_none())
+        .chain(steps.iter().filter_map(|s| match s {
+            Step::Create { cidr, .. } => Some(*cidr),
+            Step::Delete { .. } => None,
+        }))
+        .collect();
+    cidrs.sort_unstable();
+    cidrs.dedup();
+    let at = |cidr: &IpNet| cidrs.binary_search(cidr).ok();
+    let mut slots: Vec<Slot<'_>> = std::iter::repeat_with(Slot::default)
+        .take(cidrs.len())
+        .collect();
     let mut lens = Lengths::default();
     for b in &state.live {
-        if BrokenRule::of(wide, b.cidr).is_none() {
-            present
-                .entry(b.cidr)
-                .or_default()
-                .push(Some(&b.id), &b.service_id);
+        if let Some(i) = at(&b.cidr) {
+            slots[i].push(Some(&b.id), &b.service_id);
             lens.insert(b.cidr.prefix_len());
         }
     }
-    for step in &steps {
-        if let Step::Create { cidr, .. } = step {
-            lens.insert(cidr.prefix_len());
-        }
+    for cidr in &cidrs {
+        lens.insert(cidr.prefix_len());
     }
+    // The step that deletes each binding, by id.
+    let mut deleting: Vec<(&BindingId, usize)> = steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Step::Delete { binding, .. } => Some((binding, i)),
+            Step::Create { .. } => None,
+        })
+        .collect();
+    deleting.sort_unstable();
+    let delete_of = |id: &BindingId| {
+        let from = deleting.partition_point(|(k, _)| *k < id);
+        deleting
+            .get(from)
+            .filter(|(k, _)| *k == id)
+            .map(|(_, i)| *i)
+    };
     let refused = |cidr: IpNet, cover: IpNet, service: &ServiceId| PlanError::SameServiceAsCover {
         prefix: wide,
         cidr,
@@ -259,16 +287,16 @@ fn settle_covers(state: &PrefixState, steps: Vec<Step>) -> Result<Vec<Step>, Pla
                 }),
         };
         let offending = probe.and_then(|(cidr, service)| {
-            let cover = crate::rules::covers_of(wide, cidr)
+            let (cover, slot) = crate::rules::covers_of(wide, cidr)
                 .filter(|c| lens.contains(c.prefix_len()))
-                .find(|c| present.contains_key(c))?;
-            present[&cover]
+                .find_map(|c| at(&c).filter(|&i| !slots[i].is_empty()).map(|i| (c, i)))?;
+            slots[slot]
                 .iter()
                 .any(|(_, s)| s == service)
-                .then_some((cidr, service, cover))
+                .then_some((cidr, service, cover, slot))
         });
-        if let Some((cidr, service, cover)) = offending {
-            let offenders: Vec<Option<&BindingId>> = present[&cover]
+        if let Some((cidr, service, cover, slot)) = offending {
+            let offenders: Vec<Option<&BindingId>> = slots[slot]
                 .iter()
                 .filter(|(_, s)| *s == service)
                 .map(|(id, _)| id)
@@ -276,14 +304,13 @@ fn settle_covers(state: &PrefixState, steps: Vec<Step>) -> Result<Vec<Step>, Pla
             let mut moved: Vec<usize> = Vec::new();
             for id in offenders {
                 let id = id.ok_or_else(|| refused(cidr, cover, service))?;
-                let deletes =
-                    |i: &usize| matches!(&steps[*i], Step::Delete { binding, .. } if binding == id);
-                if moved.iter().any(deletes) {
+                let step = delete_of(id).ok_or_else(|| refused(cidr, cover, service))?;
+                if moved.contains(&step) {
                     continue;
                 }
                 let at = pending
                     .iter()
-                    .position(deletes)
+                    .position(|&i| i == step)
                     .ok_or_else(|| refused(cidr, cover, service))?;
                 let replace = pending.get(at + 1).is_some_and(
                     |&i| matches!(&steps[i], Step::Create { cidr: next, .. } if *next == cover),
@@ -312,12 +339,14 @@ fn settle_covers(state: &PrefixState, steps: Vec<Step>) -> Result<Vec<Step>, Pla
             continue;
         }
         match &steps[index] {
-            Step::Create { cidr, service } => present.entry(*cidr).or_default().push(None, service),
+            Step::Create { cidr, service } => {
+                if let Some(i) = at(cidr) {
+                    slots[i].push(None, service);
+                }
+            }
             Step::Delete { binding, cidr, .. } => {
-                if let Some(slot) = present.get_mut(cidr)
-                    && slot.remove(binding)
-                {
-                    present.remove(cidr);
+                if let Some(i) = at(cidr) {
+                    slots[i].remove(binding);
                 }
             }
         }
@@ -345,6 +374,10 @@ impl<'a> Slot<'a> {
         } else {
             self.more.push((id, service));
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
     }
 
     fn iter(&self) -> impl Iterator<Item = (Option<&'a BindingId>, &'a ServiceId)> + '_ {
