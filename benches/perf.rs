@@ -507,6 +507,27 @@ fn planner_input(count: usize) -> Vec<PrefixState> {
                     }
                 }
             }
+            // The API refuses a more-specific binding of its cover's service: where the
+            // pattern above nests one, it and its live binding take the other service, which
+            // keeps the counts of creates, deletes and replaces.
+            let swap = |s: &ServiceId| {
+                if *s == cdn {
+                    spectrum.clone()
+                } else {
+                    cdn.clone()
+                }
+            };
+            let mut nested: Vec<IpNet> = desired.keys().copied().filter(|c| *c != cidr).collect();
+            nested.sort_by_key(|c| c.prefix_len());
+            for c in nested {
+                let mine = desired[&c].clone();
+                if svcbind::rules::covers_of(cidr, c).find_map(|p| desired.get(&p)) == Some(&mine) {
+                    desired.insert(c, swap(&mine));
+                    for b in live.iter_mut().filter(|b| b.cidr == c) {
+                        b.service_id = swap(&b.service_id);
+                    }
+                }
+            }
             PrefixState {
                 id: seed_prefix_id(&cidr),
                 cidr,

@@ -1160,8 +1160,8 @@ mod tests {
     /// The live bindings of 10.9.0.0/24 before the cascade.
     const BEFORE: [(&str, &str); 4] = [
         ("10.9.0.0/24", "Magic Transit"),
-        ("10.9.0.8/29", "CDN"),
-        ("10.9.0.16/28", "CDN"),
+        ("10.9.0.8/29", "Spectrum"),
+        ("10.9.0.16/28", "Spectrum"),
         ("10.9.0.64/27", "Spectrum"),
     ];
 
@@ -1182,8 +1182,8 @@ mod tests {
             ignore: Vec::new(),
             bindings: vec![
                 b("10.9.0.0/24", "CDN"),
-                b("10.9.0.8/29", "CDN"),
-                b("10.9.0.16/28", "CDN"),
+                b("10.9.0.8/29", "Spectrum"),
+                b("10.9.0.16/28", "Spectrum"),
                 b("10.9.0.64/27", "Spectrum"),
             ],
             location: Location::default(),
@@ -1338,8 +1338,8 @@ mod tests {
             bound(&em),
             expect(&[
                 ("10.9.0.0/24", "CDN"),
-                ("10.9.0.8/29", "CDN"),
-                ("10.9.0.16/28", "CDN"),
+                ("10.9.0.8/29", "Spectrum"),
+                ("10.9.0.16/28", "Spectrum"),
                 ("10.9.0.64/27", "Spectrum"),
             ])
         );
@@ -1416,8 +1416,8 @@ mod tests {
             bound(&em),
             expect(&[
                 ("10.9.0.0/24", "CDN"),
-                ("10.9.0.8/29", "CDN"),
-                ("10.9.0.16/28", "CDN"),
+                ("10.9.0.8/29", "Spectrum"),
+                ("10.9.0.16/28", "Spectrum"),
             ])
         );
     }
@@ -1452,14 +1452,14 @@ mod tests {
             },
             DesiredBinding {
                 cidr: net("10.9.0.8/29"),
-                service: "CDN".into(),
+                service: "Spectrum".into(),
                 id: None,
                 state: None,
                 location: Location::default(),
             },
             DesiredBinding {
                 cidr: net("10.9.0.16/28"),
-                service: "CDN".into(),
+                service: "Spectrum".into(),
                 id: None,
                 state: None,
                 location: Location::default(),

@@ -4,7 +4,7 @@
 //! ([`PrefixBindings::check_create`]) and the delete check ([`PrefixBindings::check_delete`])
 //! over a [`PrefixBindings`], the bindings of one prefix held in memory. The single checks
 //! ([`check_host_bits`], [`check_family`], [`check_inside`], [`check_prefix_wide`],
-//! [`check_magic_transit`], [`check_unique`]) are public too, for callers that hold bindings
+//! [`check_magic_transit`], [`check_unique`], [`check_cover_service`]) are public too, for callers that hold bindings
 //! their own way, such as a desired-state file, whose bindings have no ids yet.
 //!
 //! Pure: domain types in ([`IpNet`], [`ServiceId`], [`Services`]), typed answers out; no
@@ -27,28 +27,39 @@
 //! 6. `service` is Magic Transit (by its catalog name, [`crate::model::MAGIC_TRANSIT`]) and
 //!    `cidr` is more specific than the prefix ([`Violation::MagicTransitNotPrefixWide`]);
 //! 7. `cidr` already has a binding: there is no update call, a new service for a CIDR is a
-//!    delete then a create ([`Violation::DuplicateCidr`]).
+//!    delete then a create ([`Violation::DuplicateCidr`]);
+//! 8. `cidr` is more specific than the prefix and `service` is the service of the binding
+//!    that most specifically covers it (the cover: of the bindings whose CIDR contains
+//!    `cidr`, the one with the longest prefix): a more-specific binding changes the service
+//!    of its addresses, or it is no configuration the API supports
+//!    ([`Violation::SameServiceAsCover`]). Where the cover's CIDR has more than one binding
+//!    (a mirrored state), any of them with `service` refuses it.
 //!
 //! Deleting a binding is refused when it is the prefix's last prefix-wide binding and
 //! more-specific bindings remain: the prefix-wide binding goes last
 //! ([`Violation::PrefixWideNotLast`]).
 //!
 //! Allowed, and tested as such: the prefix-wide binding with any known service (Magic Transit
-//! included); a more-specific binding with the same service as the binding that covers it
-//! (redundant, not wrong); bindings nested at any depth; deleting a more-specific binding at
-//! any time; deleting a prefix-wide binding that another prefix-wide binding still backs (a
+//! included); a more-specific binding with another service than its cover's, nested at any
+//! depth; a more-specific binding whose service some binding further out has (only the cover
+//! counts); deleting a more-specific binding at any time; deleting a prefix-wide binding that another prefix-wide binding still backs (a
 //! mirrored live account may hold two); deleting the prefix-wide binding once it is alone.
 //!
 //! # What is documented and what is assumed
 //!
 //! Cloudflare documents rules 5 and 6 (the first binding equals the prefix; Magic Transit is
-//! bound prefix-wide only) and that there is no update call. The rest is what svcbind assumes
-//! where the documentation is silent (`cloudflare-api-notes.md`, and the README's
-//! "Assumptions about the API"): that the API refuses, with 400 / 1003, a CIDR with host bits,
-//! of the other family or outside the prefix, an unknown service, a second binding of one CIDR,
-//! and the deletion of the prefix-wide binding under more-specific ones. Not checked, because
-//! nothing says the API checks it: which services may sit under which (the documentation's
-//! "a CDN prefix can upgrade IPs to Spectrum" list), and the smallest prefix length of a binding.
+//! bound prefix-wide only) and that there is no update call. Its "Scope" section lists which
+//! services a more-specific binding may have under which ("a Magic Transit prefix can upgrade
+//! IPs to CDN or Spectrum; a CDN prefix to Spectrum; a Spectrum prefix to CDN"): with Magic
+//! Transit prefix-wide only, that is rule 8, the service of a more-specific binding differs
+//! from its cover's. What the API answers when a create breaks it is not documented. The rest
+//! is what svcbind assumes where the documentation is silent (`cloudflare-api-notes.md`, and
+//! the README's "Assumptions about the API"): that the API refuses, with 400 / 1003, a CIDR
+//! with host bits, of the other family or outside the prefix, an unknown service, a second
+//! binding of one CIDR, a more-specific binding of its cover's service, and the deletion of
+//! the prefix-wide binding under more-specific ones. Not checked, because nothing says the API
+//! checks it: the smallest prefix length of a binding, and the bindings a create comes to
+//! cover (rule 8 judges the binding created against its cover, not the bindings under it).
 //!
 //! A [`PrefixBindings`] may hold bindings that break these rules: [`PrefixBindings::insert`]
 //! adds one unchecked, because a mirrored live account may have got into such a state (two
@@ -85,6 +96,9 @@ pub enum Violation {
     },
     /// The prefix's last prefix-wide binding, while `specific` more-specific bindings remain.
     PrefixWideNotLast { prefix: IpNet, specific: usize },
+    /// A more-specific binding with the service of `cover`, the binding that most specifically
+    /// covers it: it would route exactly like its cover.
+    SameServiceAsCover { cidr: IpNet, cover: IpNet },
 }
 
 /// `IPv4` or `IPv6`.
@@ -141,6 +155,10 @@ impl fmt::Display for Violation {
                     if one { "it" } else { "them" },
                 )
             }
+            Violation::SameServiceAsCover { cidr, cover } => write!(
+                f,
+                "{cidr} cannot have the service of {cover}, the binding that covers it: a more-specific binding must send its addresses to another service than its cover"
+            ),
         }
     }
 }
@@ -223,6 +241,39 @@ pub fn check_unique(cidr: IpNet, bound: bool) -> Result<(), Violation> {
     } else {
         Ok(())
     }
+}
+
+/// Rule 8: a more-specific binding's service differs from its cover's. `cover` is the binding
+/// that most specifically covers `cidr` (its CIDR and service), if any; the prefix-wide
+/// binding has none.
+pub fn check_cover_service(
+    cidr: IpNet,
+    service: &ServiceId,
+    cover: Option<(IpNet, &ServiceId)>,
+) -> Result<(), Violation> {
+    match cover {
+        Some((cover, theirs)) if theirs == service => {
+            Err(Violation::SameServiceAsCover { cidr, cover })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The CIDRs that cover `cidr` inside `prefix`, nearest first: its supernets from one bit
+/// shorter down to `prefix` itself (none when `cidr` is `prefix` or not inside it). Where
+/// bindings are held by CIDR, the cover of `cidr` is the first of these that has one.
+pub fn covers_of(prefix: IpNet, cidr: IpNet) -> impl Iterator<Item = IpNet> {
+    let inside = prefix.contains(&cidr) && cidr.prefix_len() > prefix.prefix_len();
+    let lens = if inside {
+        prefix.prefix_len()..cidr.prefix_len()
+    } else {
+        0..0
+    };
+    lens.rev().filter_map(move |len| {
+        IpNet::new(cidr.addr(), len)
+            .ok()
+            .map(|net: IpNet| net.trunc())
+    })
 }
 
 /// One binding of a [`PrefixBindings`]: its id and service (its CIDR is the key it is held by).
@@ -312,7 +363,15 @@ impl PrefixBindings {
         self.by_cidr.remove(&key)
     }
 
-    /// Rules 1 to 7: whether the API would create a binding of `cidr` to `service`, given the
+    /// The CIDR of the binding that most specifically covers `cidr` (rule 8's cover), and that
+    /// CIDR's bindings, oldest first; `None` when no binding covers it.
+    pub fn cover(&self, cidr: IpNet) -> Option<(IpNet, impl Iterator<Item = &Entry> + '_)> {
+        covers_of(self.prefix, cidr)
+            .find(|net| self.count(*net) > 0)
+            .map(|net| (net, self.with_cidr(net).map(|(_, entry)| entry)))
+    }
+
+    /// Rules 1 to 8: whether the API would create a binding of `cidr` to `service`, given the
     /// account's catalog `services`.
     pub fn check_create(
         &self,
@@ -329,13 +388,18 @@ impl PrefixBindings {
         }
         check_prefix_wide(prefix, self.has_prefix_wide(), cidr != prefix)?;
         check_magic_transit(prefix, cidr, services.is_magic_transit(service))?;
-        match self.first(cidr) {
-            Some(existing) => Err(Violation::DuplicateCidr {
+        if let Some(existing) = self.first(cidr) {
+            return Err(Violation::DuplicateCidr {
                 cidr,
                 existing: Some(existing.id.clone()),
-            }),
-            None => Ok(()),
+            });
         }
+        if let Some((cover, mut entries)) = self.cover(cidr)
+            && let Some(same) = entries.find(|entry| entry.service == *service)
+        {
+            return check_cover_service(cidr, service, Some((cover, &same.service)));
+        }
+        Ok(())
     }
 
     /// Creates binding `entry` of `cidr` when the rules allow it.
@@ -630,11 +694,12 @@ mod tests {
         let services = services();
         p.create(net("192.0.2.0/24"), entry("w", "mt"), &services)
             .unwrap();
-        // Nested at any depth, redundant ones included, down to one address.
+        // Nested at any depth, down to one address, each with another service than its
+        // cover's.
         for (cidr, i, service) in [
             ("192.0.2.128/25", "a", "cdn"),
-            ("192.0.2.128/26", "b", "cdn"),
-            ("192.0.2.130/32", "c", "spectrum"),
+            ("192.0.2.128/26", "b", "spectrum"),
+            ("192.0.2.130/32", "c", "cdn"),
             ("192.0.2.0/25", "d", "spectrum"),
         ] {
             p.create(net(cidr), entry(i, service), &services).unwrap();
@@ -651,6 +716,113 @@ mod tests {
                 "192.0.2.130/32"
             ]
         );
+    }
+
+    #[test]
+    fn a_more_specific_binding_of_its_covers_service_is_refused() {
+        let p = v4(&[
+            ("192.0.2.0/24", "w", "cdn"),
+            ("192.0.2.128/25", "a", "spectrum"),
+            ("192.0.2.128/27", "b", "cdn"),
+        ]);
+        // Under the prefix-wide binding.
+        let v = create(&p, "192.0.2.16/29", "cdn").unwrap_err();
+        assert_eq!(
+            v,
+            Violation::SameServiceAsCover {
+                cidr: net("192.0.2.16/29"),
+                cover: net("192.0.2.0/24"),
+            }
+        );
+        assert_eq!(
+            v.to_string(),
+            "192.0.2.16/29 cannot have the service of 192.0.2.0/24, the binding that covers it: a more-specific binding must send its addresses to another service than its cover"
+        );
+        // Only the nearest cover counts: CDN under Spectrum under CDN is allowed, Spectrum
+        // under Spectrum is not, and a binding beside another of its service is no cover.
+        assert_eq!(create(&p, "192.0.2.192/26", "cdn"), Ok(()));
+        assert!(matches!(
+            create(&p, "192.0.2.192/26", "spectrum"),
+            Err(Violation::SameServiceAsCover { cover, .. }) if cover == net("192.0.2.128/25")
+        ));
+        assert!(matches!(
+            create(&p, "192.0.2.130/31", "cdn"),
+            Err(Violation::SameServiceAsCover { cover, .. }) if cover == net("192.0.2.128/27")
+        ));
+        assert_eq!(create(&p, "192.0.2.130/31", "spectrum"), Ok(()));
+        assert_eq!(create(&p, "192.0.2.16/29", "spectrum"), Ok(()));
+        // A duplicate CIDR is named as such first.
+        assert!(matches!(
+            create(&p, "192.0.2.128/27", "cdn"),
+            Err(Violation::DuplicateCidr { .. })
+        ));
+        // The single check.
+        assert_eq!(
+            check_cover_service(net("192.0.2.16/29"), &svc("cdn"), None),
+            Ok(())
+        );
+        assert_eq!(
+            check_cover_service(
+                net("192.0.2.16/29"),
+                &svc("cdn"),
+                Some((net("192.0.2.0/24"), &svc("spectrum")))
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_cover_bound_twice_refuses_the_service_of_either() {
+        let p = v4(&[
+            ("192.0.2.0/24", "w", "mt"),
+            ("192.0.2.0/25", "a", "cdn"),
+            ("192.0.2.0/25", "b", "spectrum"),
+        ]);
+        for service in ["cdn", "spectrum"] {
+            assert!(
+                matches!(
+                    create(&p, "192.0.2.0/26", service),
+                    Err(Violation::SameServiceAsCover { .. })
+                ),
+                "{service}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_covers_of_a_cidr_come_nearest_first() {
+        let covers: Vec<String> = covers_of(net("192.0.2.0/24"), net("192.0.2.20/30"))
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            covers,
+            [
+                "192.0.2.16/29",
+                "192.0.2.16/28",
+                "192.0.2.0/27",
+                "192.0.2.0/26",
+                "192.0.2.0/25",
+                "192.0.2.0/24"
+            ]
+        );
+        for none in [
+            "192.0.2.0/24",
+            "198.51.100.0/30",
+            "192.0.0.0/16",
+            "2001:db8::/64",
+        ] {
+            assert_eq!(
+                covers_of(net("192.0.2.0/24"), net(none)).count(),
+                0,
+                "{none}"
+            );
+        }
+        let p = v4(&[("192.0.2.0/24", "w", "mt"), ("192.0.2.16/28", "a", "cdn")]);
+        let (cover, mut entries) = p.cover(net("192.0.2.20/30")).unwrap();
+        assert_eq!(cover, net("192.0.2.16/28"));
+        assert_eq!(entries.next(), Some(&entry("a", "cdn")));
+        assert!(p.cover(net("192.0.2.0/24")).is_none());
+        assert!(v4(&[]).cover(net("192.0.2.16/28")).is_none());
     }
 
     #[test]
@@ -682,6 +854,10 @@ mod tests {
         assert!(matches!(
             create(&p, "2001:db8:1000:1::/64", "mt"),
             Err(Violation::MagicTransitNotPrefixWide { .. })
+        ));
+        assert!(matches!(
+            create(&p, "2001:db8:1000:1::/64", "cdn"),
+            Err(Violation::SameServiceAsCover { .. })
         ));
     }
 

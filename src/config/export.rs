@@ -15,7 +15,8 @@
 use ipnet::IpNet;
 
 use crate::model::{
-    AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Prefix, Services, StateFile,
+    AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Prefix, ServiceId, Services,
+    StateFile,
 };
 use crate::rules::{Entry, PrefixBindings, Violation, check_prefix_wide};
 
@@ -57,15 +58,14 @@ pub fn violations(
             },
         );
     }
-    if prefix_violation(prefix, bindings).is_some()
-        && let Some(b) = bindings.first()
-    {
-        // A stand-in prefix-wide binding; its service is never judged.
+    if prefix_violation(prefix, bindings).is_some() {
+        // A stand-in prefix-wide binding; its service is never judged, and no binding's
+        // service is judged against it as a cover.
         all.insert(
             prefix,
             Entry {
                 id: BindingId::new("0").expect("`0` is a valid id"),
-                service: b.service_id.clone(),
+                service: ServiceId::new("0").expect("`0` is a valid id"),
             },
         );
     }

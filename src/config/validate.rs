@@ -9,8 +9,8 @@
 //!
 //! What a file shares with the API's rules is decided by the rules core ([`crate::rules`]):
 //! host bits, the address family, lying inside the prefix, one binding per CIDR, the
-//! prefix-wide binding, and Magic Transit only prefix-wide (by name, since ids are not known
-//! offline). This module finds the entries to ask about and words the answer as a diagnostic
+//! prefix-wide binding, Magic Transit only prefix-wide, and a more-specific binding's service
+//! differing from its cover's (the last two by name, since ids are not known offline). This module finds the entries to ask about and words the answer as a diagnostic
 //! of the file.
 //!
 //! The rules that concern several files at once (prefixes unique and apart across files, the
@@ -829,7 +829,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Uniqueness, the prefix-wide binding, Magic Transit, redundancy and ignore ranges.
+    /// Uniqueness, the prefix-wide binding, Magic Transit, the cover's service and ignore
+    /// ranges.
     ///
     /// Two CIDR ranges either nest or are disjoint. Sorted by start address, then by length,
     /// the ranges that contain a binding are exactly those on a stack of open ranges when it
@@ -905,8 +906,10 @@ impl Checker<'_> {
         }
     }
 
-    /// Magic Transit only prefix-wide; a binding with its cover's service is redundant.
-    /// `key` is the key of `v`'s service; `cover` is the nearest binding that contains `v`,
+    /// Magic Transit only prefix-wide; no binding with its cover's service (the rule of
+    /// [`rules::check_cover_service`], compared by key since ids are not known offline: an error in a
+    /// desired file, where it is redundant and the API refuses to create it; a warning in a
+    /// seed, as a live account may hold one). `key` is the key of `v`'s service; `cover` is the nearest binding that contains `v`,
     /// with the key of its service when it has one.
     fn more_specific(
         &mut self,
@@ -935,12 +938,13 @@ impl Checker<'_> {
         let Some((cover, Some(cover_key))) = cover else {
             return;
         };
+        // Compared by key (name or mapped id), as the rule compares services.
         if cover_key.id == key.id {
             let service = clip(service.value.trim());
-            self.warning(
+            self.broken_live_state(
                 v.at,
                 format!(
-                    "binding `{}` is redundant: `{}` (line {}) already sends it to `{service}`",
+                    "binding `{}` has the service of the binding that covers it: `{}` (line {}) already sends it to `{service}`, and the API refuses a more-specific binding of its cover's service",
                     v.net, cover.net, cover.at.line
                 ),
                 Some(format!(
@@ -1537,21 +1541,29 @@ prefixes:
     }
 
     #[test]
-    fn a_more_specific_binding_with_its_covers_service_is_redundant() {
+    fn a_more_specific_binding_with_its_covers_service_is_an_error() {
         // 192.0.2.20/30 is inside 192.0.2.16/29 (CDN), which is inside the prefix (MT).
         let yaml = OK.replace(
             "      - { cidr: 192.0.2.16/29, service: CDN }\n",
             "      - { cidr: 192.0.2.16/29, service: CDN }\n      - { cidr: 192.0.2.20/30, service: cdn }\n      - { cidr: 192.0.2.32/30, service: CDN }\n",
         );
-        let expected = [format!(
-            "{}: warning: binding `192.0.2.20/30` is redundant: `192.0.2.16/29` (line 12) already sends it to `cdn`",
-            pos(&yaml, "192.0.2.20/30", 0)
-        )];
-        assert_eq!(problems(&yaml, Mode::Desired), expected);
-        assert_eq!(problems(&yaml, Mode::Seed), expected);
-        assert!(
-            parse(&yaml, "t.yaml", Mode::Desired).is_ok(),
-            "warnings alone pass"
+        let message = "binding `192.0.2.20/30` has the service of the binding that covers it: `192.0.2.16/29` (line 12) already sends it to `cdn`, and the API refuses a more-specific binding of its cover's service";
+        let at = pos(&yaml, "192.0.2.20/30", 0);
+        assert_eq!(
+            problems(&yaml, Mode::Desired),
+            [format!("{at}: error: {message}")]
+        );
+        assert_eq!(
+            hints(&yaml, Mode::Desired),
+            [Some(
+                "remove it: its addresses go to `cdn` either way".to_owned()
+            )]
+        );
+        assert!(parse(&yaml, "t.yaml", Mode::Desired).is_err());
+        // A seed mirrors a live account, which may hold one: a warning there.
+        assert_eq!(
+            problems(&yaml, Mode::Seed),
+            [format!("{at}: warning: {message}")]
         );
 
         // A name and its id are one service when `services:` says so.
@@ -1573,7 +1585,7 @@ prefixes:
     }
 
     #[test]
-    fn redundancy_compares_with_the_nearest_cover_only() {
+    fn the_covers_service_is_compared_with_the_nearest_cover_only() {
         // Written out of order on purpose: the check must not depend on it.
         let yaml = "\
 version: 1
@@ -1589,12 +1601,13 @@ prefixes:
       - { cidr: 192.0.2.160/27, service: Spectrum }
       - { cidr: 192.0.2.192/26, service: Magic Transit }
 ";
+        let cover = "and the API refuses a more-specific binding of its cover's service";
         assert_eq!(
             problems(yaml, Mode::Seed),
             [
-                "9:17: warning: binding `192.0.2.64/26` is redundant: `192.0.2.0/25` (line 7) already sends it to `CDN`",
-                "11:17: warning: binding `192.0.2.160/27` is redundant: `192.0.2.128/26` (line 10) already sends it to `Spectrum`",
-                "12:42: warning: `Magic Transit` can only be bound to the whole prefix, not to `192.0.2.192/26`",
+                format!("9:17: warning: binding `192.0.2.64/26` has the service of the binding that covers it: `192.0.2.0/25` (line 7) already sends it to `CDN`, {cover}"),
+                format!("11:17: warning: binding `192.0.2.160/27` has the service of the binding that covers it: `192.0.2.128/26` (line 10) already sends it to `Spectrum`, {cover}"),
+                "12:42: warning: `Magic Transit` can only be bound to the whole prefix, not to `192.0.2.192/26`".to_owned(),
             ]
         );
     }

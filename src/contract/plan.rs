@@ -260,10 +260,11 @@ pub enum WarningDetail {
     /// `count` live bindings share `cidr`: all but one are deleted, unless `ignored` (the CIDR
     /// lies inside an `ignore` range).
     DuplicateLive { count: usize, ignored: bool },
-    /// The live binding of `cidr` breaks the API's own rules for a CIDR (`broken`:
-    /// `host_bits`, `other_family` or `outside_prefix`; its `cidr` may lie outside the
-    /// prefix): it is deleted before any other step, unless `ignored` (inside an `ignore`
-    /// range), and the traffic impact leaves it out.
+    /// The live binding of `cidr` breaks the API's own rules (`broken`): for a CIDR
+    /// (`host_bits`, `other_family` or `outside_prefix`; its `cidr` may lie outside the
+    /// prefix, and the traffic impact leaves it out), or it has the service of the binding
+    /// that covers it (`same_service_as_cover`; it routes like that binding). It is deleted
+    /// before any other step, unless `ignored` (inside an `ignore` range).
     BrokenLive {
         service: ServiceRef,
         broken: String,

@@ -312,14 +312,12 @@ fn prefix_from(
         } = &w.detail
         {
             // The one warning about a CIDR that may lie outside the prefix.
-            let broken = BrokenRule::of(cidr, w.cidr)
-                .filter(|b| b.as_str() == broken)
-                .ok_or_else(|| {
-                    ContractError::field(
-                        format!("{at}.broken"),
-                        format!("`{broken}` is not what `{}` breaks in `{cidr}`", w.cidr),
-                    )
-                })?;
+            let broken = BrokenRule::read(cidr, w.cidr, broken).ok_or_else(|| {
+                ContractError::field(
+                    format!("{at}.broken"),
+                    format!("`{broken}` is not what `{}` breaks in `{cidr}`", w.cidr),
+                )
+            })?;
             warnings.push(Warning::BrokenLive {
                 cidr: w.cidr,
                 service: names.id(&format!("{at}.service"), service)?,

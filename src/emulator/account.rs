@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::endpoint::{Endpoint, RawEndpoint};
-use crate::api::wire::{WireBinding, WirePrefix, WireService};
+use crate::api::wire::{WireBinding, WireService};
 use crate::model::{
     AccountId, Binding, BindingId, DesiredBinding, DesiredPrefix, Location, Prefix, PrefixId,
     ProvisioningState, Service, ServiceId, Services, StateFile,
@@ -22,7 +22,7 @@ use crate::model::{
 use crate::rules;
 
 use super::store::{BindingRecord, PrefixRecord, SeedError, Slot, StateRecord, Store};
-use super::wire::{self, Rejection};
+use super::wire::{self, EmulatedPrefix, Rejection};
 
 /// One emulated account: its catalog, prefixes and bindings, and the API's rules.
 ///
@@ -125,7 +125,7 @@ impl Account {
     }
 
     /// List prefixes.
-    pub fn list_prefixes(&self, account: &str) -> Result<Vec<WirePrefix>, Rejection> {
+    pub fn list_prefixes(&self, account: &str) -> Result<Vec<EmulatedPrefix>, Rejection> {
         self.check_account(account, Endpoint::ListPrefixes)?;
         Ok(self
             .store
@@ -135,7 +135,7 @@ impl Account {
     }
 
     /// Get a prefix.
-    pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<WirePrefix, Rejection> {
+    pub fn get_prefix(&self, account: &str, prefix: &str) -> Result<EmulatedPrefix, Rejection> {
         self.check_account(account, Endpoint::GetPrefix(prefix))?;
         let record = self.prefix(prefix)?;
         Ok(wire::wire_prefix(&self.id, &record.prefix))
@@ -172,12 +172,21 @@ impl Account {
         Ok(wire::wire_binding(&self.catalog, b, b.state_at(now)))
     }
 
+    /// Whether a create may be asked of `prefix` at all: the account is this one (else 400 /
+    /// 7003), and the prefix is one of its (else 404 / 1000). Checked before the request's
+    /// body is read, as the API routes a request before it decodes it.
+    pub fn check_create_target(&self, account: &str, prefix: &str) -> Result<(), Rejection> {
+        self.check_account(account, Endpoint::CreateBinding(prefix))?;
+        self.prefix_index(prefix).map(|_| ())
+    }
+
     /// Create a binding from `{"cidr", "service_id"}` (the API answers
     /// 201). The new binding is `provisioning`.
     ///
     /// Refused with 400 / 1003: a `cidr` or `service_id` that is missing, or is not a CIDR or
     /// an id; then whatever the rules core refuses ([`rules::PrefixBindings::check_create`]),
-    /// with the CIDR's own rules before the service's.
+    /// with the CIDR's own rules before the service's (a more-specific binding of its cover's
+    /// service included).
     pub fn create_binding(
         &mut self,
         account: &str,
@@ -423,6 +432,37 @@ mod tests {
         assert_eq!(p.account_id.as_deref(), Some(ACCOUNT));
         assert_eq!(p.description.as_deref(), Some("p4 prefix"));
         assert_eq!(p.approved.as_deref(), Some("V"));
+        // The current contract's newer fields, on the wire too.
+        assert!(!p.delegate_loa_creation);
+        for state in [
+            &p.irr_validation_state,
+            &p.ownership_validation_state,
+            &p.rpki_validation_state,
+        ] {
+            assert_eq!(state, "verified");
+        }
+        let token = &p.ownership_validation_token;
+        assert_eq!(token.len(), 36, "{token}");
+        assert_ne!(
+            token,
+            &a.get_prefix(ACCOUNT, "p6")
+                .unwrap()
+                .ownership_validation_token
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        for field in [
+            "id",
+            "cidr",
+            "approved",
+            "delegate_loa_creation",
+            "irr_validation_state",
+            "ownership_validation_state",
+            "rpki_validation_state",
+            "ownership_validation_token",
+        ] {
+            assert!(json.get(field).is_some(), "{field}: {json}");
+        }
+        assert_eq!(json["delegate_loa_creation"], false);
         let all = a.list_prefixes(ACCOUNT).unwrap();
         assert_eq!(
             all.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
@@ -556,10 +596,21 @@ mod tests {
     }
 
     #[test]
-    fn redundant_more_specific_binding_is_allowed() {
+    fn a_more_specific_binding_of_its_covers_service_is_refused() {
         let mut a = account();
         create(&mut a, "192.0.2.0/24", CDN_ID).unwrap();
-        create(&mut a, "192.0.2.128/25", CDN_ID).unwrap();
+        assert_unsupported(
+            create(&mut a, "192.0.2.128/25", CDN_ID),
+            "192.0.2.128/25 cannot have the service of 192.0.2.0/24",
+            Some("/service_id"),
+        );
+        create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
+        assert_unsupported(
+            create(&mut a, "192.0.2.128/26", SPECTRUM_ID),
+            "cannot have the service of 192.0.2.128/25, the binding that covers it",
+            Some("/service_id"),
+        );
+        // CDN under Spectrum under CDN: only the nearest cover counts.
         create(&mut a, "192.0.2.128/26", CDN_ID).unwrap();
         assert_eq!(cidrs(&mut a, "p4").len(), 3);
     }
@@ -768,13 +819,13 @@ mod tests {
     fn listings_keep_creation_order_across_deletes() {
         let mut a = account();
         let mut ids = Vec::new();
-        for cidr in [
-            "192.0.2.0/24",
-            "192.0.2.128/25",
-            "192.0.2.0/25",
-            "192.0.2.64/26",
+        for (cidr, service) in [
+            ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+            ("192.0.2.128/25", CDN_ID),
+            ("192.0.2.0/25", CDN_ID),
+            ("192.0.2.64/26", SPECTRUM_ID),
         ] {
-            ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+            ids.push(create(&mut a, cidr, service).unwrap().id);
         }
         a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();
         let again = create(&mut a, "192.0.2.128/25", SPECTRUM_ID).unwrap();
@@ -854,8 +905,12 @@ mod tests {
         let run = || {
             let mut a = account();
             let mut ids = Vec::new();
-            for cidr in ["192.0.2.0/24", "192.0.2.16/29", "192.0.2.32/29"] {
-                ids.push(create(&mut a, cidr, CDN_ID).unwrap().id);
+            for (cidr, service) in [
+                ("192.0.2.0/24", MAGIC_TRANSIT_ID),
+                ("192.0.2.16/29", CDN_ID),
+                ("192.0.2.32/29", CDN_ID),
+            ] {
+                ids.push(create(&mut a, cidr, service).unwrap().id);
             }
             // Delete and recreate the same CIDR: a new id.
             a.delete_binding(ACCOUNT, "p4", &ids[1], T0).unwrap();

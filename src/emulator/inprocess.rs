@@ -168,7 +168,8 @@ impl Api for InProcess {
         wire.into_iter()
             .enumerate()
             .map(|(i, p)| {
-                p.into_prefix(&format!("result[{i}]."))
+                p.prefix
+                    .into_prefix(&format!("result[{i}]."))
                     .map_err(|e| self.error(endpoint, decode(e)))
             })
             .collect()
@@ -181,7 +182,8 @@ impl Api for InProcess {
             .await;
         none_if(result, ApiError::is_prefix_not_found)?
             .map(|p| {
-                p.into_prefix("result.")
+                p.prefix
+                    .into_prefix("result.")
                     .map_err(|e| self.error(endpoint, decode(e)))
             })
             .transpose()

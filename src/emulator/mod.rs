@@ -119,7 +119,7 @@ pub use inprocess::InProcess;
 pub use limit::{DEFAULT_QUOTA, DEFAULT_WINDOW};
 pub use server::{PrefixView, StateView, serve};
 pub use store::SeedError;
-pub use wire::{Rejection, seed_prefix_id};
+pub use wire::{EmulatedPrefix, Rejection, seed_prefix_id};
 
 use faults::{Faults, Holds};
 use limit::RateLimiter;

@@ -303,7 +303,8 @@ async fn api(
     } else {
         Bytes::new()
     };
-    let answer = em.process(|a, now| run(endpoint, a, account, &body, now));
+    let json = json_content_type(headers);
+    let answer = em.process(|a, now| run(endpoint, a, account, json, &body, now));
     match after {
         None => match answer {
             Ok((status, json)) => respond(em, status, json, None),
@@ -325,11 +326,32 @@ async fn api(
     }
 }
 
-/// Runs one call on the rules core: the status and JSON body of the answer.
+/// Whether the request says its body is JSON (`application/json`, parameters such as a
+/// charset allowed). `multipart/form-data`, the other type the API names, passes too; its body
+/// then fails to decode as JSON.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("multipart/form-data")
+}
+
+/// Runs one call on the rules core: the status and JSON body of the answer. `json` says
+/// whether the request's `Content-Type` is one the API takes for a body.
+///
+/// A create is checked in the order the API routes it: the account, the prefix, the
+/// `Content-Type` (400 / 6003 with 6105), the body as JSON (400 / 6007), the body's fields
+/// (400 / 1003, pointing at the field), then the rules.
 fn run(
     endpoint: RawEndpoint<'_>,
     a: &mut Account,
     account: &str,
+    json: bool,
     body: &[u8],
     now: Duration,
 ) -> Result<(u16, Vec<u8>), Rejection> {
@@ -353,6 +375,10 @@ fn run(
             encode(&Envelope::ok(a.list_bindings(account, p, now)?)),
         ),
         Endpoint::CreateBinding(p) => {
+            a.check_create_target(account, p)?;
+            if !json {
+                return Err(Rejection::invalid_content_type());
+            }
             let request = parse_create(body)?;
             let created = a.create_binding(account, p, &request.cidr, &request.service_id, now)?;
             (201, encode(&Envelope::ok(created)))
@@ -368,7 +394,8 @@ fn run(
     })
 }
 
-/// The body of a create: a JSON object with string `cidr` and `service_id`.
+/// The body of a create: JSON (else 400 / 6007), an object with string `cidr` and
+/// `service_id` (else 400 / 1003, pointing at the field).
 fn parse_create(body: &[u8]) -> Result<CreateBindingRequest, Rejection> {
     let bad = |message: String, pointer: Option<&str>| {
         let mut m = Message::new(codes::UNSUPPORTED_BINDING, message);
@@ -380,13 +407,8 @@ fn parse_create(body: &[u8]) -> Result<CreateBindingRequest, Rejection> {
             errors: vec![m],
         }
     };
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        bad(
-            "the request body is not JSON: send {\"cidr\": \"192.0.2.0/24\", \"service_id\": \"<id>\"}"
-                .to_owned(),
-            None,
-        )
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| Rejection::malformed_json())?;
     let serde_json::Value::Object(map) = value else {
         return Err(bad(
             "the request body must be a JSON object with `cidr` and `service_id`".to_owned(),
@@ -506,6 +528,7 @@ fn state_view(a: &mut Account, now: Duration) -> StateView {
         services: a.list_services(&account).unwrap_or_default(),
         prefixes: prefixes
             .into_iter()
+            .map(|p| p.prefix)
             .map(|p| PrefixView {
                 bindings: a.list_bindings(&account, &p.id, now).unwrap_or_default(),
                 id: p.id,
@@ -738,16 +761,47 @@ mod tests {
             "{message}"
         );
         assert_eq!(pointer.as_deref(), Some("/service_id"));
-        let (message, pointer) = err("cidr=192.0.2.0/24");
-        assert!(
-            message.starts_with("the request body is not JSON"),
-            "{message}"
-        );
-        assert_eq!(pointer, None);
+        // Not JSON at all: the API's malformed-body answer, not a field's.
+        for body in ["cidr=192.0.2.0/24", "", "{\"cidr\":"] {
+            let r = parse_create(body.as_bytes()).unwrap_err();
+            assert_eq!((r.status, r.codes()), (400, vec![6007]), "{body}");
+            assert_eq!(r.errors[0].message, "Malformed JSON in request body");
+            assert!(r.errors[0].source.is_none());
+        }
         let (message, _) = err("[1]");
         assert!(message.contains("JSON object"), "{message}");
         let ok = parse_create(br#"{"cidr":"192.0.2.0/24","service_id":"s"}"#).unwrap();
         assert_eq!(ok.cidr, "192.0.2.0/24");
+    }
+
+    #[test]
+    fn a_create_body_is_json_by_its_content_type() {
+        let with = |value: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(v) = value {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).unwrap());
+            }
+            json_content_type(&headers)
+        };
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "multipart/form-data; boundary=x",
+        ] {
+            assert!(with(Some(ok)), "{ok}");
+        }
+        for refused in [
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "application/jsonx",
+        ] {
+            assert!(!with(Some(refused)), "{refused}");
+        }
+        assert!(!with(None));
+        let r = Rejection::invalid_content_type();
+        assert_eq!((r.status, r.codes()), (400, vec![6003]));
+        assert_eq!(r.errors[0].error_chain[0].code, 6105);
     }
 
     #[test]

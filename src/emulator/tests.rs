@@ -261,15 +261,84 @@ async fn rule_violations_answer_the_api_status_and_code() {
             "{answer}"
         );
     }
-    // A body that is not JSON at all.
-    let response = s
-        .request(reqwest::Method::POST, "prefixes/p4/bindings")
-        .header("content-type", "application/json")
-        .body("cidr=192.0.2.32/27")
-        .send()
-        .await
-        .unwrap();
-    let (status, answer) = json_of(response).await;
+    // A body that is not JSON at all: 6007, not the rules' 1003.
+    let raw = |prefix: &str, content_type: Option<&str>, body: &'static str| {
+        let mut request = s.request(
+            reqwest::Method::POST,
+            &format!("prefixes/{prefix}/bindings"),
+        );
+        if let Some(value) = content_type {
+            request = request.header("content-type", value);
+        }
+        request.body(body)
+    };
+    let (status, answer) = json_of(
+        raw("p4", Some("application/json"), "cidr=192.0.2.32/27")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, failure_codes(&answer)), (400, vec![6007]));
+    assert_eq!(
+        answer["errors"][0]["message"],
+        "Malformed JSON in request body"
+    );
+    // A JSON body under a form's content type, or none, is refused by its header: nothing is
+    // created.
+    let good = r#"{"cidr": "192.0.2.32/27", "service_id": "a7c5b5e1c33d4ea0b2f5d4f6c1e0a9b3"}"#;
+    for content_type in [
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+        None,
+    ] {
+        let (status, answer) = json_of(raw("p4", content_type, good).send().await.unwrap()).await;
+        assert_eq!(
+            (status, failure_codes(&answer)),
+            (400, vec![6003]),
+            "{content_type:?}: {answer}"
+        );
+        assert_eq!(
+            answer["errors"][0]["error_chain"][0]["code"], 6105,
+            "{answer}"
+        );
+    }
+    assert_eq!(s.cidrs("p4"), ["192.0.2.0/24", "192.0.2.16/29"]);
+    // A charset parameter is fine; the prefix and the account are checked before the body.
+    let (status, answer) = json_of(
+        raw("nope", Some("text/plain"), "not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, failure_codes(&answer)), (404, vec![1000]));
+    let elsewhere = s
+        .client
+        .post(format!(
+            "http://{}/client/v4/accounts/0000000000000000000000000000000f/addressing/prefixes/p4/bindings",
+            s.addr
+        ))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/plain")
+        .body("not json");
+    let (status, answer) = json_of(elsewhere.send().await.unwrap()).await;
+    assert_eq!((status, failure_codes(&answer)), (400, vec![7003, 7000]));
+    let (status, answer) = json_of(
+        raw("nope", Some("application/json; charset=utf-8"), "{")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, failure_codes(&answer)), (404, vec![1000]));
+    let (status, answer) = json_of(
+        raw("p4", Some("application/json; charset=utf-8"), "[]")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, failure_codes(&answer)), (400, vec![1003]));
 
     // The first binding of an empty prefix must be the prefix itself.
@@ -1015,6 +1084,12 @@ async fn answers_have_the_contract_shape() {
         "loa_document_id",
         "on_demand_enabled",
         "on_demand_locked",
+        // The current contract's newer fields.
+        "delegate_loa_creation",
+        "irr_validation_state",
+        "ownership_validation_state",
+        "rpki_validation_state",
+        "ownership_validation_token",
     ]);
     let (_, body) = json_of(s.get("prefixes").await).await;
     assert_eq!(

@@ -68,6 +68,30 @@ impl Rejection {
         }
     }
 
+    /// A create sent with a `Content-Type` other than JSON (or none): 400 / 6003 "Invalid
+    /// request headers" with 6105 in its `error_chain`, as Cloudflare answers such a request
+    /// elsewhere in its API (it does not document this endpoint's answer).
+    pub(super) fn invalid_content_type() -> Self {
+        Self {
+            status: 400,
+            errors: vec![
+                Message::new(codes::INVALID_HEADERS, "Invalid request headers").caused_by(
+                    Message::new(
+                        INVALID_CONTENT_TYPE,
+                        "Invalid Content-Type header, valid values are application/json,multipart/form-data",
+                    ),
+                ),
+            ],
+        }
+    }
+
+    /// A create whose body does not decode as JSON: 400 / 6007 "Malformed JSON in request
+    /// body", as Cloudflare answers such a request elsewhere in its API. Distinct from 1003,
+    /// which refuses a binding configuration.
+    pub(super) fn malformed_json() -> Self {
+        Self::new(400, MALFORMED_JSON, "Malformed JSON in request body")
+    }
+
     pub(super) fn prefix_not_found() -> Self {
         Self::new(404, codes::PREFIX_NOT_FOUND, "prefix not found")
     }
@@ -93,6 +117,11 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// The `error_chain` code of a request whose `Content-Type` the API does not take.
+pub const INVALID_CONTENT_TYPE: u32 = 6105;
+/// A request body that is not JSON.
+pub const MALFORMED_JSON: u32 = 6007;
+
 /// The request field a create's violation is blamed on.
 const CIDR: &str = "/cidr";
 const SERVICE_ID: &str = "/service_id";
@@ -107,9 +136,9 @@ impl From<Violation> for Rejection {
             | Violation::OutsidePrefix { .. }
             | Violation::NoPrefixWide { .. }
             | Violation::DuplicateCidr { .. } => Some(CIDR),
-            Violation::UnknownService { .. } | Violation::MagicTransitNotPrefixWide { .. } => {
-                Some(SERVICE_ID)
-            }
+            Violation::UnknownService { .. }
+            | Violation::MagicTransitNotPrefixWide { .. }
+            | Violation::SameServiceAsCover { .. } => Some(SERVICE_ID),
             Violation::PrefixWideNotLast { .. } => None,
         };
         Self::unsupported(violation.to_string(), pointer)
@@ -153,7 +182,58 @@ pub(super) fn wire_service(service: &Service) -> WireService {
     }
 }
 
-pub(super) fn wire_prefix(account: &AccountId, prefix: &Prefix) -> WirePrefix {
+/// A prefix as the emulator answers it: the fields svcbind reads ([`WirePrefix`]) and the
+/// newer ones of the current contract (`addressing_ipam-prefixes`, SDK 5.9.0 / 7.3.0), so
+/// that a client of that contract sees the shape it expects. An onboarded prefix of the
+/// emulator is approved (`approved: "V"`), so its validations are `verified`; Cloudflare does
+/// not document the states, only that they are strings (example `pending`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EmulatedPrefix {
+    #[serde(flatten)]
+    pub prefix: WirePrefix,
+    /// Whether Cloudflare may generate the LOA document for the owner.
+    pub delegate_loa_creation: bool,
+    pub irr_validation_state: String,
+    pub ownership_validation_state: String,
+    pub rpki_validation_state: String,
+    /// The token that demonstrated ownership: made up from the prefix id, so a run repeats.
+    pub ownership_validation_token: String,
+}
+
+impl std::ops::Deref for EmulatedPrefix {
+    type Target = WirePrefix;
+
+    fn deref(&self) -> &WirePrefix {
+        &self.prefix
+    }
+}
+
+/// The state of every validation of an emulated prefix.
+const VALIDATED: &str = "verified";
+
+pub(super) fn wire_prefix(account: &AccountId, prefix: &Prefix) -> EmulatedPrefix {
+    let digest = Sha256::digest(format!("ownership/{}", prefix.id).as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    // Shaped as a UUID, as such tokens commonly are.
+    let token = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    EmulatedPrefix {
+        prefix: wire_prefix_fields(account, prefix),
+        delegate_loa_creation: false,
+        irr_validation_state: VALIDATED.to_owned(),
+        ownership_validation_state: VALIDATED.to_owned(),
+        rpki_validation_state: VALIDATED.to_owned(),
+        ownership_validation_token: token,
+    }
+}
+
+fn wire_prefix_fields(account: &AccountId, prefix: &Prefix) -> WirePrefix {
     WirePrefix {
         id: prefix.id.to_string(),
         cidr: prefix.cidr.to_string(),
@@ -305,6 +385,13 @@ mod tests {
             ),
             (
                 Violation::MagicTransitNotPrefixWide { cidr, prefix },
+                Some(SERVICE_ID),
+            ),
+            (
+                Violation::SameServiceAsCover {
+                    cidr,
+                    cover: prefix,
+                },
                 Some(SERVICE_ID),
             ),
             (

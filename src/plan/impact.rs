@@ -278,8 +278,13 @@ fn emit(
 /// (not those of more-specific bindings inside it) fall back to the nearest binding that still
 /// covers them, or to nothing. Returned as minimal CIDR blocks; a replace whose fallback is
 /// its own old service has no gap.
+///
+/// The same holds for a delete immediately followed by a create inside the deleted CIDR, when
+/// the deleted binding was the create's cover (the order moves a cover of the create's own
+/// service out of its way, [`super::order`]): the created range's addresses fall back from
+/// the deleted binding to the one covering it until the create, then come back.
 pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
-    let is_replace = |pair: &[Step]| matches!(pair, [Step::Delete { cidr: a, .. }, Step::Create { cidr: b, .. }] if a == b);
+    let is_replace = |pair: &[Step]| matches!(pair, [Step::Delete { cidr: a, .. }, Step::Create { cidr: b, .. }] if covers(a, b));
     if !steps.windows(2).any(is_replace) {
         return Vec::new();
     }
@@ -292,6 +297,15 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
     for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Delete { cidr, service, .. } => {
+                // Whether the deleted binding is the cover of the create that follows.
+                let covered = match steps.get(i + 1) {
+                    Some(Step::Create { cidr: next, .. }) if next != cidr && covers(cidr, next) => {
+                        std::iter::successors(next.supernet(), IpNet::supernet)
+                            .find(|net| current.contains_key(net))
+                            == Some(*cidr)
+                    }
+                    _ => false,
+                };
                 if let Some(bound) = current.get_mut(cidr)
                     && bound.remove(service)
                 {
@@ -301,10 +315,12 @@ pub fn gaps(state: &PrefixState, steps: &[Step]) -> Vec<Gap> {
                     cidr: next,
                     service: to,
                 }) = steps.get(i + 1)
-                    && next == cidr
-                    && !current.contains_key(cidr)
                 {
-                    gap_of(&current, *cidr, service, to, &mut out);
+                    if next == cidr && !current.contains_key(cidr) {
+                        gap_of(&current, *cidr, service, to, &mut out);
+                    } else if covered {
+                        gap_of(&current, *next, service, to, &mut out);
+                    }
                 }
             }
             Step::Create { cidr, service } => {

@@ -13,7 +13,7 @@ pub mod order;
 pub mod rehearse;
 pub mod routing;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
@@ -115,6 +115,10 @@ pub enum BrokenRule {
     OtherFamily,
     /// Not inside the prefix.
     OutsidePrefix,
+    /// The service of the live binding that most specifically covers it (see
+    /// [`crate::rules::check_cover_service`]): it routes exactly like its cover, and the API
+    /// would refuse to create it. Unlike the others, its addresses are known.
+    SameServiceAsCover,
 }
 
 impl BrokenRule {
@@ -136,7 +140,79 @@ impl BrokenRule {
             Self::HostBits => "host_bits",
             Self::OtherFamily => "other_family",
             Self::OutsidePrefix => "outside_prefix",
+            Self::SameServiceAsCover => "same_service_as_cover",
         }
+    }
+
+    /// The rule named `name` ([`BrokenRule::as_str`]) when `cidr` can break it as a binding of
+    /// `prefix`: a rule for a CIDR only when `cidr` breaks exactly it, the cover's service only
+    /// when `cidr` is a valid more-specific CIDR (the cover is not in view here).
+    pub fn read(prefix: IpNet, cidr: IpNet, name: &str) -> Option<Self> {
+        match Self::of(prefix, cidr) {
+            Some(broken) => (broken.as_str() == name).then_some(broken),
+            None => (name == Self::SameServiceAsCover.as_str() && cidr != prefix)
+                .then_some(Self::SameServiceAsCover),
+        }
+    }
+
+    /// Whether the binding's addresses are unknowable (a rule for its CIDR), so the traffic
+    /// impact leaves it out.
+    pub fn unroutable(self) -> bool {
+        match self {
+            Self::HostBits | Self::OtherFamily | Self::OutsidePrefix => true,
+            Self::SameServiceAsCover => false,
+        }
+    }
+}
+
+/// The live bindings of `state` that have the service of the live binding that most
+/// specifically covers them ([`BrokenRule::SameServiceAsCover`]): where the cover's CIDR has
+/// several bindings, any of them with that service counts. Bindings whose CIDR breaks the
+/// rules are neither judged nor covers.
+pub fn same_service_as_cover(state: &PrefixState) -> BTreeSet<&BindingId> {
+    let sound = |b: &&Binding| BrokenRule::of(state.cidr, b.cidr).is_none();
+    // (CIDR, service) of every sound binding, sorted: a CIDR's services are one run.
+    let mut bound: Vec<(IpNet, &ServiceId)> = Vec::with_capacity(state.live.len());
+    // The prefix lengths bound, so a cover is looked for at those alone.
+    let mut lens = Lengths::default();
+    for b in state.live.iter().filter(sound) {
+        bound.push((b.cidr, &b.service_id));
+        lens.insert(b.cidr.prefix_len());
+    }
+    if bound.len() < 2 {
+        return BTreeSet::new();
+    }
+    bound.sort_unstable();
+    let services_of = |cidr: IpNet| {
+        let from = bound.partition_point(|(c, _)| *c < cidr);
+        let run = bound[from..].iter().take_while(move |(c, _)| *c == cidr);
+        (from < bound.len() && bound[from].0 == cidr).then_some(run)
+    };
+    state
+        .live
+        .iter()
+        .filter(sound)
+        .filter(|b| {
+            crate::rules::covers_of(state.cidr, b.cidr)
+                .filter(|c| lens.contains(c.prefix_len()))
+                .find_map(services_of)
+                .is_some_and(|mut run| run.any(|(_, s)| **s == b.service_id))
+        })
+        .map(|b| &b.id)
+        .collect()
+}
+
+/// A set of prefix lengths (0 to 128).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Lengths([u64; 3]);
+
+impl Lengths {
+    pub(crate) fn insert(&mut self, len: u8) {
+        self.0[usize::from(len / 64)] |= 1 << (len % 64);
+    }
+
+    pub(crate) fn contains(&self, len: u8) -> bool {
+        self.0[usize::from(len / 64)] & (1 << (len % 64)) != 0
     }
 }
 
@@ -462,6 +538,15 @@ pub enum PlanError {
         action: &'static str,
         ignored: Vec<IpNet>,
     },
+    #[error(
+        "{prefix}: the desired binding {cidr} has service `{service}`, like {cover}, the binding that covers it; the API refuses a more-specific binding of its cover's service: remove {cidr}, or bind it to another service"
+    )]
+    SameServiceAsCover {
+        prefix: IpNet,
+        cidr: IpNet,
+        cover: IpNet,
+        service: ServiceId,
+    },
 }
 
 fn list(cidrs: &[IpNet]) -> String {
@@ -579,6 +664,31 @@ pub fn diff(state: &PrefixState) -> Vec<Change> {
     changes
 }
 
+/// The desired bindings have no more-specific binding of its cover's service (rule 8 of
+/// [`crate::rules`]): validation checks it by name, this by id, once names are resolved.
+fn check_desired_covers(state: &PrefixState) -> Result<(), PlanError> {
+    let mut lens = Lengths::default();
+    for cidr in state.desired.keys() {
+        lens.insert(cidr.prefix_len());
+    }
+    for (cidr, service) in &state.desired {
+        let cover = crate::rules::covers_of(state.cidr, *cidr)
+            .filter(|c| lens.contains(c.prefix_len()))
+            .find_map(|c| state.desired.get_key_value(&c));
+        if let Some((cover, theirs)) = cover
+            && theirs == service
+        {
+            return Err(PlanError::SameServiceAsCover {
+                prefix: state.cidr,
+                cidr: *cidr,
+                cover: *cover,
+                service: service.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn is_ignored(ignore: &[IpNet], cidr: &IpNet) -> bool {
     ignore.iter().any(|range| covers(range, cidr))
 }
@@ -588,8 +698,10 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
     if !state.desired.is_empty() && !state.desired.contains_key(&state.cidr) {
         return Err(PlanError::MissingDesiredPrefixWide { prefix: state.cidr });
     }
+    check_desired_covers(state)?;
     let changes = diff(state);
-    let ordered = order::order_steps(state, &changes)?;
+    let same_service = same_service_as_cover(state);
+    let ordered = order::order_steps_with(state, &changes, &same_service)?;
 
     let mut warnings = Vec::new();
     for change in &changes {
@@ -632,6 +744,28 @@ pub fn plan_prefix(state: &PrefixState) -> Result<PrefixPlan, PlanError> {
             .to_mut()
             .live
             .retain(|b| BrokenRule::of(state.cidr, b.cidr).is_none());
+    }
+    // Live bindings with their cover's service that the plan deletes (first, see `order`) or
+    // leaves alone in an `ignore` range. Those it keeps or replaces are desired, and the
+    // plan's other changes give them another cover. They stay in the routing: they route like
+    // their cover.
+    if !same_service.is_empty() {
+        for b in &state.live {
+            let deleted = || {
+                changes
+                    .iter()
+                    .any(|c| matches!(c, Change::Delete { binding } if binding.id == b.id))
+            };
+            let ignored = is_ignored(&state.ignore, &b.cidr);
+            if same_service.contains(&b.id) && (ignored || deleted()) {
+                warnings.push(Warning::BrokenLive {
+                    cidr: b.cidr,
+                    service: b.service_id.clone(),
+                    broken: BrokenRule::SameServiceAsCover,
+                    ignored,
+                });
+            }
+        }
     }
     let has_prefix_wide = state.live.iter().any(|b| b.cidr == state.cidr);
     if !has_prefix_wide && !sound.live.is_empty() {
@@ -1063,7 +1197,7 @@ pub(crate) mod tests {
     fn bindings_that_break_the_rules_go_before_a_prefix_wide_delete_or_replace() {
         for desired in [
             &[][..],
-            &[("192.0.2.0/24", "cdn"), ("192.0.2.16/29", "cdn")][..],
+            &[("192.0.2.0/24", "cdn"), ("192.0.2.16/29", "spectrum")][..],
         ] {
             let mut live_bindings = vec![
                 live("b1", "192.0.2.0/24", "mt"),
@@ -1108,6 +1242,40 @@ pub(crate) mod tests {
             p.warnings
         );
         assert_eq!(step_names(&p)[3], "create 192.0.2.0/24");
+    }
+
+    #[test]
+    fn a_broken_rule_is_read_back_only_where_it_can_hold() {
+        let prefix = net("192.0.2.0/24");
+        for rule in [
+            BrokenRule::HostBits,
+            BrokenRule::OtherFamily,
+            BrokenRule::OutsidePrefix,
+            BrokenRule::SameServiceAsCover,
+        ] {
+            let cidr = match rule {
+                BrokenRule::HostBits => net("192.0.2.33/28"),
+                BrokenRule::OtherFamily => net("2001:db8::/64"),
+                BrokenRule::OutsidePrefix => net("198.51.100.0/29"),
+                BrokenRule::SameServiceAsCover => net("192.0.2.32/28"),
+            };
+            assert_eq!(BrokenRule::read(prefix, cidr, rule.as_str()), Some(rule));
+            assert_eq!(rule.unroutable(), rule != BrokenRule::SameServiceAsCover);
+        }
+        // A CIDR that breaks a rule for CIDRs breaks only that one; the prefix-wide binding
+        // has no cover.
+        assert_eq!(
+            BrokenRule::read(prefix, net("192.0.2.33/28"), "same_service_as_cover"),
+            None
+        );
+        assert_eq!(
+            BrokenRule::read(prefix, prefix, "same_service_as_cover"),
+            None
+        );
+        assert_eq!(
+            BrokenRule::read(prefix, net("192.0.2.32/28"), "host_bits"),
+            None
+        );
     }
 
     #[test]
@@ -1319,18 +1487,18 @@ pub(crate) mod tests {
     #[test]
     fn a_protected_range_is_moved_by_the_gap_of_a_replace_that_ends_where_it_began() {
         // 192.0.2.16/29 goes CDN → Spectrum: for good, and through MT in between. The /30
-        // inside it keeps its own Spectrum binding throughout: it does not move.
+        // inside it keeps its own CDN binding throughout: it does not move.
         let s = state(
             "192.0.2.0/24",
             &[
                 ("192.0.2.0/24", "mt"),
                 ("192.0.2.16/29", "sp"),
-                ("192.0.2.20/30", "sp"),
+                ("192.0.2.20/30", "cdn"),
             ],
             vec![
                 live("b1", "192.0.2.0/24", "mt"),
                 live("b2", "192.0.2.16/29", "cdn"),
-                live("b3", "192.0.2.20/30", "sp"),
+                live("b3", "192.0.2.20/30", "cdn"),
             ],
         );
         let p = plan(account(), &[s]).unwrap();

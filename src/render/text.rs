@@ -280,7 +280,7 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
             broken,
             ignored,
         } => format!(
-            "the live binding {cidr} ({}) breaks the API's own rules: {}; {}. Which addresses it routes, if any, cannot be known, so the traffic impact leaves it out",
+            "the live binding {cidr} ({}) breaks the API's own rules: {}; {}{}",
             ctx.service(service),
             match broken {
                 BrokenRule::HostBits =>
@@ -291,11 +291,18 @@ pub fn warning_text(w: &Warning, prefix: &PrefixPlan, ctx: &Context<'_>) -> Stri
                     crate::rules::family(&prefix.cidr)
                 ),
                 BrokenRule::OutsidePrefix => format!("it lies outside the prefix {}", prefix.cidr),
+                BrokenRule::SameServiceAsCover =>
+                    "it has the service of the binding that covers it".to_owned(),
             },
             if *ignored {
                 "it lies inside `ignore`, so it is left alone"
             } else {
                 "it is deleted before any other step"
+            },
+            if broken.unroutable() {
+                ". Which addresses it routes, if any, cannot be known, so the traffic impact leaves it out"
+            } else {
+                ", which moves none of its addresses"
             }
         ),
     }

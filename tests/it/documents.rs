@@ -16,7 +16,7 @@ prefixes:
       - { cidr: 192.0.2.0/24, service: Magic Transit, id: 0268691a34343f5f7404ff8abe0b5785, state: active }
 ";
 
-/// A file with two errors (a typo in a key, host bits) and a warning (redundancy).
+/// A file with two errors (a typo in a key, host bits) and a warning (an undocumented service).
 const INVALID: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
@@ -24,7 +24,7 @@ prefixes:
     bindings:
       - { cidr: 192.0.2.0/24, service: CDN }
       - { cidr: 192.0.2.1/29, service: Spectrum }
-      - { cidr: 192.0.2.64/26, service: CDN }
+      - { cidr: 192.0.2.64/26, service: Workers }
   - cidr: 198.51.100.0/24
     bindngs: []
 ";
@@ -37,7 +37,7 @@ prefixes:
     bindings:
       - { cidr: 192.0.2.0/24, service: Magic Transit }
       - { cidr: 192.0.2.16/29, service: CDN }
-      - { cidr: 192.0.2.16/30, service: CDN }
+      - { cidr: 192.0.2.16/30, service: Spectrum, state: active }
 ";
 
 /// Parses stdout as one JSON document and checks it against `schema/NAME`.
@@ -123,12 +123,7 @@ fn an_api_failure_is_an_error_document_with_its_hint() {
 fn a_refused_apply_writes_a_document_with_exit_code_3() {
     let emu = Emu::start(SEED, &[]);
     let env = TestEnv::against(&emu);
-    env.write(
-        "svcbind.yaml",
-        VALID
-            .replace("/30, service: CDN", "/30, service: Spectrum")
-            .as_str(),
-    );
+    env.write("svcbind.yaml", &VALID.replace(", state: active", ""));
     env.cmd(&["plan", "-o", "plan.json", "-q"]).run();
     std::fs::remove_file(env.dir.path().join("svcbind.yaml")).unwrap();
     let other = "0000000000000000000000000000000f";
@@ -250,7 +245,9 @@ fn validate_writes_a_validation_document_valid_or_not() {
     // Valid, with a warning: exit 0; the diagnostics still go to stderr for the log.
     let out = env
         .cmd(&["validate", "--format", "json"])
-        .stderr_has("svcbind.yaml:8:17: warning: binding `192.0.2.16/30` is redundant")
+        .stderr_has(
+            "svcbind.yaml:8:51: warning: binding key `state` has no effect in a desired-state file",
+        )
         .run();
     let doc = document(&out.stdout, "validation.schema.json");
     insta::assert_json_snapshot!("validation_valid_json", doc, {

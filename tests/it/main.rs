@@ -9,6 +9,7 @@ mod apply;
 mod changed_since;
 mod ci;
 mod cli;
+mod covers;
 mod documents;
 mod drift;
 mod emulator;

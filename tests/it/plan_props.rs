@@ -38,9 +38,11 @@ fn service_id(id: &str) -> ServiceId {
 struct Case {
     prefix: IpNet,
     /// Desired bindings (empty, or the prefix-wide one plus more-specific ones), none inside
-    /// an `ignore` range (the file's validation refuses that).
+    /// an `ignore` range and none with its cover's service (the file's validation refuses
+    /// both).
     desired: BTreeMap<IpNet, ServiceId>,
-    /// Live bindings, possibly broken: duplicates, or no prefix-wide binding.
+    /// Live bindings, possibly broken: duplicates, no prefix-wide binding, or bindings with
+    /// their cover's service.
     live: Vec<(IpNet, ServiceId)>,
     /// `ignore` ranges, more specific than the prefix.
     ignore: Vec<IpNet>,
@@ -113,6 +115,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     {
                         live.push(dup);
                     }
+                    valid_covers(prefix, &mut desired);
                     Case {
                         prefix,
                         desired,
@@ -122,6 +125,26 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 },
             )
     })
+}
+
+/// Makes `desired` valid under the rule that a more-specific binding's service differs from
+/// its cover's: widest first, a binding with its cover's service takes the other one of CDN
+/// and Spectrum. (The live bindings keep whatever they drew: a live account may nest a
+/// binding under one of its own service.)
+fn valid_covers(prefix: IpNet, desired: &mut BTreeMap<IpNet, ServiceId>) {
+    let mut cidrs: Vec<IpNet> = desired.keys().copied().filter(|c| *c != prefix).collect();
+    cidrs.sort_by_key(|c| c.prefix_len());
+    for cidr in cidrs {
+        let cover = svcbind::rules::covers_of(prefix, cidr).find_map(|c| desired.get(&c));
+        if cover == desired.get(&cidr) {
+            let other = if desired[&cidr].as_str() == "cdn" {
+                "spectrum"
+            } else {
+                "cdn"
+            };
+            desired.insert(cidr, service_id(other));
+        }
+    }
 }
 
 fn prefix_id() -> PrefixId {

@@ -123,13 +123,33 @@ prefixes:
   - cidr: 192.0.2.0/24
     bindings:
       - { cidr: 192.0.2.0/24, service: CDN }
-      - { cidr: 192.0.2.16/29, service: CDN }
+      - { cidr: 192.0.2.16/29, service: Workers }
 ",
     );
     env.cmd(&["validate"])
         .stdout("ok: 1 prefix, 2 bindings (1 warning)\n")
         .stderr_has("svcbind.yaml:6:")
         .stderr_has("warning:")
+        .run();
+}
+
+#[test]
+fn a_more_specific_binding_of_its_covers_service_fails_validation() {
+    let env = TestEnv::new();
+    env.write(
+        "svcbind.yaml",
+        "version: 1
+prefixes:
+  - cidr: 192.0.2.0/24
+    bindings:
+      - { cidr: 192.0.2.0/24, service: CDN }
+      - { cidr: 192.0.2.16/29, service: cdn }
+",
+    );
+    env.cmd(&["validate"])
+        .status(1)
+        .stderr_has("svcbind.yaml:6:17: error: binding `192.0.2.16/29` has the service of the binding that covers it: `192.0.2.0/24` (line 5) already sends it to `cdn`")
+        .stderr_has("remove it: its addresses go to `cdn` either way")
         .run();
 }
 
