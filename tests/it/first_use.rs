@@ -297,14 +297,15 @@ fn an_auth_failure_names_the_credential_used() {
     assert!(!out.stderr.contains("note:"), "-q: {}", out.stderr);
 }
 
-const REDUNDANT: &str = "version: 1
+/// A valid file with one warning: a seed-only key, which has no effect in a desired file.
+const WITH_WARNING: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
   - cidr: 192.0.2.0/24
     bindings:
       - { cidr: 192.0.2.0/24, service: Magic Transit }
       - { cidr: 192.0.2.16/29, service: CDN }
-      - { cidr: 192.0.2.16/30, service: CDN }
+      - { cidr: 192.0.2.16/30, service: Spectrum, state: active }
 ";
 
 /// `-q` leaves only errors on stderr, for every command: the warnings of validation too (a
@@ -312,7 +313,7 @@ prefixes:
 #[test]
 fn quiet_leaves_only_errors_on_stderr() {
     let env = with_examples();
-    env.write("pw.yaml", REDUNDANT);
+    env.write("pw.yaml", WITH_WARNING);
     env.cmd(&[
         "plan",
         "-q",
@@ -330,15 +331,15 @@ fn quiet_leaves_only_errors_on_stderr() {
     let out = env
         .cmd(&["validate", "-q", "-c", "pw.yaml", "--format", "json"])
         .run();
-    assert!(out.stdout.contains("is redundant"), "{}", out.stdout);
+    assert!(out.stdout.contains("has no effect"), "{}", out.stdout);
     // Without -q the warning is there; errors stay with -q.
     env.cmd(&["validate", "-c", "pw.yaml"])
         .stdout_has("ok:")
-        .stderr_has("warning: binding `192.0.2.16/30` is redundant")
+        .stderr_has("warning: binding key `state` has no effect in a desired-state file")
         .run();
     env.write(
         "bad.yaml",
-        &REDUNDANT.replace("192.0.2.16/29", "192.0.2.17/29"),
+        &WITH_WARNING.replace("192.0.2.16/29", "192.0.2.17/29"),
     );
     env.cmd(&["validate", "-q", "-c", "bad.yaml"])
         .status(1)
@@ -351,7 +352,7 @@ fn quiet_leaves_only_errors_on_stderr() {
 fn a_directory_of_yml_files_says_to_rename_them() {
     let env = TestEnv::new();
     std::fs::create_dir(env.dir.path().join("ymldir")).unwrap();
-    env.write("ymldir/a.yml", REDUNDANT);
+    env.write("ymldir/a.yml", WITH_WARNING);
     env.cmd(&["validate", "-c", "ymldir"])
         .status(1)
         .stderr("error: no `*.yaml` file in the directory `ymldir`; found a.yml (of a directory, only `*.yaml` files are read): rename a.yml to a.yaml\n")
