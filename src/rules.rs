@@ -263,17 +263,29 @@ pub fn check_cover_service(
 /// shorter down to `prefix` itself (none when `cidr` is `prefix` or not inside it). Where
 /// bindings are held by CIDR, the cover of `cidr` is the first of these that has one.
 pub fn covers_of(prefix: IpNet, cidr: IpNet) -> impl Iterator<Item = IpNet> {
+    covers_at(prefix, cidr, |_| true)
+}
+
+/// [`covers_of`], of the prefix lengths `keep` takes only: where few lengths are bound (a
+/// /48 holding /64s and /128s), the others are skipped without building their CIDR.
+pub fn covers_at(
+    prefix: IpNet,
+    cidr: IpNet,
+    keep: impl Fn(u8) -> bool,
+) -> impl Iterator<Item = IpNet> {
     let inside = prefix.contains(&cidr) && cidr.prefix_len() > prefix.prefix_len();
     let lens = if inside {
         prefix.prefix_len()..cidr.prefix_len()
     } else {
         0..0
     };
-    lens.rev().filter_map(move |len| {
-        IpNet::new(cidr.addr(), len)
-            .ok()
-            .map(|net: IpNet| net.trunc())
-    })
+    lens.rev()
+        .filter(move |&len| keep(len))
+        .filter_map(move |len| {
+            IpNet::new(cidr.addr(), len)
+                .ok()
+                .map(|net: IpNet| net.trunc())
+        })
 }
 
 /// One binding of a [`PrefixBindings`]: its id and service (its CIDR is the key it is held by).
@@ -294,6 +306,9 @@ pub struct PrefixBindings {
     /// (CIDR, the order the binding was added in) → the binding: a CIDR's bindings, oldest
     /// first, are one range of keys.
     by_cidr: BTreeMap<(IpNet, u64), Entry>,
+    /// How many bindings each prefix length (0 to 128) has, so that looking for a cover
+    /// skips the lengths nothing is bound at.
+    lens: [u32; 129],
     /// The number the next binding added gets; never reused.
     next: u64,
 }
@@ -304,6 +319,7 @@ impl PrefixBindings {
         Self {
             prefix,
             by_cidr: BTreeMap::new(),
+            lens: [0; 129],
             next: 0,
         }
     }
@@ -351,6 +367,7 @@ impl PrefixBindings {
     /// them.
     pub fn insert(&mut self, cidr: IpNet, entry: Entry) {
         self.by_cidr.insert((cidr, self.next), entry);
+        self.lens[usize::from(cidr.prefix_len())] += 1;
         self.next += 1;
     }
 
@@ -360,13 +377,14 @@ impl PrefixBindings {
             .with_cidr(cidr)
             .find(|(_, entry)| entry.id == *id)
             .map(|(key, _)| key)?;
+        self.lens[usize::from(cidr.prefix_len())] -= 1;
         self.by_cidr.remove(&key)
     }
 
     /// The CIDR of the binding that most specifically covers `cidr` (rule 8's cover), and that
     /// CIDR's bindings, oldest first; `None` when no binding covers it.
     pub fn cover(&self, cidr: IpNet) -> Option<(IpNet, impl Iterator<Item = &Entry> + '_)> {
-        covers_of(self.prefix, cidr)
+        covers_at(self.prefix, cidr, |len| self.lens[usize::from(len)] > 0)
             .find(|net| self.count(*net) > 0)
             .map(|net| (net, self.with_cidr(net).map(|(_, entry)| entry)))
     }

@@ -193,8 +193,7 @@ pub fn same_service_as_cover(state: &PrefixState) -> BTreeSet<&BindingId> {
         .iter()
         .filter(sound)
         .filter(|b| {
-            crate::rules::covers_of(state.cidr, b.cidr)
-                .filter(|c| lens.contains(c.prefix_len()))
+            crate::rules::covers_at(state.cidr, b.cidr, |len| lens.contains(len))
                 .find_map(services_of)
                 .is_some_and(|mut run| run.any(|(_, s)| **s == b.service_id))
         })
@@ -672,8 +671,7 @@ fn check_desired_covers(state: &PrefixState) -> Result<(), PlanError> {
         lens.insert(cidr.prefix_len());
     }
     for (cidr, service) in &state.desired {
-        let cover = crate::rules::covers_of(state.cidr, *cidr)
-            .filter(|c| lens.contains(c.prefix_len()))
+        let cover = crate::rules::covers_at(state.cidr, *cidr, |len| lens.contains(len))
             .find_map(|c| state.desired.get_key_value(&c));
         if let Some((cover, theirs)) = cover
             && theirs == service

@@ -287,8 +287,7 @@ fn settle_covers(state: &PrefixState, steps: Vec<Step>) -> Result<Vec<Step>, Pla
                 }),
         };
         let offending = probe.and_then(|(cidr, service)| {
-            let (cover, slot) = crate::rules::covers_of(wide, cidr)
-                .filter(|c| lens.contains(c.prefix_len()))
+            let (cover, slot) = crate::rules::covers_at(wide, cidr, |len| lens.contains(len))
                 .find_map(|c| at(&c).filter(|&i| !slots[i].is_empty()).map(|i| (c, i)))?;
             slots[slot]
                 .iter()
