@@ -6,68 +6,11 @@
 
 use serde_json::{Value, json};
 
+use crate::faults::{
+    CREATE, CREATE_BINDING, DELETE_BINDING, LIST_BINDINGS, REPLACE, SEED, SERVICES, count, fault,
+    owned, setup,
+};
 use crate::{ACCOUNT, Emu, TestEnv};
-
-const SEED: &str = "version: 1
-account_id: 023e105f4ecef8ad9ca31a8372d0c353
-prefixes:
-  - cidr: 192.0.2.0/24
-    id: 2af39739cc4e3b5910c918468bb89828
-    bindings:
-      - { cidr: 192.0.2.0/24, service: Magic Transit, id: 0268691a34343f5f7404ff8abe0b5785, state: active }
-      - { cidr: 192.0.2.16/29, service: CDN, id: 924041a85939189348b16d6171cdd9ed, state: active }
-";
-
-/// 192.0.2.16/29 moves from CDN to Spectrum: a replace (delete, then create).
-const REPLACE: &str = "version: 1
-account_id: 023e105f4ecef8ad9ca31a8372d0c353
-prefixes:
-  - cidr: 192.0.2.0/24
-    bindings:
-      - { cidr: 192.0.2.0/24, service: Magic Transit }
-      - { cidr: 192.0.2.16/29, service: Spectrum }
-";
-
-/// One new binding, 192.0.2.32/28 → CDN: a create.
-const CREATE: &str = "version: 1
-account_id: 023e105f4ecef8ad9ca31a8372d0c353
-prefixes:
-  - cidr: 192.0.2.0/24
-    bindings:
-      - { cidr: 192.0.2.0/24, service: Magic Transit }
-      - { cidr: 192.0.2.16/29, service: CDN }
-      - { cidr: 192.0.2.32/28, service: CDN }
-";
-
-const SERVICES: &str = "GET /accounts/{account_id}/addressing/services";
-const LIST_BINDINGS: &str = "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-const CREATE_BINDING: &str = "POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-const DELETE_BINDING: &str =
-    "DELETE /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}";
-
-/// Requests the emulator counted under `route`.
-fn count(emu: &Emu, route: &str) -> u64 {
-    emu.counts()["routes"][route].as_u64().unwrap_or(0)
-}
-
-/// The emulator seeded with [`SEED`], svcbind pointed at it with `file` as its config.
-fn setup(file: &str) -> (Emu, TestEnv) {
-    let emu = Emu::start(SEED, &[]);
-    let env = TestEnv::against(&emu);
-    env.write("svcbind.yaml", file);
-    (emu, env)
-}
-
-fn fault(emu: &Emu, method: &str, path: &str, action: Value) {
-    emu.fault(json!({"method": method, "path_contains": path, "action": action}));
-}
-
-fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(c, s)| ((*c).to_owned(), (*s).to_owned()))
-        .collect()
-}
 
 #[test]
 fn a_create_accepted_with_an_unreadable_answer_is_read_back_and_adopted() {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{Emu, TestEnv};
 
-const SEED: &str = "version: 1
+pub(crate) const SEED: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
   - cidr: 192.0.2.0/24
@@ -19,7 +19,7 @@ prefixes:
 ";
 
 /// 192.0.2.16/29 moves from CDN to Spectrum: a replace (delete, then create).
-const REPLACE: &str = "version: 1
+pub(crate) const REPLACE: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
   - cidr: 192.0.2.0/24
@@ -29,7 +29,7 @@ prefixes:
 ";
 
 /// One new binding, 192.0.2.32/28 → CDN: a create.
-const CREATE: &str = "version: 1
+pub(crate) const CREATE: &str = "version: 1
 account_id: 023e105f4ecef8ad9ca31a8372d0c353
 prefixes:
   - cidr: 192.0.2.0/24
@@ -39,30 +39,32 @@ prefixes:
       - { cidr: 192.0.2.32/28, service: CDN }
 ";
 
-const SERVICES: &str = "GET /accounts/{account_id}/addressing/services";
-const LIST_BINDINGS: &str = "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-const CREATE_BINDING: &str = "POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
-const DELETE_BINDING: &str =
+pub(crate) const SERVICES: &str = "GET /accounts/{account_id}/addressing/services";
+pub(crate) const LIST_BINDINGS: &str =
+    "GET /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
+pub(crate) const CREATE_BINDING: &str =
+    "POST /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings";
+pub(crate) const DELETE_BINDING: &str =
     "DELETE /accounts/{account_id}/addressing/prefixes/{prefix_id}/bindings/{binding_id}";
 
 /// Requests the emulator counted under `route`.
-fn count(emu: &Emu, route: &str) -> u64 {
+pub(crate) fn count(emu: &Emu, route: &str) -> u64 {
     emu.counts()["routes"][route].as_u64().unwrap_or(0)
 }
 
 /// The emulator seeded with [`SEED`], svcbind pointed at it with `file` as its config.
-fn setup(file: &str) -> (Emu, TestEnv) {
+pub(crate) fn setup(file: &str) -> (Emu, TestEnv) {
     let emu = Emu::start(SEED, &[]);
     let env = TestEnv::against(&emu);
     env.write("svcbind.yaml", file);
     (emu, env)
 }
 
-fn fault(emu: &Emu, method: &str, path: &str, action: Value) {
+pub(crate) fn fault(emu: &Emu, method: &str, path: &str, action: Value) {
     emu.fault(json!({"method": method, "path_contains": path, "action": action}));
 }
 
-fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(c, s)| ((*c).to_owned(), (*s).to_owned()))
