@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::signals::{Running, release, wait_until_held};
+use crate::signals::{release, wait_until_held};
 use crate::{Emu, Output, TOKEN, TestEnv, root};
 
 fn example(name: &str) -> String {
@@ -223,36 +223,6 @@ fn a_failure_in_the_middle_stops_reports_and_resumes() {
     env.cmd(&["plan", "-c", &bindings, "--detailed-exitcode"])
         .stdout_has("No changes.")
         .run();
-}
-
-#[test]
-fn ctrl_c_finishes_the_step_in_flight_and_exits_130() {
-    let emu = Emu::example("live.yaml");
-    let env = TestEnv::against(&emu);
-    let bindings = example("bindings.yaml");
-    // Hold the first step in flight until Ctrl-C has been seen.
-    emu.fault(json!({"method": "POST", "action": {"type": "hold"}}));
-    let mut apply = Running::start(
-        &env,
-        &["apply", "-c", &bindings, "--yes", "--concurrency", "1"],
-    );
-    wait_until_held(&emu, 1);
-    apply.signal("INT");
-    apply.wait_for_line("interrupted (Ctrl-C): finishing the steps in flight");
-    release(&emu);
-    let out = apply.finish();
-    assert_eq!(out.code, 130, "{out:?}");
-    // The step in flight finished; nothing else ran.
-    assert!(
-        out.stdout.contains("Apply: 1 done, 0 failed, 5 not run."),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("Interrupted:"), "{out:?}");
-    assert_eq!(writes(&emu), 1);
-    assert!(
-        emu.bindings_of("192.0.2.0/24")
-            .contains(&("192.0.2.128/28".into(), "CDN".into()))
-    );
 }
 
 #[test]

@@ -142,7 +142,18 @@ fn writes(emu: &Emu) -> u64 {
 }
 
 #[test]
+fn ctrl_c_finishes_the_step_in_flight_reports_and_exits_130() {
+    a_signal_finishes_the_step_in_flight("INT", "Ctrl-C");
+}
+
+#[test]
 fn sigterm_finishes_the_step_in_flight_reports_and_exits_130() {
+    a_signal_finishes_the_step_in_flight("TERM", "SIGTERM");
+}
+
+/// An apply whose first step is held in flight gets `signal` (`said` as svcbind names it):
+/// that step finishes, nothing else runs, the report is printed, and the exit code is 130.
+fn a_signal_finishes_the_step_in_flight(signal: &str, said: &str) {
     let emu = Emu::example("live.yaml");
     let env = TestEnv::against(&emu);
     emu.fault(json!({"method": "POST", "action": {"type": "hold"}}));
@@ -152,8 +163,10 @@ fn sigterm_finishes_the_step_in_flight_reports_and_exits_130() {
         &["apply", "-c", &bindings, "--yes", "--concurrency", "1"],
     );
     wait_until_held(&emu, 1);
-    apply.signal("TERM");
-    apply.wait_for_line("interrupted (SIGTERM): finishing the steps in flight");
+    apply.signal(signal);
+    apply.wait_for_line(&format!(
+        "interrupted ({said}): finishing the steps in flight"
+    ));
     release(&emu);
     let out = apply.finish();
     assert_eq!(out.code, 130, "{out:?}");
