@@ -18,11 +18,14 @@
 #   2. merge: apply plan.json (the saved plan, not a new one; --force when the plan says it
 #      needs it, as the `svcbind:force` label would; --wait until the new bindings are
 #      active, as SVCBIND_WAIT asks), the report to apply.md
-#      (`<!-- svcbind:apply -->`); applying the same plan again is refused as stale (exit 3),
-#      with the words the apply recipes look for;
+#      (`<!-- svcbind:apply -->`); applying the same plan again (a re-run of the merge job)
+#      says it has already been applied and exits 0;
 #   3. schedule: drift exits 0 (in sync);
-#   4. someone deletes a binding by hand, through the emulator's API;
-#   5. schedule: drift exits 2, the issue body written to issue.md (`<!-- svcbind:drift -->`).
+#   4. someone deletes a binding by hand, through the emulator's API, in a prefix the plan
+#      changed;
+#   5. schedule: drift exits 2, the issue body written to issue.md (`<!-- svcbind:drift -->`);
+#      applying the old plan now is refused as stale (exit 3), with the words the apply
+#      recipes look for.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -135,21 +138,20 @@ grep -q '"has_changes": true' "$work/plan.json" || echo "(the plan has no change
 step 0 "$work/apply.md" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes --format markdown ${force:+--force} --wait=10m
 marked "$work/apply.md" "<!-- svcbind:apply -->"
 cat "$work/apply.md"
-if grep -q '"has_changes": true' "$work/plan.json"; then
-  step 3 "$work/stale.md" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes --format markdown ${force:+--force}
-  grep -q 'changed since the plan was made' "$work/stale.md" || die "the stale refusal lacks the words the apply recipes look for"
-  echo "refused as stale, as apply on merge would be after a change behind svcbind's back"
-fi
+step 0 "$work/again.txt" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes ${force:+--force}
+grep -q 'already been applied' "$work/again.txt" || die "a second apply of the plan did not say it was applied already"
+echo "a re-run of the merge job changes nothing"
 
 # 3. The schedule, in sync.
 step 0 "$work/in-sync.md" -- "$SVCBIND" drift -c svcbind.yaml --format markdown --report "$work/drift.json"
 marked "$work/in-sync.md" "<!-- svcbind:drift -->"
 
-# 4. A change behind svcbind's back: delete the most specific binding of the first managed
-#    prefix (its only binding, when it has one), through the API as any client would.
+# 4. A change behind svcbind's back: delete the most specific binding of the first prefix
+#    the plan changed (else of the first managed prefix), through the API as any client would.
 say "someone deletes a binding by hand"
 account=$(sed -n 's/^  "account_id": "\(.*\)",$/\1/p' "$work/drift.json")
-prefix=$(sed -n 's/^      "id": "\(.*\)",$/\1/p' "$work/drift.json" | head -n 1)
+changed=$(awk '/^      "id": "/ { id = $2 } /^      "unchanged": false/ { gsub(/[",]/, "", id); print id; exit }' "$work/plan.json")
+prefix=${changed:-$(sed -n 's/^      "id": "\(.*\)",$/\1/p' "$work/drift.json" | head -n 1)}
 [ -n "$account" ] && [ -n "$prefix" ] || die "the drift report names no managed prefix"
 api="$base/accounts/$account/addressing/prefixes/$prefix/bindings"
 auth="Authorization: Bearer $token"
@@ -167,5 +169,10 @@ step 2 "$work/issue.md" -- "$SVCBIND" drift -c svcbind.yaml --format markdown --
 marked "$work/issue.md" "<!-- svcbind:drift -->"
 grep -qF "$chosen" "$work/issue.md" || die "the drift issue does not name $chosen"
 cat "$work/issue.md"
+if [ -n "$changed" ]; then
+  step 3 "$work/stale.md" -- "$SVCBIND" apply "$work/plan.json" -c svcbind.yaml --yes --format markdown ${force:+--force}
+  grep -q 'changed since the plan was made' "$work/stale.md" || die "the stale refusal lacks the words the apply recipes look for"
+  echo "refused as stale, as apply on merge would be after a change behind svcbind's back"
+fi
 
 say "rehearsal passed: plan on the pull request, apply of the saved plan, drift in sync, drift found"
